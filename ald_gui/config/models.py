@@ -1,0 +1,112 @@
+"""The configuration file's shape, validated by pydantic.
+
+One TOML file holds the PLC connection, the poll schedule, the database and the tags.
+Every model forbids unknown keys, so a misspelt key is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ald_gui.domain.tags import ByteOrder, Tag, WordOrder
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PlcSettings(_Section):
+    """How to reach the PLC. Timeouts are short on purpose: a dead PLC must show
+    up as a gap within one poll, not block the schedule for pymodbus's default 12 s."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5020, ge=1, le=65535)
+    unit_id: int = Field(default=1, ge=0, le=255)
+    connect_timeout_s: float = Field(default=1.0, gt=0, le=30)
+    request_timeout_s: float = Field(default=0.5, gt=0, le=30)
+    word_order: WordOrder = WordOrder.LOW_FIRST
+    byte_order: ByteOrder = ByteOrder.BIG
+    max_gap: int = Field(
+        default=16,
+        ge=0,
+        le=124,
+        description="Largest run of unrequested addresses a single read may span; "
+        "0 for PLCs that reject reads of unmapped addresses.",
+    )
+    reconnect_min_s: float = Field(default=0.2, gt=0)
+    reconnect_max_s: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _backoff_ordered(self) -> Self:
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError(
+                f"reconnect_min_s ({self.reconnect_min_s}) is above "
+                f"reconnect_max_s ({self.reconnect_max_s})"
+            )
+        return self
+
+
+class PollSettings(_Section):
+    interval_s: float = Field(default=0.5, ge=0.01, le=60)
+
+
+class DatabaseSettings(_Section):
+    """Where samples go. No DSN means the embedded server in the user data directory.
+
+    The password never lives in this file: it comes from the environment variable
+    named by ``password_env`` or from the OS keyring.
+    """
+
+    dsn: str = ""
+    password_env: str = "ALD_GUI_DB_PASSWORD"
+    keyring_service: str = ""
+    sslmode: str = ""
+    sslrootcert: str = ""
+    machine: str = "ald-1"
+
+
+class AppConfig(_Section):
+    schema_version: int = 1
+    plc: PlcSettings = PlcSettings()
+    poll: PollSettings = PollSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    tags: tuple[Tag, ...] = ()
+
+    @model_validator(mode="after")
+    def _tags_distinct(self) -> Self:
+        seen_keys: dict[str, int] = {}
+        # Each Modbus table is its own address space: holding 2000 and input 2000
+        # are different registers.
+        owners: dict[tuple[str, int], int] = {}
+        for i, tag in enumerate(self.tags):
+            if tag.key in seen_keys:
+                raise ValueError(
+                    f"tags[{i}] ({tag.component} / {tag.name}) repeats tags[{seen_keys[tag.key]}]"
+                )
+            seen_keys[tag.key] = i
+            if tag.address is None:
+                continue
+            table = tag.register_kind.value
+            first, last = tag.register_span
+            for address in range(first, last + 1):
+                other = owners.get((table, address))
+                if other is not None:
+                    o = self.tags[other]
+                    raise ValueError(
+                        f"tags[{i}] ({tag.key}) and tags[{other}] ({o.key}) both use "
+                        f"{table} register {address}"
+                    )
+                owners[(table, address)] = i
+        return self
+
+    @property
+    def polled_tags(self) -> tuple[Tag, ...]:
+        return tuple(t for t in self.tags if t.polled)
+
+    def tag(self, key: str) -> Tag:
+        for t in self.tags:
+            if t.key == key:
+                return t
+        raise KeyError(f"no tag {key!r} in the configuration")

@@ -1,0 +1,83 @@
+"""The ordered stream from the poll thread to the writer (and to the screen).
+
+The poll thread owns the machine state, so it alone decides which run a sample
+belongs to, and it emits run starts and ends in the same stream as the samples:
+``RunStarted(P), Batch, Batch, ..., RunEnded(P)``. Times are integer microseconds
+since the Unix epoch (UTC), the resolution PostgreSQL stores, so a comparison made
+here gives the same answer as one made in SQL.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+def now_us() -> int:
+    """Wall-clock time in integer microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A process run as it started. Its id is made by the console, not the
+    database, so a run can start while the database is down."""
+
+    id: uuid.UUID
+    machine: str
+    operator: str
+    started_at_us: int
+    note: str = ""
+    recipe: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    seq: int
+    run: Run
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded:
+    seq: int
+    run_id: uuid.UUID
+    ended_at_us: int
+    status: RunStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One poll: every polled tag's engineering value at one instant.
+
+    ``run_id`` is the run active at ``sampled_at_us`` (None when idle): stamped by
+    the poll thread when the sample is taken, never looked up later.
+    Bools are stored as 0.0 / 1.0.
+    """
+
+    seq: int
+    sampled_at_us: int
+    values: dict[str, float] = field(hash=False)
+    run_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A poll that produced no values (PLC unreachable, stalled or answering
+    garbage). Recorded so a hole in the history is explained, not invented over."""
+
+    seq: int
+    at_us: int
+    reason: str
+
+
+StreamItem = RunStarted | RunEnded | Batch | Gap

@@ -1,0 +1,1 @@
+"""SQL migrations, applied in order by ald_gui.store.migrations (package data only)."""

@@ -1,0 +1,1 @@
+"""Bundled data: the default configuration, themes and icons (package data only)."""
