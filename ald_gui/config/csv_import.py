@@ -36,10 +36,20 @@ REQUIRED_COLUMNS = (
     "data_type",
 )
 
-_DATA_TYPES = {"float": "float32", "int32": "int32", "int16": "int16", "uint16": "uint16",
-               "binary": "bool", "bool": "bool"}
-_KINDS = {"holding_register": "holding", "input_register": "input", "coil": "coil",
-          "discrete_input": "discrete_input"}
+_DATA_TYPES = {
+    "float": "float32",
+    "int32": "int32",
+    "int16": "int16",
+    "uint16": "uint16",
+    "binary": "bool",
+    "bool": "bool",
+}
+_KINDS = {
+    "holding_register": "holding",
+    "input_register": "input",
+    "coil": "coil",
+    "discrete_input": "discrete_input",
+}
 # Readings that the PLC delivers as an analog voltage, scaled by the component's
 # calibration tags (scale_min/scale_max in engineering units).
 _SCALED_NAMES = ("flow_read", "flow_set", "pressure_read")
@@ -129,8 +139,12 @@ def _add_scaling(tags: list[dict[str, Any]], opts: ImportOptions) -> None:
     low, high = opts.voltage_range
     for t in tags:
         if t["component"] in calibrated and t["name"] in _SCALED_NAMES:
-            t["scaling"] = {"raw_min": low, "raw_max": high,
-                            "eng_min": t["min"], "eng_max": t["max"]}
+            t["scaling"] = {
+                "raw_min": low,
+                "raw_max": high,
+                "eng_min": t["min"],
+                "eng_max": t["max"],
+            }
 
 
 def convert_rows(rows: Iterable[Mapping[str, str]], opts: ImportOptions) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class Gap:
     seq: int
     at_us: int
     reason: str
+    run_id: uuid.UUID | None = None
 
 
 StreamItem = RunStarted | RunEnded | Batch | Gap

@@ -104,7 +104,9 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 def tag_key(component: str, name: str) -> str:
     """The stable identifier of a tag: ``chamber_heater.temperature_read``."""
-    return f"{_SLUG.sub('_', component.lower()).strip('_')}.{_SLUG.sub('_', name.lower()).strip('_')}"
+    return (
+        f"{_SLUG.sub('_', component.lower()).strip('_')}.{_SLUG.sub('_', name.lower()).strip('_')}"
+    )
 
 
 class Tag(BaseModel):
@@ -145,7 +147,11 @@ class Tag(BaseModel):
                 f"data type bool does not fit register kind {self.register_kind}: "
                 "bool is read from a coil or a discrete input"
             )
-        if self.writable and not self.register_kind.is_writable_table and self.write_address is None:
+        if (
+            self.writable
+            and not self.register_kind.is_writable_table
+            and self.write_address is None
+        ):
             raise ValueError(
                 f"a writable tag read from {self.register_kind} registers needs a write_address: "
                 "Modbus cannot write that table"

@@ -1,0 +1,47 @@
+"""The ``ald-gui`` command line: one entry point, a subcommand per job.
+
+Exit status: 0 success, 1 a check or operation failed, 2 bad usage or configuration
+(nothing was started).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ald_gui import __version__
+from ald_gui.cli import config_cmd, plc_cmd, sim_cmd
+from ald_gui.config.load import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ald-gui",
+        description="Operator console of an ALD reactor. With no command, opens the console.",
+    )
+    parser.add_argument("--version", action="version", version=f"ald-gui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (config_cmd, plc_cmd, sim_cmd):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        status: int = args.run(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The machine state (idle, or running one run) and the stream clock.
+
+Owned by the poll thread alone. Every stamp it hands out is strictly later than the
+one before, even if the wall clock steps back (NTP), so a sample's run is decided by
+order alone: started_at(P) <= t < ended_at(P) holds by construction (invariant 1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from ald_gui.domain.stream import Batch, Gap, Run, RunEnded, RunStarted, RunStatus, now_us
+
+
+class RunNotPossible(Exception):
+    """A start while a run is active, or a stop while idle. ``str()`` says which."""
+
+
+class Machine:
+    def __init__(self, machine: str, clock_us: Callable[[], int] = now_us) -> None:
+        self.machine = machine
+        self._clock_us = clock_us
+        self._last_us = 0
+        self._seq = 0
+        self.run: Run | None = None
+
+    def stamp(self, at_us: int | None = None) -> int:
+        """A time no earlier than ``at_us`` (default: now) and later than every stamp
+        handed out before."""
+        t = self._clock_us() if at_us is None else at_us
+        self._last_us = max(t, self._last_us + 1)
+        return self._last_us
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def start(self, operator: str, note: str = "", recipe: str = "") -> RunStarted:
+        if self.run is not None:
+            raise RunNotPossible(
+                f"run {self.run.id} by {self.run.operator} is active: stop it first"
+            )
+        operator = operator.strip()
+        if not operator:
+            raise RunNotPossible("a run needs an operator name")
+        self.run = Run(
+            id=uuid.uuid4(),
+            machine=self.machine,
+            operator=operator,
+            started_at_us=self.stamp(),
+            note=note,
+            recipe=recipe,
+        )
+        return RunStarted(self._next_seq(), self.run)
+
+    def end(self, status: RunStatus = RunStatus.COMPLETED, reason: str = "") -> RunEnded:
+        if self.run is None:
+            raise RunNotPossible("no run is active")
+        if status is RunStatus.RUNNING:
+            raise ValueError("a run cannot end with status running")
+        ended = RunEnded(self._next_seq(), self.run.id, self.stamp(), status, reason)
+        self.run = None
+        return ended
+
+    def batch(self, sampled_at_us: int, values: dict[str, float]) -> Batch:
+        """A sample, stamped with the run active at its instant."""
+        t = self.stamp(sampled_at_us)
+        return Batch(self._next_seq(), t, values, self.run.id if self.run else None)
+
+    def gap(self, reason: str) -> Gap:
+        return Gap(self._next_seq(), self.stamp(), reason, self.run.id if self.run else None)
