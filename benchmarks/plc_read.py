@@ -1,6 +1,7 @@
 """Planned bulk reads against one request per tag, same simulator, same run.
 
-The reference reactor's map is served by the bundled simulator over TCP loopback.
+The reference reactor's map is served by the bundled simulator, in a process of its
+own (as a PLC is a device of its own), over TCP loopback.
 Prints a table and a JSON line: requests per poll, median and p99 poll time of both
 ways, and the speed-up (goal: the minimum number of requests, at least 20x faster).
 
@@ -11,12 +12,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ald_gui.config.load import load_config
 from ald_gui.plc.client import PlcClient
-from ald_gui.sim.server import Simulator
+
+
+@contextmanager
+def simulator_process() -> Iterator[int]:
+    """``ald-gui simulate`` on a free port, in its own process; yields the port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ald_gui", "simulate", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the simulator did not start") from None
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def _p99(samples: list[float]) -> float:
@@ -43,8 +74,8 @@ def main() -> None:
     polls = 20 if args.short else args.polls
 
     config = load_config()
-    with Simulator(config, port=0) as sim:
-        settings = config.plc.model_copy(update={"port": sim.port})
+    with simulator_process() as port:
+        settings = config.plc.model_copy(update={"port": port})
         tags = config.polled_tags
         with PlcClient(settings, config.tags) as client:
             bulk = _time_polls(client.poll, polls)

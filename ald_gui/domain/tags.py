@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cached_property
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -163,8 +164,9 @@ class Tag(BaseModel):
             raise ValueError(f"address {self.address} + {self.data_type} runs past register 65535")
         return self
 
-    @property
+    @cached_property
     def key(self) -> str:
+        """``component.name`` as a slug; cached, since the poll loop uses it constantly."""
         return tag_key(self.component, self.name)
 
     @property

@@ -71,9 +71,11 @@ class PlcClient:
         self.settings = settings
         self.tags = {t.key: t for t in tags}
         self.plan: ReadPlan = plan_reads((t for t in tags if t.polled), settings.max_gap)
-        # Where each tag sits in its request's answer, worked out once, not every poll.
+        # Where each tag sits in its request's answer and how to decode it, worked out
+        # once rather than on every poll.
         self._slices = [
-            (request, [(t, request.offset(t), t.data_type.register_count) for t in request.tags])
+            (request, [(t.key, request.offset(t), t.data_type.register_count,
+                        self._decoder(t), t.scaling) for t in request.tags])
             for request in self.plan.requests
         ]
         self._clock = clock
@@ -141,8 +143,9 @@ class PlcClient:
         values: dict[str, Value] = {}
         for request, placed in self._slices:
             data = self._read(request)
-            for tag, offset, count in placed:
-                values[tag.key] = self._to_engineering(tag, data[offset : offset + count])
+            for key, offset, count, decode, scaling in placed:
+                value = decode(data[offset : offset + count])
+                values[key] = scaling.to_engineering(value) if scaling else value
         return PollResult(
             sampled_at_us=sampled_at,
             values=values,
@@ -213,13 +216,11 @@ class PlcClient:
             raise PlcExceptionResponse(function_code, address, response.exception_code)
         return response
 
+    def _decoder(self, tag: Tag) -> codec.Decoder:
+        return codec.decoder(tag.data_type, self.settings.word_order, self.settings.byte_order)
+
     def _to_engineering(self, tag: Tag, raw: Sequence[int]) -> Value:
-        try:
-            value = codec.decode(
-                list(raw), tag.data_type, self.settings.word_order, self.settings.byte_order
-            )
-        except codec.CodecError as exc:
-            raise PlcGarbage(f"{tag.key}: {exc}") from exc
+        value = self._decoder(tag)(raw)
         if tag.scaling is not None:
             return tag.scaling.to_engineering(float(value))
         return value
