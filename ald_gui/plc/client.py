@@ -18,10 +18,10 @@ from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
 from ald_gui.config.models import PlcSettings
+from ald_gui.domain.backoff import Backoff
 from ald_gui.domain.stream import now_us
 from ald_gui.domain.tags import DataType, RegisterKind, Tag
 from ald_gui.plc import codec
-from ald_gui.plc.backoff import Backoff
 from ald_gui.plc.errors import (
     PlcExceptionResponse,
     PlcGarbage,

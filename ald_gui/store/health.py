@@ -1,0 +1,69 @@
+"""What the writer tells the rest of the console: health figures and events."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Self
+
+from ald_gui.domain.stream import now_us
+
+__all__ = ["PoolFigures", "WriterEvent", "WriterEventKind", "WriterHealth"]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFigures:
+    """The connection pool's figures that say whether the database link is sound."""
+
+    size: int  # connections open or being opened
+    available: int  # idle in the pool
+    waiting: int  # requests waiting for a connection
+    connection_errors: int  # failed connection attempts since the start
+    connections_lost: int  # connections found broken when checked
+
+    @classmethod
+    def from_stats(cls, stats: dict[str, int]) -> Self:
+        """From ``ConnectionPool.get_stats()`` (absent counters are zero)."""
+        return cls(
+            size=stats.get("pool_size", 0),
+            available=stats.get("pool_available", 0),
+            waiting=stats.get("requests_waiting", 0),
+            connection_errors=stats.get("connections_errors", 0),
+            connections_lost=stats.get("connections_lost", 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WriterHealth:
+    """A snapshot of the historian's state, taken at ``at_us``."""
+
+    queue_depth: int  # items submitted and not yet journaled (in memory)
+    spool_depth: int  # items journaled and not yet committed (on disk)
+    oldest_unsent_age_s: float | None  # age of the oldest item in the spool
+    last_commit_s: float | None  # how long the last commit transaction took
+    rows_per_second: float  # data rows committed per second, recent average
+    dead_letters: int  # items quarantined so far (kept in the spool file)
+    database_connected: bool  # the last database call succeeded
+    pool: PoolFigures
+    last_error: str  # the last database or spool error, "" if none since the start
+    at_us: int
+
+
+class WriterEventKind(StrEnum):
+    DATABASE_CONNECTED = "database_connected"  # schema checked, parameters synced
+    DATABASE_LOST = "database_lost"  # a transient error: retrying, spool growing
+    SCHEMA_REFUSED = "schema_refused"  # migrations failed: nothing is committed
+    QUARANTINED = "quarantined"  # PostgreSQL refused an item for good
+    SPOOL_FAILED = "spool_failed"  # the local journal could not be written
+    RUN_RECOVERED = "run_recovered"  # a run left open by a console that died was ended
+
+
+@dataclass(frozen=True, slots=True)
+class WriterEvent:
+    """Something the operator's event log should show."""
+
+    kind: WriterEventKind
+    message: str
+    transaction_id: uuid.UUID | None = None
+    at_us: int = field(default_factory=now_us)

@@ -1,0 +1,199 @@
+"""The historian's invariants (DESIGN.md 1-4), checked in SQL for ``ald-gui doctor``.
+
+Each check counts the rows breaking a rule and keeps a few of them as examples. All
+checks of one call read the same snapshot (one repeatable-read, read-only transaction),
+so a writer committing meanwhile cannot produce a false alarm. They scan whole tables:
+run them on demand, not on every commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, LiteralString
+
+import psycopg
+from psycopg.rows import dict_row
+
+from ald_gui.store.db import require_idle
+
+
+@dataclass(frozen=True)
+class Violation:
+    """``count`` rows (or groups) break ``rule`` of invariant ``invariant``."""
+
+    invariant: int
+    rule: str
+    count: int
+    examples: tuple[dict[str, str], ...]
+
+    def __str__(self) -> str:
+        example = f"; e.g. {self.examples[0]}" if self.examples else ""
+        return f"invariant {self.invariant}: {self.count} × {self.rule}{example}"
+
+
+# A sample taken at t belongs to run P exactly when started_at(P) <= t < ended_at(P), an
+# unended run reaching to infinity. Each query returns example rows plus `total`.
+_CHECKS: tuple[tuple[int, str, LiteralString], ...] = (
+    (
+        1,
+        "run row outside its run's interval",
+        """
+        SELECT d.run_id, d.parameter_id, d.sampled_at, r.started_at, r.ended_at,
+               count(*) OVER () AS total
+        FROM process_data_points d JOIN process_executions r ON r.id = d.run_id
+        WHERE r.machine = %(machine)s
+          AND NOT (d.sampled_at >= r.started_at
+                   AND d.sampled_at < coalesce(r.ended_at, 'infinity'))
+        ORDER BY d.sampled_at LIMIT %(limit)s""",
+    ),
+    (
+        1,
+        "history row inside a run's interval without its run row",
+        """
+        SELECT r.id AS run_id, h.parameter_id, h.sampled_at, count(*) OVER () AS total
+        FROM process_executions r
+        JOIN parameters p ON p.machine = r.machine
+        JOIN parameter_value_history h
+          ON h.parameter_id = p.id AND h.sampled_at >= r.started_at
+             AND h.sampled_at < coalesce(r.ended_at, 'infinity')
+        WHERE r.machine = %(machine)s
+          AND NOT EXISTS (SELECT 1 FROM process_data_points d
+                          WHERE d.run_id = r.id AND d.parameter_id = h.parameter_id
+                                AND d.sampled_at = h.sampled_at)
+        ORDER BY h.sampled_at LIMIT %(limit)s""",
+    ),
+    (
+        1,
+        "pair of runs of the machine whose intervals overlap",
+        """
+        SELECT a.id AS run_id, b.id AS other_run_id, a.started_at, a.ended_at,
+               b.started_at AS other_started_at, b.ended_at AS other_ended_at,
+               count(*) OVER () AS total
+        FROM process_executions a
+        JOIN process_executions b ON b.machine = a.machine AND a.id < b.id
+        WHERE a.machine = %(machine)s
+          AND tstzrange(a.started_at, a.ended_at) && tstzrange(b.started_at, b.ended_at)
+        ORDER BY a.started_at LIMIT %(limit)s""",
+    ),
+    (
+        2,
+        "run row without a history row of the same tag, time and transaction",
+        """
+        SELECT d.run_id, d.parameter_id, d.sampled_at, d.transaction_id,
+               count(*) OVER () AS total
+        FROM process_data_points d JOIN process_executions r ON r.id = d.run_id
+        WHERE r.machine = %(machine)s
+          AND NOT EXISTS (SELECT 1 FROM parameter_value_history h
+                          WHERE h.parameter_id = d.parameter_id
+                                AND h.sampled_at = d.sampled_at
+                                AND h.transaction_id = d.transaction_id)
+        ORDER BY d.sampled_at LIMIT %(limit)s""",
+    ),
+    (
+        2,
+        "sample stored more than once in the history",
+        """
+        SELECT h.parameter_id, h.sampled_at, count(*) AS copies, count(*) OVER () AS total
+        FROM parameter_value_history h JOIN parameters p ON p.id = h.parameter_id
+        WHERE p.machine = %(machine)s
+        GROUP BY h.parameter_id, h.sampled_at HAVING count(*) > 1
+        ORDER BY h.sampled_at LIMIT %(limit)s""",
+    ),
+    (
+        2,
+        "sample stored more than once for its run",
+        """
+        SELECT d.run_id, d.parameter_id, d.sampled_at, count(*) AS copies,
+               count(*) OVER () AS total
+        FROM process_data_points d JOIN process_executions r ON r.id = d.run_id
+        WHERE r.machine = %(machine)s
+        GROUP BY d.run_id, d.parameter_id, d.sampled_at HAVING count(*) > 1
+        ORDER BY d.sampled_at LIMIT %(limit)s""",
+    ),
+    (
+        3,
+        "ledger row whose counts differ from the rows of its transaction",
+        """
+        WITH h AS (SELECT transaction_id, count(*) AS n FROM parameter_value_history
+                   GROUP BY transaction_id),
+             d AS (SELECT transaction_id, count(*) AS n FROM process_data_points
+                   GROUP BY transaction_id),
+             g AS (SELECT transaction_id, count(*) AS n FROM plc_gaps GROUP BY transaction_id)
+        SELECT w.transaction_id, w.committed_at,
+               w.history_rows, coalesce(h.n, 0) AS history_rows_found,
+               w.run_rows, coalesce(d.n, 0) AS run_rows_found,
+               w.gap_rows, coalesce(g.n, 0) AS gap_rows_found,
+               count(*) OVER () AS total
+        FROM write_transactions w
+        LEFT JOIN h USING (transaction_id)
+        LEFT JOIN d USING (transaction_id)
+        LEFT JOIN g USING (transaction_id)
+        WHERE w.machine = %(machine)s
+          AND (w.history_rows, w.run_rows, w.gap_rows)
+              IS DISTINCT FROM (coalesce(h.n, 0), coalesce(d.n, 0), coalesce(g.n, 0))
+        ORDER BY w.committed_at LIMIT %(limit)s""",
+    ),
+    # Gaps and runs reference the ledger by foreign key; the sample tables do not
+    # (it would slow COPY fourfold), so they are checked here.
+    (
+        3,
+        "transaction with data rows but no ledger row",
+        """
+        WITH orphans AS (
+            SELECT 'parameter_value_history' AS table_name, h.transaction_id,
+                   count(*) AS rows_found
+            FROM parameter_value_history h JOIN parameters p ON p.id = h.parameter_id
+            WHERE p.machine = %(machine)s
+              AND NOT EXISTS (SELECT 1 FROM write_transactions w
+                              WHERE w.transaction_id = h.transaction_id)
+            GROUP BY h.transaction_id
+            UNION ALL
+            SELECT 'process_data_points', d.transaction_id, count(*)
+            FROM process_data_points d JOIN process_executions r ON r.id = d.run_id
+            WHERE r.machine = %(machine)s
+              AND NOT EXISTS (SELECT 1 FROM write_transactions w
+                              WHERE w.transaction_id = d.transaction_id)
+            GROUP BY d.transaction_id)
+        SELECT *, count(*) OVER () AS total FROM orphans
+        ORDER BY table_name, transaction_id LIMIT %(limit)s""",
+    ),
+    # The foreign key from run rows to runs already refuses a data point whose run row
+    # is not there (committed before, or earlier in the same transaction). What is left to
+    # check is the order of the groups: the run's group must not follow, in stream
+    # order (seq), a group holding its data. committed_at is not used: clocks step.
+    (
+        4,
+        "run whose row was committed in a group after one holding its data",
+        """
+        SELECT r.id AS run_id, rw.transaction_id AS run_transaction_id,
+               rw.first_seq AS run_first_seq, dw.transaction_id AS data_transaction_id,
+               dw.first_seq AS data_first_seq, count(*) OVER () AS total
+        FROM process_executions r
+        JOIN write_transactions rw ON rw.transaction_id = r.transaction_id
+        JOIN (SELECT DISTINCT run_id, transaction_id FROM process_data_points) d
+          ON d.run_id = r.id
+        JOIN write_transactions dw ON dw.transaction_id = d.transaction_id
+        WHERE r.machine = %(machine)s AND dw.first_seq < rw.first_seq
+        ORDER BY r.started_at LIMIT %(limit)s""",
+    ),
+)
+
+
+def check_invariants(
+    conn: psycopg.Connection[Any], machine: str, *, examples: int = 5
+) -> list[Violation]:
+    """Every broken rule of invariants 1-4 for ``machine`` ([] when the data is whole),
+    with up to ``examples`` offending rows each. Read-only; blocks for the duration of
+    the scans. ``conn`` must be outside any transaction."""
+    require_idle(conn, "an invariant check")
+    result = []
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        for invariant, rule, query in _CHECKS:
+            cur.execute(query, {"machine": machine, "limit": examples})
+            rows = cur.fetchall()
+            if rows:
+                total = int(rows[0]["total"])
+                shown = tuple({k: str(v) for k, v in row.items() if k != "total"} for row in rows)
+                result.append(Violation(invariant, rule, total, shown))
+    return result

@@ -1,0 +1,187 @@
+"""Schema migrations: ``migrations/NNNN_name.sql``, applied in order, recorded with checksums.
+
+``upgrade()`` brings a database up to the code's schema in one transaction under an
+advisory lock, so two consoles starting at once against one server apply each migration
+exactly once. A database ahead of the code, or one whose applied migration no longer
+matches its file, is a named error: the code refuses to write into a schema it does not
+know rather than fail at the first insert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from ald_gui.store.db import require_idle
+
+# Any fixed bigint unique to this application ("ald_gui" in ASCII).
+_ADVISORY_LOCK_KEY = 0x616C645F677569
+_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+_CREATE_LEDGER = b"""
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)"""
+
+
+class SchemaError(Exception):
+    """The database schema cannot be used by this version of the code."""
+
+
+class SchemaAheadError(SchemaError):
+    """The database has migrations this code does not know: it was upgraded by a newer
+    version of the application."""
+
+
+class MigrationEditedError(SchemaError):
+    """A migration file differs from the one applied to the database."""
+
+
+class MigrationFileError(SchemaError):
+    """The migrations directory is malformed (bad name, duplicate or missing version)."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    filename: str
+    sql: str
+    checksum: str
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where a database stands against the code. ``database_version`` is 0 for a
+    database never migrated; ``problems`` name every refusal ``upgrade()`` would raise."""
+
+    database_version: int
+    code_version: int
+    pending: tuple[int, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.pending and not self.problems
+
+
+def load_migrations(migrations_dir: Traversable | Path | None = None) -> list[Migration]:
+    """The migrations of ``migrations_dir`` (default: the packaged ``ald_gui.migrations``),
+    ordered by version. Versions must run 1, 2, 3, ... without a hole: a missing file is
+    an error here, not a silently skipped step. Raises MigrationFileError."""
+    directory = files("ald_gui.migrations") if migrations_dir is None else migrations_dir
+    found: dict[int, Migration] = {}
+    for entry in directory.iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        match = _FILE_NAME.match(entry.name)
+        if match is None:
+            raise MigrationFileError(
+                f"migration file {entry.name} is not named NNNN_lowercase_name.sql"
+            )
+        version = int(match.group(1))
+        if version in found:
+            raise MigrationFileError(
+                f"migrations {found[version].filename} and {entry.name} share version {version}"
+            )
+        # Line endings normalised: a checkout on Windows must not look "edited".
+        sql = entry.read_bytes().decode("utf-8").replace("\r\n", "\n")
+        checksum = hashlib.sha256(sql.encode("utf-8")).hexdigest()
+        found[version] = Migration(version, match.group(2), entry.name, sql, checksum)
+    expected = list(range(1, len(found) + 1))
+    if sorted(found) != expected:
+        missing = sorted(set(range(1, max(found, default=0) + 1)) - set(found))
+        raise MigrationFileError(f"migration versions {missing} are missing in {directory}")
+    return [found[v] for v in expected]
+
+
+def upgrade(
+    conn: psycopg.Connection[Any], migrations_dir: Traversable | Path | None = None
+) -> list[int]:
+    """Apply the pending migrations in order, all in one transaction, and return their
+    versions ([] when up to date). Blocks while another process migrates the same
+    database. Raises SchemaAheadError, MigrationEditedError, MigrationFileError, or the
+    database error of a failing migration (then nothing is applied)."""
+    migrations = load_migrations(migrations_dir)
+    require_idle(conn, "a schema upgrade")
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
+        conn.execute(_CREATE_LEDGER)
+        applied = _applied(conn)
+        problems = _problems(migrations, applied)
+        if problems:
+            raise problems[0]
+        done = []
+        for m in migrations:
+            if m.version in applied:
+                continue
+            conn.execute(m.sql.encode("utf-8"))
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                (m.version, m.name, m.checksum),
+            )
+            done.append(m.version)
+    return done
+
+
+def status(
+    conn: psycopg.Connection[Any], migrations_dir: Traversable | Path | None = None
+) -> SchemaStatus:
+    """Compare the database with the code without changing either. Raises
+    MigrationFileError for a malformed migrations directory."""
+    migrations = load_migrations(migrations_dir)
+    require_idle(conn, "a schema status check")
+    with conn.transaction():
+        row = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+        applied = _applied(conn) if row is not None and row[0] else {}
+    return SchemaStatus(
+        database_version=max(applied, default=0),
+        code_version=len(migrations),
+        pending=tuple(m.version for m in migrations if m.version not in applied),
+        problems=tuple(str(p) for p in _problems(migrations, applied)),
+    )
+
+
+def _applied(conn: psycopg.Connection[Any]) -> dict[int, tuple[str, str]]:
+    rows = conn.execute("SELECT version, name, checksum FROM schema_migrations").fetchall()
+    return {version: (name, checksum) for version, name, checksum in rows}
+
+
+def _problems(
+    migrations: Iterable[Migration], applied: dict[int, tuple[str, str]]
+) -> list[SchemaError]:
+    known = {m.version: m for m in migrations}
+    code_version = max(known, default=0)
+    problems: list[SchemaError] = []
+    unknown = sorted(v for v in applied if v not in known)
+    if unknown:
+        problems.append(
+            SchemaAheadError(
+                f"the database schema is at version {max(applied)} but this code knows "
+                f"versions up to {code_version} (unknown: "
+                f"{', '.join(f'{v} {applied[v][0]}' for v in unknown)}): "
+                "it was upgraded by a newer ald-gui; upgrade this installation"
+            )
+        )
+    for version, (name, checksum) in sorted(applied.items()):
+        m = known.get(version)
+        if m is not None and m.checksum != checksum:
+            problems.append(
+                MigrationEditedError(
+                    f"migration {version} ({m.filename}) was changed after it was applied "
+                    f"to this database as {name!r} (checksum {checksum[:12]}, file "
+                    f"{m.checksum[:12]}): add a new migration instead of editing an old one"
+                )
+            )
+    return problems

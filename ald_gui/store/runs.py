@@ -1,0 +1,42 @@
+"""Runs left open by a console that died (kill -9, power cut) are closed at the next start.
+
+Such a run has no end in the database, so it would claim every later sample of the
+machine (invariant 1). It is ended as aborted just after its last stored point: every
+sample the dead console recorded during the run stays inside it, every later sample
+stays outside. Called only once the previous session's spool has been committed, so
+its last points are in the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from typing import Any
+
+import psycopg
+
+REASON = "the console stopped during the run; closed at its next start"
+
+_CLOSE = """
+UPDATE process_executions r
+SET ended_at = greatest(
+        r.started_at,
+        (SELECT max(d.sampled_at) FROM process_data_points d WHERE d.run_id = r.id)
+            + interval '1 microsecond'),
+    status = 'aborted',
+    reason = %(reason)s
+WHERE r.machine = %(machine)s AND r.ended_at IS NULL AND r.id <> ALL(%(current)s)
+RETURNING r.id
+"""
+
+
+def close_orphaned_runs(
+    conn: psycopg.Connection[Any], machine: str, current: Collection[uuid.UUID]
+) -> list[uuid.UUID]:
+    """End, as aborted, every run of ``machine`` still open except the ``current``
+    session's own runs. Returns their ids."""
+    with conn.transaction():
+        rows = conn.execute(
+            _CLOSE, {"reason": REASON, "machine": machine, "current": list(current)}
+        ).fetchall()
+    return [row[0] for row in rows]

@@ -1,0 +1,437 @@
+"""The writer: journals the stream into the spool and commits it to PostgreSQL in order.
+
+Two threads, so that a database that hangs never delays journaling:
+- the *journal* thread moves submitted items from memory into the spool (one fsync'd
+  SQLite transaction for everything that arrived meanwhile) and publishes health;
+- the *commit* thread owns the connection pool and forwards spool groups, oldest first,
+  one PostgreSQL transaction each, acknowledging a group only after its commit.
+
+Items therefore sit in memory only for the few milliseconds of a spool write, whatever
+the database does; during an outage the spool, not memory, is the buffer. Transient
+database errors are retried with capped exponential backoff and jitter; a group that
+PostgreSQL refuses for good is split until the refused item stands alone, which is
+quarantined (see :mod:`ald_gui.store.spool`) while the stream goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from enum import Enum, auto
+
+from psycopg import Connection
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from ald_gui.domain.backoff import Backoff
+from ald_gui.domain.stream import Batch, RunStarted, StreamItem, now_us
+from ald_gui.domain.tags import Tag
+from ald_gui.store import migrations
+from ald_gui.store.commit import commit_group, is_transient
+from ald_gui.store.health import PoolFigures, WriterEvent, WriterEventKind, WriterHealth
+from ald_gui.store.parameters import sync_parameters
+from ald_gui.store.runs import close_orphaned_runs
+from ald_gui.store.spool import Spool, SpoolGroup
+
+__all__ = ["Writer", "writer_conninfo"]
+
+log = logging.getLogger(__name__)
+
+# libpq settings that keep a dead server from blocking a connection for hours; a
+# value given in the DSN wins.
+_LINK_DEFAULTS = {
+    "connect_timeout": "5",  # seconds
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "20000",  # ms
+    "application_name": "ald-gui historian",
+}
+_RATE_WINDOW_S = 5.0
+
+
+def writer_conninfo(dsn: str) -> str:
+    """``dsn`` with the link timeouts above added where it does not set them."""
+    given = conninfo_to_dict(dsn)
+    return make_conninfo("", **{**_LINK_DEFAULTS, **given})
+
+
+class _Step(Enum):
+    """What the commit thread does after one step."""
+
+    MORE = auto()  # go on at once
+    IDLE = auto()  # the spool is empty: wait for items
+    BLOCKED = auto()  # the database is away or refuses the schema: back off
+
+
+class Writer:
+    """The historian's writer. Construct, ``start()``, ``submit()`` freely, ``stop()``.
+
+    Whatever is already in the spool (from a previous process) is committed first, in
+    order. ``on_health`` is called from the journal thread (every ``health_interval_s``
+    and on connection changes), ``on_event`` from the commit thread; both must return
+    quickly, and an exception in them is logged and ignored.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        spool: Spool,
+        machine: str,
+        tags: Sequence[Tag],
+        *,
+        max_group_items: int = 1000,
+        max_group_values: int = 50_000,
+        on_health: Callable[[WriterHealth], None] | None = None,
+        on_event: Callable[[WriterEvent], None] | None = None,
+        health_interval_s: float = 1.0,
+        retry_first_s: float = 0.1,
+        retry_cap_s: float = 5.0,
+        connection_wait_s: float = 2.0,
+        latency_samples: int = 100_000,
+    ) -> None:
+        if max_group_items < 1 or max_group_values < 1:
+            raise ValueError(
+                f"max_group_items ({max_group_items}) and max_group_values "
+                f"({max_group_values}) must be at least 1"
+            )
+        self._spool = spool
+        self._machine = machine
+        self._tags = tuple(tags)
+        self._max_items, self._max_values = max_group_items, max_group_values
+        self._on_health, self._on_event = on_health, on_event
+        self._health_interval_s = health_interval_s
+        self._backoff = Backoff(retry_first_s, retry_cap_s)
+        self._connection_wait_s = connection_wait_s
+        self._pool: ConnectionPool[Connection[TupleRow]] = ConnectionPool(
+            writer_conninfo(dsn),
+            min_size=1,
+            max_size=1,
+            open=False,
+            check=ConnectionPool.check_connection,
+            name="ald-historian",
+            timeout=connection_wait_s,
+            # Give up a reconnection attempt quickly: the next request starts a fresh
+            # one, so a server that comes back is found within seconds, not minutes.
+            reconnect_timeout=5.0,
+            num_workers=1,
+        )
+
+        self._queue: list[StreamItem] = []
+        self._queue_changed = threading.Condition()
+        self._health_due = False
+        self._spool_failing = False
+        self._journaled = threading.Event()  # new items in the spool, or journal done
+        self._stopping = threading.Event()
+        self._journal_done = threading.Event()
+        self._final_deadline = 0.0
+        self._started = False
+        self._journal_thread = threading.Thread(
+            target=self._journal_loop, name="ald-historian-journal", daemon=True
+        )
+        self._commit_thread = threading.Thread(
+            target=self._commit_loop, name="ald-historian-commit", daemon=True
+        )
+
+        # Written by the commit thread; read by health() from any thread.
+        self._parameter_ids: dict[str, int] | None = None
+        self._connected = False
+        self._outage_reported = False
+        self._schema_refusal = ""
+        self._last_error = ""
+        self._last_commit_s: float | None = None
+        self._figures_lock = threading.Lock()  # guards the two deques
+        self._committed_rows: deque[tuple[float, int]] = deque()
+        self._latencies: deque[float] = deque(maxlen=latency_samples)
+        self._dead_letters = spool.dead_letter_count()
+        # Runs still open in the database that this session did not start were left
+        # by a console that died: closed once the spool is caught up.
+        self._session_runs: set[uuid.UUID] = set()
+        self._orphans_closed = False
+
+    # -- control (any thread) ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the threads and begin connecting. Returns at once, even if the
+        database is down. Raises RuntimeError if started before."""
+        if self._started:
+            raise RuntimeError("writer already started: a writer starts once")
+        self._started = True
+        self._pool.open(wait=False)
+        self._journal_thread.start()
+        self._commit_thread.start()
+
+    def submit(self, items: Sequence[StreamItem]) -> None:
+        """Hand items over, in stream order. Never blocks on the database or the disk.
+
+        Raises RuntimeError once ``stop()`` was called: the items would not be kept.
+        """
+        with self._queue_changed:
+            if self._stopping.is_set():
+                raise RuntimeError("writer is stopped: items submitted now would be lost")
+            self._queue.extend(items)
+            self._session_runs.update(i.run.id for i in items if isinstance(i, RunStarted))
+            self._queue_changed.notify()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Journal everything submitted, commit what can be within ``timeout``, stop.
+
+        Blocks up to about ``timeout`` seconds. Returns True if every submitted item is
+        in the spool and the threads ended. Items not committed stay in the spool and
+        go first at the next start.
+        """
+        deadline = time.monotonic() + timeout
+        with self._queue_changed:
+            self._final_deadline = deadline
+            self._stopping.set()
+            self._queue_changed.notify()
+        if self._started:
+            self._journal_thread.join(max(0.0, deadline - time.monotonic()))
+            self._commit_thread.join(max(0.0, deadline - time.monotonic()))
+        self._pool.close(timeout=max(0.1, deadline - time.monotonic()))
+        threads_alive = self._journal_thread.is_alive() or self._commit_thread.is_alive()
+        return not threads_alive and not self._queue
+
+    def health(self) -> WriterHealth:
+        """The current figures. Cheap; safe from any thread."""
+        oldest = self._spool.oldest_unsent_us()
+        now = time.monotonic()
+        with self._figures_lock:
+            rows = sum(n for t, n in self._committed_rows if t > now - _RATE_WINDOW_S)
+        return WriterHealth(
+            queue_depth=len(self._queue),
+            spool_depth=self._spool.depth(),
+            oldest_unsent_age_s=None if oldest is None else (now_us() - oldest) / 1e6,
+            last_commit_s=self._last_commit_s,
+            rows_per_second=rows / _RATE_WINDOW_S,
+            dead_letters=self._dead_letters,
+            database_connected=self._connected,
+            pool=PoolFigures.from_stats(self._pool.get_stats()),
+            last_error=self._last_error,
+            at_us=now_us(),
+        )
+
+    def sample_latencies(self) -> list[float]:
+        """Seconds from sampling to commit of each committed batch, oldest first (the
+        last ``latency_samples`` of them): for p50/p99 figures."""
+        with self._figures_lock:
+            return list(self._latencies)
+
+    # -- journal thread ---------------------------------------------------------------
+
+    def _journal_loop(self) -> None:
+        next_health = time.monotonic()
+        while True:
+            with self._queue_changed:
+                self._queue_changed.wait_for(
+                    lambda: bool(self._queue) or self._stopping.is_set() or self._health_due,
+                    timeout=max(0.0, next_health - time.monotonic()),
+                )
+                items, stopping = list(self._queue), self._stopping.is_set()
+                health_due, self._health_due = self._health_due, False
+            if items:
+                if not self._journal(items):
+                    if stopping and time.monotonic() > self._final_deadline:
+                        log.error("historian: %d items not journaled at stop", len(items))
+                        break
+                    time.sleep(0.2)  # a full or failing disk does not recover in µs
+            elif stopping:
+                break
+            if health_due or time.monotonic() >= next_health:
+                next_health = time.monotonic() + self._health_interval_s
+                self._publish_health()
+        self._journal_done.set()
+        self._journaled.set()
+
+    def _journal(self, items: list[StreamItem]) -> bool:
+        """Append ``items`` to the spool, then drop them from the queue. False (items
+        left in the queue) if the spool refused them."""
+        try:
+            self._spool.append(items)
+        except Exception as exc:
+            self._last_error = f"spool: {exc}"
+            if not self._spool_failing:  # once per failure, not once per retry
+                self._spool_failing = True
+                self._emit(WriterEvent(WriterEventKind.SPOOL_FAILED, f"cannot journal: {exc}"))
+            return False
+        self._spool_failing = False
+        with self._queue_changed:
+            del self._queue[: len(items)]
+        self._journaled.set()
+        return True
+
+    def _health_changed(self) -> None:
+        with self._queue_changed:
+            self._health_due = True
+            self._queue_changed.notify()
+
+    # -- commit thread ----------------------------------------------------------------
+
+    def _commit_loop(self) -> None:
+        while True:
+            final = self._journal_done.is_set()
+            if final and time.monotonic() > self._final_deadline:
+                break
+            try:
+                step = self._step()
+            except Exception as exc:  # the spool file, or a bug: keep the thread alive
+                log.exception("historian: commit step failed")
+                self._last_error = f"writer: {exc}"
+                step = _Step.BLOCKED
+            if step is _Step.MORE:
+                continue
+            if final:
+                break
+            if step is _Step.IDLE:
+                self._journaled.wait(self._health_interval_s)
+            else:
+                self._stopping.wait(self._backoff.next_delay())
+        self._connected = False
+
+    def _step(self) -> _Step:
+        if self._parameter_ids is None and not self._prepare():
+            return _Step.BLOCKED
+        self._journaled.clear()  # before looking, so no append goes unnoticed
+        group = self._spool.next_group(self._max_items, self._max_values)
+        if group is None:
+            if not self._orphans_closed:
+                return self._close_orphans()
+            return _Step.IDLE
+        return self._forward(group)
+
+    def _close_orphans(self) -> _Step:
+        """Once the spool of earlier sessions is committed, end the runs they left open."""
+        try:
+            with self._pool.connection(timeout=self._wait_s()) as conn:
+                with self._queue_changed:
+                    current = set(self._session_runs)
+                closed = close_orphaned_runs(conn, self._machine, current)
+        except Exception as exc:
+            if is_transient(exc):
+                self._lost(exc)
+                return _Step.BLOCKED
+            raise
+        self._orphans_closed = True
+        for run_id in closed:
+            self._emit(WriterEvent(WriterEventKind.RUN_RECOVERED,
+                                   f"run {run_id} was left open; ended as aborted"))
+        return _Step.MORE
+
+    def _wait_s(self) -> float:
+        """How long to wait for a connection: short once stopping."""
+        if self._stopping.is_set():
+            left = self._final_deadline - time.monotonic()
+            return max(0.05, min(self._connection_wait_s, left))
+        return self._connection_wait_s
+
+    def _prepare(self) -> bool:
+        """Check the schema and sync the tags, on each (re)connection. True if done."""
+        try:
+            with self._pool.connection(timeout=self._wait_s()) as conn:
+                migrations.upgrade(conn)
+                configured = sync_parameters(conn, self._machine, self._tags)
+                # Tags dropped from the configuration keep their rows: batches spooled
+                # before the change still name them and must not be refused.
+                rows = conn.execute(
+                    "SELECT key, id FROM parameters WHERE machine = %s", (self._machine,)
+                ).fetchall()
+            parameter_ids = {**dict(rows), **configured}
+        except Exception as exc:
+            if is_transient(exc):
+                self._lost(exc)
+            else:
+                # Nothing can be committed against a schema this code does not know:
+                # keep journaling and say why. Not the data's fault: no quarantine.
+                self._last_error = f"schema: {exc}"
+                if self._schema_refusal != str(exc):
+                    self._schema_refusal = str(exc)
+                    self._emit(WriterEvent(WriterEventKind.SCHEMA_REFUSED, str(exc)))
+            return False
+        self._parameter_ids = parameter_ids
+        self._schema_refusal = ""
+        self._backoff.reset()
+        if not self._connected:
+            self._connected, self._outage_reported = True, False
+            self._emit(WriterEvent(WriterEventKind.DATABASE_CONNECTED, "schema up to date"))
+            self._health_changed()
+        return True
+
+    def _forward(self, group: SpoolGroup) -> _Step:
+        """Commit one group and acknowledge it; on a permanent error, isolate or
+        quarantine it."""
+        assert self._parameter_ids is not None
+        started = time.monotonic()
+        try:
+            with self._pool.connection(timeout=self._wait_s()) as conn:
+                result = commit_group(
+                    conn, group.transaction_id, group.items, self._parameter_ids, self._machine
+                )
+        except Exception as exc:
+            if is_transient(exc):
+                self._lost(exc)
+                return _Step.BLOCKED
+            self._refuse(group, exc)
+            return _Step.MORE
+        committed = time.monotonic()
+        at = now_us()
+        self._spool.acknowledge(group)
+        self._backoff.reset()
+        self._last_commit_s = committed - started
+        with self._figures_lock:
+            self._committed_rows.append((committed, result.history_rows + result.run_rows))
+            while self._committed_rows[0][0] < committed - _RATE_WINDOW_S:
+                self._committed_rows.popleft()
+            self._latencies.extend(
+                (at - i.sampled_at_us) / 1e6 for i in group.items if isinstance(i, Batch)
+            )
+        return _Step.MORE
+
+    def _lost(self, exc: BaseException) -> None:
+        self._parameter_ids = None  # re-check the schema once reconnected
+        self._last_error = f"database: {exc}"
+        self._connected = False
+        if not self._outage_reported:
+            self._outage_reported = True
+            self._emit(WriterEvent(WriterEventKind.DATABASE_LOST, f"retrying: {exc}"))
+            self._health_changed()
+
+    def _refuse(self, group: SpoolGroup, exc: BaseException) -> None:
+        if len(group.items) > 1:
+            self._spool.isolate(group)  # halve it until the refused item stands alone
+            return
+        item = group.items[0]
+        reason = f"{type(exc).__name__}: {exc}"
+        self._spool.quarantine(group, reason)
+        self._dead_letters += 1
+        self._last_error = f"quarantined: {reason}"
+        self._emit(
+            WriterEvent(
+                WriterEventKind.QUARANTINED,
+                f"{type(item).__name__} seq {item.seq} refused by the database: {reason}",
+                group.transaction_id,
+            )
+        )
+        self._health_changed()
+
+    # -- callbacks --------------------------------------------------------------------
+
+    def _emit(self, event: WriterEvent) -> None:
+        log.info("historian %s: %s", event.kind, event.message)
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("historian: on_event callback failed")
+
+    def _publish_health(self) -> None:
+        if self._on_health is not None:
+            try:
+                self._on_health(self.health())
+            except Exception:
+                log.exception("historian: on_health callback failed")
