@@ -1,13 +1,17 @@
 """Test-wide settings and guards.
 
-Qt runs offscreen. Every test fails if it leaves a thread (Python or Qt) running:
+Qt runs offscreen. Every test fails if it leaves a thread running, Python's or Qt's:
 a leaked poll loop or writer would make later tests flaky and hide shutdown bugs.
+QThreads are invisible to ``threading.enumerate()``, so the operating system's list
+of the process's threads is compared as well (Linux: /proc/self/task).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -18,18 +22,41 @@ pytest_plugins = [
     "tests.fixtures.plc",
 ]
 
+_TASKS = Path("/proc/self/task")
+
+
+def _os_threads() -> dict[int, str]:
+    if not _TASKS.is_dir():
+        return {}
+    threads = {}
+    for task in _TASKS.iterdir():
+        try:
+            threads[int(task.name)] = (task / "comm").read_text().strip()
+        except OSError:  # ended while we looked
+            continue
+    return threads
+
+
+def _python_threads() -> set[threading.Thread]:
+    # A _DummyThread stands for a thread Python did not start (a QThread that ran
+    # Python code); it never "ends" in Python's eyes, the OS list covers it.
+    return {t for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}
+
 
 @pytest.fixture(autouse=True)
 def _no_dangling_threads():
-    before = set(threading.enumerate())
+    before_py = _python_threads()
+    before_os = _os_threads()
     yield
-    # Daemon threads owned by session-scoped fixtures (the simulator's server loop)
-    # started before the test and are in `before`.
-    leaked = [
-        t for t in threading.enumerate()
-        if t not in before and t.is_alive() and not t.name.startswith(("asyncio_", "pytest_timeout"))
-    ]
-    for t in leaked:
-        t.join(timeout=2.0)
-    leaked = [t for t in leaked if t.is_alive()]
-    assert not leaked, f"test left threads running: {[t.name for t in leaked]}"
+    deadline = time.monotonic() + 2.0
+    while True:
+        leaked_py = [t for t in _python_threads() - before_py if t.is_alive()]
+        leaked_os = {tid: name for tid, name in _os_threads().items() if tid not in before_os}
+        if not (leaked_py or leaked_os) or time.monotonic() > deadline:
+            break
+        for t in leaked_py:
+            t.join(timeout=0.05)
+        if not leaked_py:
+            threading.Event().wait(0.01)
+    assert not leaked_py, f"test left Python threads running: {[t.name for t in leaked_py]}"
+    assert not leaked_os, f"test left threads running: {sorted(leaked_os.values())}"

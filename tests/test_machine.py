@@ -22,7 +22,8 @@ def test_start_and_end_bracket_the_samples_of_the_run() -> None:
     # Strictly increasing stamps even though the clock stood still.
     assert before.sampled_at_us < started.run.started_at_us <= inside.sampled_at_us
     assert inside.sampled_at_us < ended.ended_at_us <= after.sampled_at_us
-    assert [x.seq for x in (before, started, inside, ended, after)] == [1, 2, 3, 4, 5]
+    seqs = [x.seq for x in (before, started, inside, ended, after)]
+    assert seqs == list(range(seqs[0], seqs[0] + 5))
 
 
 def test_refusals_name_the_reason() -> None:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ald_gui import __version__
-from ald_gui.cli import config_cmd, plc_cmd, sim_cmd
+from ald_gui.cli import config_cmd, db_cmd, doctor_cmd, headless_cmd, plc_cmd, sim_cmd
 from ald_gui.config.load import ConfigError
 
 
@@ -21,8 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Operator console of an ALD reactor. With no command, opens the console.",
     )
     parser.add_argument("--version", action="version", version=f"ald-gui {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run with the built-in reactor simulator and the embedded database",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (config_cmd, plc_cmd, sim_cmd):
+    for module in (config_cmd, plc_cmd, sim_cmd, headless_cmd, db_cmd, doctor_cmd):
         module.register(sub)
     return parser
 
@@ -31,8 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        if not args.demo:
+            parser.print_help()
+            return 0
+        # The console window is not built yet: the demo runs the engine headless.
+        args = parser.parse_args(["headless", "--demo"])
     try:
         status: int = args.run(args)
     except ConfigError as exc:

@@ -17,12 +17,26 @@ class RunNotPossible(Exception):
     """A start while a run is active, or a stop while idle. ``str()`` says which."""
 
 
+def check_recordable(field: str, text: str) -> None:
+    """Raise RunNotPossible naming ``field`` if the database could never store ``text``.
+
+    PostgreSQL text cannot hold NUL: a run start or end carrying one would be refused
+    for good, and with the start, every sample of the run (nothing is written without
+    its run).
+    """
+    if "\x00" in text:
+        raise RunNotPossible(f"the run's {field} contains a NUL character: it cannot be recorded")
+
+
 class Machine:
     def __init__(self, machine: str, clock_us: Callable[[], int] = now_us) -> None:
         self.machine = machine
         self._clock_us = clock_us
         self._last_us = 0
-        self._seq = 0
+        # Sequence numbers continue across restarts (the spool of a console that died
+        # is replayed beside the new session's items): seeded from the clock, they
+        # start above any number the previous session can have handed out.
+        self._seq = clock_us()
         self.run: Run | None = None
 
     def stamp(self, at_us: int | None = None) -> int:
@@ -44,6 +58,8 @@ class Machine:
         operator = operator.strip()
         if not operator:
             raise RunNotPossible("a run needs an operator name")
+        for field, text in (("operator", operator), ("note", note), ("recipe", recipe)):
+            check_recordable(field, text)
         self.run = Run(
             id=uuid.uuid4(),
             machine=self.machine,
@@ -59,6 +75,7 @@ class Machine:
             raise RunNotPossible("no run is active")
         if status is RunStatus.RUNNING:
             raise ValueError("a run cannot end with status running")
+        check_recordable("reason", reason)
         ended = RunEnded(self._next_seq(), self.run.id, self.stamp(), status, reason)
         self.run = None
         return ended

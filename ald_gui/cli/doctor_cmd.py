@@ -1,0 +1,139 @@
+"""``ald-gui doctor``: is everything sound? Database, schema, spool, PLC, and the data.
+
+Exit status 0 when every check passes, 1 otherwise; ``--json`` for automation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from ald_gui.cli.database import database
+from ald_gui.config import paths
+from ald_gui.config.load import load_config
+from ald_gui.config.models import AppConfig
+from ald_gui.domain.stream import now_us
+from ald_gui.plc.client import PlcClient
+from ald_gui.plc.errors import PlcError
+from ald_gui.store import migrations
+from ald_gui.store.invariants import check_invariants
+from ald_gui.store.server import ServerError
+from ald_gui.store.spool import Spool, SpoolInUse
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("doctor", help="check database, schema, spool, PLC and data integrity")
+    p.add_argument("--config", type=Path, help="TOML file (default: the bundled one)")
+    p.add_argument("--data-dir", type=Path, help="where the database and spool live")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=_doctor)
+
+
+def _spool(data_dir: Path | None) -> Check:
+    path = paths.spool_path(paths.data_dir(data_dir))
+    if not path.exists():
+        return Check("spool", True, "no spool yet", {"depth": 0})
+    try:
+        with Spool(path) as spool:
+            depth = spool.depth()
+            oldest = spool.oldest_unsent_us()
+            dead = spool.dead_letter_count()
+    except SpoolInUse:
+        return Check("spool", True, "in use by a running console (its health strip shows it)")
+    age = None if oldest is None else (now_us() - oldest) / 1e6
+    figures = {"depth": depth, "oldest_unsent_age_s": age, "dead_letters": dead}
+    if dead:
+        return Check("spool", False, f"{dead} dead-lettered items kept in {path}", figures)
+    if depth:
+        return Check(
+            "spool",
+            False,
+            f"{depth} items not yet in the database, oldest {age:.0f} s old "
+            "(they go first at the next start)",
+            figures,
+        )
+    return Check("spool", True, "empty", figures)
+
+
+def _plc(config: AppConfig) -> Check:
+    with PlcClient(config.plc, config.tags) as client:
+        try:
+            result = client.poll()
+        except PlcError as exc:
+            return Check("plc", False, str(exc))
+    return Check(
+        "plc",
+        True,
+        f"{len(result.values)} tags in {result.request_count} requests, "
+        f"{result.round_trip_s * 1000:.1f} ms",
+        {"requests": result.request_count, "round_trip_s": result.round_trip_s},
+    )
+
+
+def _database_checks(config: AppConfig, data_dir: Path | None) -> list[Check]:
+    checks = []
+    try:
+        with (
+            database(config, data_dir) as (dsn, where),
+            psycopg.connect(dsn, connect_timeout=5, autocommit=True) as conn,
+        ):
+            checks.append(Check("database", True, where))
+            state = migrations.status(conn)
+            figures = {
+                "database_version": state.database_version,
+                "code_version": state.code_version,
+            }
+            if not state.up_to_date:
+                detail = "; ".join(state.problems) or (
+                    f"migrations {list(state.pending)} pending (ald-gui db upgrade)"
+                )
+                checks.append(Check("schema", False, detail, figures))
+                return checks
+            checks.append(Check("schema", True, f"version {state.database_version}", figures))
+            violations = check_invariants(conn, config.database.machine)
+            checks.append(
+                Check(
+                    "invariants",
+                    not violations,
+                    "; ".join(str(v) for v in violations) or "1-4 hold for every stored row",
+                    {
+                        "violations": [
+                            {
+                                "invariant": v.invariant,
+                                "rule": v.rule,
+                                "count": v.count,
+                                "examples": list(v.examples),
+                            }
+                            for v in violations
+                        ]
+                    },
+                )
+            )
+    except (psycopg.Error, ServerError) as exc:
+        checks.append(Check("database", False, f"unreachable: {exc}".strip()))
+    return checks
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    checks = [*_database_checks(config, args.data_dir), _spool(args.data_dir), _plc(config)]
+    ok = all(c.ok for c in checks)
+    if args.json:
+        print(json.dumps({"ok": ok, "checks": [c.__dict__ for c in checks]}, default=str))
+    else:
+        for c in checks:
+            print(f"{'ok  ' if c.ok else 'FAIL'} {c.name:<11} {c.detail}")
+    return 0 if ok else 1

@@ -1,0 +1,115 @@
+"""``ald-gui headless``: the engine as a logging service, without a window.
+
+Stops cleanly on SIGINT and SIGTERM (the stream is flushed into the spool, the run
+in progress is ended as aborted). Runs are started and stopped over the loopback
+HTTP control endpoint (see ald_gui.engine.control), e.g.::
+
+    curl -X POST 'http://127.0.0.1:8765/runs/start?operator=alice'
+    curl -X POST 'http://127.0.0.1:8765/runs/stop'
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ald_gui.cli.live import LiveReport
+from ald_gui.config.load import load_config
+from ald_gui.config.models import AppConfig
+
+DEFAULT_CONTROL_PORT = 8765
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("headless", help="record without a window (a logging service)")
+    add_engine_arguments(p)
+    p.add_argument(
+        "--control-port",
+        type=int,
+        default=DEFAULT_CONTROL_PORT,
+        help=f"loopback HTTP port for run control (default {DEFAULT_CONTROL_PORT}, "
+        "0 picks a free one, -1 turns it off)",
+    )
+    p.add_argument(
+        "--duration", type=float, default=None, help="stop by itself after this many seconds"
+    )
+    p.add_argument("--quiet", action="store_true", help="print only events, no live line")
+    p.set_defaults(run=run_headless)
+
+
+def add_engine_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="TOML file (default: the bundled one)")
+    p.add_argument("--data-dir", type=Path, help="where the database and spool live")
+    p.add_argument(
+        "--demo", action="store_true", help="also run the reactor simulator in this process"
+    )
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QCoreApplication, QTimer
+
+    from ald_gui.engine.control import ControlServer
+    from ald_gui.engine.engine import Engine
+    from ald_gui.store.server import ServerError
+    from ald_gui.store.spool import SpoolError
+
+    config = load_config(args.config)
+    app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
+    with _maybe_simulator(config, args.demo) as config:
+        engine = Engine(config, data_dir=args.data_dir)
+        try:
+            engine.open()
+        except (ServerError, SpoolError) as exc:  # e.g. another console on this data dir
+            print(f"error: {exc}", file=sys.stderr)
+            engine.shutdown()
+            return 1
+        report = LiveReport(engine, live_line=not args.quiet)
+        control = None
+        if args.control_port >= 0:
+            control = ControlServer(engine, args.control_port)
+            control.start()
+            print(f"run control: http://127.0.0.1:{control.port}/status", flush=True)
+        print(f"recording: {engine.describe()}", flush=True)
+
+        # Python runs signal handlers only between bytecodes: a short timer keeps the
+        # interpreter ticking while Qt's loop waits.
+        ticker = QTimer()
+        ticker.start(200)
+        ticker.timeout.connect(lambda: None)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: app.quit())
+        if args.duration is not None:
+            QTimer.singleShot(int(args.duration * 1000), app.quit)
+        app.exec()
+
+        ticker.stop()
+        if control is not None:
+            control.stop()
+        clean = engine.shutdown()
+        report.close()
+        print(
+            "stopped: everything is in the database or the spool"
+            if clean
+            else "stopped, but some samples may not have reached the spool",
+            flush=True,
+        )
+        return 0 if clean else 1
+
+
+@contextmanager
+def _maybe_simulator(config: AppConfig, demo: bool) -> Iterator[AppConfig]:
+    """The config unchanged, or pointed at a simulator started here for the demo."""
+    if not demo:
+        yield config
+        return
+    from ald_gui.sim.server import Simulator
+
+    with Simulator(config, port=0) as sim:
+        print(f"simulator: reference reactor on 127.0.0.1:{sim.port}", flush=True)
+        plc = config.plc.model_copy(update={"host": "127.0.0.1", "port": sim.port})
+        yield config.model_copy(update={"plc": plc})

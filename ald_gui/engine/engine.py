@@ -1,0 +1,194 @@
+"""The engine: the poll thread, the writer and the database, wired together.
+
+The one object the console window and the headless service both use. Construct it
+with a configuration, ``open()`` it, subscribe to its signals, start and stop runs,
+and ``shutdown()`` it. Signals are emitted from the engine's worker threads and
+delivered queued, so slots run in the receiver's thread (the GUI thread); nothing
+here blocks the caller on the PLC or the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ald_gui.config import paths
+from ald_gui.config.models import AppConfig
+from ald_gui.domain.events import RunRefused
+from ald_gui.domain.machine import RunNotPossible, check_recordable
+from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus, now_us
+from ald_gui.engine.poller import Poller
+from ald_gui.store.credentials import resolve_dsn
+from ald_gui.store.health import WriterEvent, WriterHealth
+from ald_gui.store.server import EmbeddedServer
+from ald_gui.store.spool import Spool
+from ald_gui.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+class Engine(QObject):
+    """Open with a configuration; start and stop runs; shut down cleanly.
+
+    Signals:
+      sampled(Batch)            every successful poll
+      run_changed(item)         RunStarted or RunEnded, when it takes effect
+      event(event)              PLC lost/back, writes, refusals, writer events
+      plc_health(PlcHealth)     after every poll
+      writer_health(WriterHealth) about once a second and on changes
+    """
+
+    sampled = Signal(object)
+    run_changed = Signal(object)
+    event = Signal(object)
+    plc_health = Signal(object)
+    writer_health = Signal(object)
+    _writer_event = Signal(object)
+
+    def __init__(
+        self,
+        config: AppConfig,
+        *,
+        data_dir: Path | str | None = None,
+        dsn: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.machine = config.database.machine
+        self.data_dir = paths.data_dir(data_dir)
+        self._dsn_override = dsn
+        self.run: Run | None = None
+        self._run_change_pending = False
+        self.server: EmbeddedServer | None = None
+        self.spool: Spool | None = None
+        self.writer: Writer | None = None
+        self.poller: Poller | None = None
+        self.dsn = ""
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Start the database (embedded unless a DSN is configured), the writer and
+        the poll thread. Returns once polling has begun; a PLC or an external database
+        that is down does not make it fail (they show as red, and data is spooled).
+
+        Raises ServerError-family exceptions if the embedded database cannot start
+        (for instance, another console already uses the same data directory).
+        """
+        self.dsn = self._dsn_override or resolve_dsn(self.config.database)
+        if not self.dsn:
+            self.server = EmbeddedServer(paths.database_dir(self.data_dir))
+            self.server.start()
+            self.dsn = self.server.dsn
+        self.spool = Spool(paths.spool_path(self.data_dir))
+        self._writer_event.connect(self._on_writer_event)
+        self.writer = Writer(
+            self.dsn,
+            self.spool,
+            self.machine,
+            self.config.tags,
+            on_health=self.writer_health.emit,
+            on_event=self._writer_event.emit,
+        )
+        self.writer.start()
+        self.poller = Poller(self.config, self.writer.submit, self.machine)
+        self.poller.sampled.connect(self.sampled)
+        self.poller.stream_event.connect(self._on_stream_event)
+        self.poller.event.connect(self._on_poller_event)
+        self.poller.health.connect(self.plc_health)
+        self.poller.start()
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """End an active run (aborted: the console closed), stop polling, put every
+        sample into the spool, commit what can be within ``timeout``, stop the
+        database. Returns True if nothing was left behind in memory. Blocks."""
+        clean = True
+        if self.poller is not None:
+            if self.run is not None:
+                self.poller.request_stop(RunStatus.ABORTED, "console shut down during the run")
+            self.poller.request_shutdown()
+            clean = self.poller.wait(int(timeout * 1000)) and clean
+            self.poller = None
+        if self.writer is not None:
+            clean = self.writer.stop(timeout) and clean
+            self.writer = None
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        return clean
+
+    # -- runs and writes -------------------------------------------------------------
+
+    def start_run(self, operator: str, note: str = "") -> None:
+        """Ask for a run to start at the next gap between two samples.
+
+        Raises RunNotPossible at once when the engine already knows it cannot be
+        (a run is active or about to start, no operator); the poll thread checks
+        again and emits RunRefused if the state changed meanwhile.
+        """
+        if self.poller is None:
+            raise RunNotPossible("the engine is not open")
+        if self.run is not None or self._run_change_pending:
+            raise RunNotPossible("a run is active or starting: stop it first")
+        if not operator.strip():
+            raise RunNotPossible("a run needs an operator name")
+        check_recordable("operator", operator)
+        check_recordable("note", note)
+        self._run_change_pending = True
+        self.poller.request_start(operator, note)
+
+    def stop_run(self, reason: str = "", status: RunStatus = RunStatus.COMPLETED) -> None:
+        """Ask for the active run to end at the next gap between two samples."""
+        if self.poller is None:
+            raise RunNotPossible("the engine is not open")
+        if self.run is None or self._run_change_pending:
+            raise RunNotPossible("no run is active")
+        check_recordable("reason", reason)
+        self._run_change_pending = True
+        self.poller.request_stop(status, reason)
+
+    def write_tag(self, key: str, value: float | int | bool) -> None:
+        """Ask the poll thread to write a tag between two samples; the outcome
+        arrives as a WriteConfirmed or WriteFailed event."""
+        if self.poller is None:
+            raise RunNotPossible("the engine is not open")
+        self.poller.request_write(key, value)
+
+    # -- slots (engine's thread) -----------------------------------------------------
+
+    @Slot(object)
+    def _on_stream_event(self, item: object) -> None:
+        if isinstance(item, RunStarted):
+            self.run = item.run
+        elif isinstance(item, RunEnded):
+            self.run = None
+        else:
+            return
+        self._run_change_pending = False
+        self.run_changed.emit(item)
+
+    @Slot(object)
+    def _on_poller_event(self, event: object) -> None:
+        if isinstance(event, RunRefused):
+            self._run_change_pending = False
+        self.event.emit(event)
+
+    @Slot(object)
+    def _on_writer_event(self, event: WriterEvent) -> None:
+        log.info("historian: %s", event)
+        self.event.emit(event)
+
+    def health_now(self) -> WriterHealth | None:
+        return self.writer.health() if self.writer else None
+
+    def describe(self) -> str:
+        where = "embedded" if self.server else "external"
+        return f"machine {self.machine}, {where} database, data in {self.data_dir}"
+
+
+__all__ = ["Engine", "RunNotPossible", "now_us"]

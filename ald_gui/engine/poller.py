@@ -1,0 +1,214 @@
+"""The poll thread: samples the PLC on a drift-free schedule and owns the machine state.
+
+It runs its own loop (``QThread.run``) rather than a Qt timer in an event loop: each
+wake-up is aimed at an absolute deadline ``t0 + k * interval``, so lateness never
+accumulates, and commands (start, stop, write) wake it at once and take effect
+between two samples. Everything it produces leaves through ``sink`` (the writer's
+non-blocking submit) in one ordered stream, and through queued signals to the screen.
+It never waits on the database.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QThread, Signal
+
+from ald_gui.config.models import AppConfig
+from ald_gui.domain.events import PlcBack, PlcLost, RunRefused, WriteConfirmed, WriteFailed
+from ald_gui.domain.machine import Machine, RunNotPossible
+from ald_gui.domain.stream import RunStatus, StreamItem, now_us
+from ald_gui.plc.client import PlcClient
+from ald_gui.plc.errors import PlcError
+
+Sink = Callable[[Sequence[StreamItem]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PlcHealth:
+    connected: bool
+    round_trip_s: float | None
+    requests_per_poll: int
+    polls: int
+    failed_polls: int
+    missed_cycles: int
+    jitter_p99_s: float
+    last_error: str
+    running_run: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    operator: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    status: RunStatus
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    key: str
+    value: float | int | bool
+
+
+class Poller(QThread):
+    """Polls ``config``'s tags every ``config.poll.interval_s`` seconds.
+
+    Thread-safe requests: ``request_start``, ``request_stop``, ``request_write``,
+    ``request_shutdown``. Signals (queued to the receiver's thread): ``sampled``
+    (Batch), ``stream_event`` (RunStarted / RunEnded / Gap), ``event`` (PlcLost,
+    PlcBack, RunRefused, WriteConfirmed, WriteFailed) and ``health`` (PlcHealth,
+    after every poll).
+    """
+
+    sampled = Signal(object)
+    stream_event = Signal(object)
+    event = Signal(object)
+    health = Signal(object)
+
+    def __init__(self, config: AppConfig, sink: Sink, machine: str) -> None:
+        super().__init__()
+        self.setObjectName("plc-poll")
+        self._config = config
+        self._sink = sink
+        self._machine = Machine(machine)
+        self._commands: queue.SimpleQueue[_Start | _Stop | _Write | None] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._jitter: deque[float] = deque(maxlen=600)
+        self._polls = self._failed = self._missed = 0
+        self._lost_since_us: int | None = None
+        self._last_error = ""
+        self._rtt: float | None = None
+
+    # -- requests from other threads ----------------------------------------------
+
+    def request_start(self, operator: str, note: str = "") -> None:
+        self._send(_Start(operator, note))
+
+    def request_stop(self, status: RunStatus = RunStatus.COMPLETED, reason: str = "") -> None:
+        self._send(_Stop(status, reason))
+
+    def request_write(self, key: str, value: float | int | bool) -> None:
+        self._send(_Write(key, value))
+
+    def request_shutdown(self) -> None:
+        """End the loop after the current sample; commands already queued are applied."""
+        self._send(None)
+
+    def _send(self, command: _Start | _Stop | _Write | None) -> None:
+        self._commands.put(command)
+        self._wake.set()
+
+    # -- the loop ------------------------------------------------------------------
+
+    def run(self) -> None:
+        interval = self._config.poll.interval_s
+        with PlcClient(self._config.plc, self._config.tags) as client:
+            deadline = time.monotonic()
+            while True:
+                self._apply_commands(client)
+                if self._stopping:
+                    return
+                now = time.monotonic()
+                if now < deadline:
+                    self._wake.wait(deadline - now)
+                    self._wake.clear()
+                    continue
+                self._jitter.append(now - deadline)
+                late_cycles = int((now - deadline) // interval)
+                self._missed += late_cycles
+                deadline += (late_cycles + 1) * interval
+                self._sample(client)
+
+    def _apply_commands(self, client: PlcClient) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if command is None:
+                self._stopping = True
+            elif isinstance(command, _Write):
+                self._write(client, command)
+            else:
+                self._change_run(command)
+
+    def _change_run(self, command: _Start | _Stop) -> None:
+        try:
+            if isinstance(command, _Start):
+                item = self._machine.start(command.operator, command.note)
+            else:
+                item = self._machine.end(command.status, command.reason)
+        except RunNotPossible as exc:
+            self.event.emit(RunRefused(now_us(), str(exc)))
+            return
+        self._sink([item])
+        self.stream_event.emit(item)
+
+    def _write(self, client: PlcClient, command: _Write) -> None:
+        try:
+            tag = self._config.tag(command.key)
+            readback = client.write(tag, command.value)
+        except (PlcError, KeyError) as exc:
+            reason = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+            self.event.emit(WriteFailed(now_us(), command.key, float(command.value), reason))
+            return
+        self.event.emit(
+            WriteConfirmed(now_us(), command.key, float(command.value), float(readback))
+        )
+
+    def _sample(self, client: PlcClient) -> None:
+        self._polls += 1
+        try:
+            result = client.poll()
+        except PlcError as exc:
+            self._failed += 1
+            self._rtt = None
+            if self._lost_since_us is None or str(exc) != self._last_error:
+                # One gap per outage (or change of cause), not one per missed poll.
+                gap = self._machine.gap(str(exc))
+                self._sink([gap])
+                self.stream_event.emit(gap)
+                if self._lost_since_us is None:
+                    self._lost_since_us = gap.at_us
+                    self.event.emit(PlcLost(gap.at_us, str(exc)))
+            self._last_error = str(exc)
+        else:
+            self._rtt = result.round_trip_s
+            values = {k: float(v) for k, v in result.values.items()}
+            batch = self._machine.batch(result.sampled_at_us, values)
+            if self._lost_since_us is not None:
+                self.event.emit(
+                    PlcBack(batch.sampled_at_us, (batch.sampled_at_us - self._lost_since_us) / 1e6)
+                )
+                self._lost_since_us = None
+                self._last_error = ""
+            self._sink([batch])
+            self.sampled.emit(batch)
+        self.health.emit(self._health(client))
+
+    def _health(self, client: PlcClient) -> PlcHealth:
+        ordered = sorted(self._jitter)
+        p99 = ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0.0
+        run = self._machine.run
+        return PlcHealth(
+            connected=self._lost_since_us is None and client.connected,
+            round_trip_s=self._rtt,
+            requests_per_poll=client.plan.request_count,
+            polls=self._polls,
+            failed_polls=self._failed,
+            missed_cycles=self._missed,
+            jitter_p99_s=p99,
+            last_error=self._last_error,
+            running_run=str(run.id) if run else None,
+        )
