@@ -1,0 +1,99 @@
+"""``ald-gui doctor`` and ``ald-gui db``, as a user runs them: real processes, real data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import tomli_w
+
+from ald_gui.config.models import AppConfig
+from ald_gui.domain.stream import Batch, Run, RunStarted
+from ald_gui.store.commit import commit_group
+from ald_gui.store.parameters import sync_parameters
+
+T0 = 1_700_000_000_000_000
+
+
+def _config_file(tmp_path: Path, config: AppConfig, dsn: str) -> Path:
+    data = config.model_dump(mode="json", exclude_defaults=False)
+    data["database"]["dsn"] = dsn
+    path = tmp_path / "plant.toml"
+    path.write_text(tomli_w.dumps(_without_nones(data)), encoding="utf-8")
+    return path
+
+
+def _without_nones(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nones(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nones(v) for v in value]
+    return value
+
+
+def _ald(*args: str | Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ald_gui", *map(str, args), "--data-dir", str(data_dir)],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path
+) -> None:
+    config_file = _config_file(tmp_path, sim_config, migrated_pg_dsn)
+    machine = sim_config.database.machine
+    with psycopg.connect(migrated_pg_dsn) as conn:
+        ids = sync_parameters(conn, machine, sim_config.tags)
+        run = Run(uuid.uuid4(), machine, "alice", T0 + 1_000)
+        values = {"chamber_heater.temperature_read": 20.0}
+        commit_group(conn, uuid.uuid4(), [Batch(1, T0, values), RunStarted(2, run),
+                                          Batch(3, T0 + 2_000, values, run.id)], ids, machine)
+
+    clean = _ald("doctor", "--json", "--config", config_file, data_dir=tmp_path)
+    report = json.loads(clean.stdout)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert {c["name"]: c["ok"] for c in report["checks"]} == {
+        "database": True, "schema": True, "invariants": True, "spool": True, "plc": True,
+    }
+
+    # A sample inside the run's interval stored without its run row breaks invariant 1.
+    with psycopg.connect(migrated_pg_dsn) as conn:
+        commit_group(conn, uuid.uuid4(), [Batch(4, T0 + 3_000, values)], ids, machine)
+    broken = _ald("doctor", "--config", config_file, data_dir=tmp_path)
+    assert broken.returncode == 1
+    assert "FAIL invariants" in broken.stdout
+    assert "invariant 1" in broken.stdout and str(run.id) in broken.stdout
+
+
+def test_doctor_fails_on_an_unreachable_database_and_plc(tmp_path: Path) -> None:
+    config_file = tmp_path / "plant.toml"
+    config_file.write_text(
+        '[plc]\nport = 1\nconnect_timeout_s = 0.3\n\n'
+        '[database]\ndsn = "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2"\n',
+        encoding="utf-8",
+    )
+    done = _ald("doctor", "--json", "--config", config_file, data_dir=tmp_path)
+    assert done.returncode == 1
+    checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
+    assert not checks["database"]["ok"] and "unreachable" in checks["database"]["detail"]
+    assert not checks["plc"]["ok"]
+    assert "Traceback" not in done.stderr
+
+
+def test_db_status_and_upgrade_on_a_fresh_database(
+    sim_config: AppConfig, pg_dsn: str, tmp_path: Path
+) -> None:
+    config_file = _config_file(tmp_path, sim_config, pg_dsn)
+    behind = _ald("db", "status", "--config", config_file, data_dir=tmp_path)
+    assert behind.returncode == 1
+    assert "schema version 0, code version 1" in behind.stdout
+    upgraded = _ald("db", "upgrade", "--config", config_file, data_dir=tmp_path)
+    assert upgraded.returncode == 0 and "applied migrations 1" in upgraded.stdout
+    current = _ald("db", "status", "--config", config_file, data_dir=tmp_path)
+    assert current.returncode == 0 and "schema version 1, code version 1" in current.stdout
