@@ -31,6 +31,7 @@ from ald_gui.plc.errors import (
     WriteRefused,
 )
 from ald_gui.plc.plan import ReadPlan, ReadRequest, plan_reads
+from ald_gui.plc.writes import check_value
 
 Value = float | int | bool
 
@@ -233,25 +234,9 @@ class PlcClient:
         Raises WriteRefused, naming the tag and the reason, if the tag is not writable
         or not wired, or the value is not of its type or outside min..max.
         """
-        if not tag.writable:
-            raise WriteRefused(f"{tag.key} is read-only")
-        if tag.address is None:
-            raise WriteRefused(f"{tag.key} is not wired (no address)")
-        if isinstance(value, bool) and tag.data_type is not DataType.BOOL:
-            raise WriteRefused(f"{tag.key} takes a number, not {value!r}")
+        check_value(tag, value)
         if tag.data_type is DataType.BOOL:
-            if value not in (0, 1):
-                raise WriteRefused(f"{tag.key} takes on/off (0 or 1), not {value!r}")
             return [1 if value else 0]
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            raise WriteRefused(f"{tag.key} takes a finite number, not {value!r}")
-        if tag.data_type.is_integer and not float(value).is_integer():
-            raise WriteRefused(f"{tag.key} takes a whole number ({tag.data_type}), not {value}")
-        if not tag.min <= value <= tag.max:
-            raise WriteRefused(
-                f"{value:g} {tag.unit} is outside {tag.key}'s range "
-                f"{tag.min:g}..{tag.max:g} {tag.unit}".replace("  ", " ")
-            )
         raw: float | int = tag.scaling.to_raw(value) if tag.scaling else value
         if tag.data_type.is_integer:
             raw = round(raw)

@@ -45,6 +45,7 @@ class WriterHealth:
     rows_per_second: float  # data rows committed per second, recent average
     dead_letters: int  # items quarantined so far (kept in the spool file)
     database_connected: bool  # the last database call succeeded
+    schema_version: int | None  # the database's schema, once checked (None before)
     pool: PoolFigures
     last_error: str  # the last database or spool error, "" if none since the start
     at_us: int

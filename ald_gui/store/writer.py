@@ -144,6 +144,7 @@ class Writer:
         self._connected = False
         self._outage_reported = False
         self._schema_refusal = ""
+        self._schema_version: int | None = None
         self._last_error = ""
         self._last_commit_s: float | None = None
         self._figures_lock = threading.Lock()  # guards the two deques
@@ -212,6 +213,7 @@ class Writer:
             rows_per_second=rows / _RATE_WINDOW_S,
             dead_letters=self._dead_letters,
             database_connected=self._connected,
+            schema_version=self._schema_version,
             pool=PoolFigures.from_stats(self._pool.get_stats()),
             last_error=self._last_error,
             at_us=now_us(),
@@ -335,6 +337,7 @@ class Writer:
         try:
             with self._pool.connection(timeout=self._wait_s()) as conn:
                 migrations.upgrade(conn)
+                schema_version = migrations.status(conn).database_version
                 configured = sync_parameters(conn, self._machine, self._tags)
                 # Tags dropped from the configuration keep their rows: batches spooled
                 # before the change still name them and must not be refused.
@@ -354,6 +357,7 @@ class Writer:
                     self._emit(WriterEvent(WriterEventKind.SCHEMA_REFUSED, str(exc)))
             return False
         self._parameter_ids = parameter_ids
+        self._schema_version = schema_version
         self._schema_refusal = ""
         self._backoff.reset()
         if not self._connected:
