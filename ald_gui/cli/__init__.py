@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ald_gui import __version__
 from ald_gui.cli import config_cmd, db_cmd, doctor_cmd, headless_cmd, plc_cmd, sim_cmd
 from ald_gui.config.load import ConfigError
+from ald_gui.store.credentials import CredentialsError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run with the built-in reactor simulator and the embedded database",
     )
+    parser.add_argument("--config", type=Path, help="TOML file (default: the bundled one)")
+    parser.add_argument("--data-dir", type=Path, help="where the database and spool live")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (config_cmd, plc_cmd, sim_cmd, headless_cmd, db_cmd, doctor_cmd):
         module.register(sub)
@@ -36,14 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        if not args.demo:
-            parser.print_help()
-            return 0
-        # The console window is not built yet: the demo runs the engine headless.
-        args = parser.parse_args(["headless", "--demo"])
+        from ald_gui.cli.console_cmd import run_window
+
+        return run_window(args)
     try:
         status: int = args.run(args)
-    except ConfigError as exc:
+    except (ConfigError, CredentialsError) as exc:
         print(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -24,6 +24,18 @@ from ald_gui.config.models import AppConfig
 
 DEFAULT_CONTROL_PORT = 8765
 
+DEMO_STATE: dict[str, float | bool] = {
+    "vacuum_pump.power_on": True,
+    "chamber_heater.temperature_set": 200.0,
+    "chamber_heater.power_on": True,
+    "frontline_heater.temperature_set": 150.0,
+    "frontline_heater.power_on": True,
+    "backline_heater.temperature_set": 120.0,
+    "backline_heater.power_on": True,
+    "nitrogen_generator.power_on": True,
+    "mfc_1.flow_set": 20.0,
+}
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("headless", help="record without a window (a logging service)")
@@ -60,7 +72,7 @@ def run_headless(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
-    with _maybe_simulator(config, args.demo) as config:
+    with maybe_simulator(config, args.demo) as config:
         engine = Engine(config, data_dir=args.data_dir)
         try:
             engine.open()
@@ -102,7 +114,7 @@ def run_headless(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _maybe_simulator(config: AppConfig, demo: bool) -> Iterator[AppConfig]:
+def maybe_simulator(config: AppConfig, demo: bool) -> Iterator[AppConfig]:
     """The config unchanged, or pointed at a simulator started here for the demo."""
     if not demo:
         yield config
@@ -110,6 +122,9 @@ def _maybe_simulator(config: AppConfig, demo: bool) -> Iterator[AppConfig]:
     from ald_gui.sim.server import Simulator
 
     with Simulator(config, port=0) as sim:
+        # A reactor warming up under vacuum is more telling than one standing cold.
+        for key, value in DEMO_STATE.items():
+            sim.model.set_value(key, value)
         print(f"simulator: reference reactor on 127.0.0.1:{sim.port}", flush=True)
         plc = config.plc.model_copy(update={"host": "127.0.0.1", "port": sim.port})
         yield config.model_copy(update={"plc": plc})

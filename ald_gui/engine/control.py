@@ -80,6 +80,7 @@ class ControlServer:
         # so the caller gets the run id.
         self._changes = threading.Condition()
         self._change_count = 0
+        self._last_change: object = None
         engine.run_changed.connect(self._note_change)
         engine.event.connect(self._note_change)
         handler = self._handler_class()
@@ -104,6 +105,7 @@ class ControlServer:
             return
         with self._changes:
             self._change_count += 1
+            self._last_change = item
             self._changes.notify_all()
 
     def _wait_for_change(self, seen: int) -> None:
@@ -170,6 +172,11 @@ class ControlServer:
                     )
                     return
                 control._wait_for_change(seen)
+                with control._changes:
+                    answer = control._last_change if control._change_count > seen else None
+                if isinstance(answer, RunRefused):  # the poll thread said no after all
+                    self._answer(HTTPStatus.CONFLICT, {"ok": False, "error": answer.reason})
+                    return
                 status = control._bridge.invoke(control._status)
                 self._answer(HTTPStatus.OK, {"ok": True, "run": status["run"]})
 

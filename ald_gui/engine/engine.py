@@ -18,7 +18,7 @@ from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
-from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus, now_us
+from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
 from ald_gui.engine.poller import Poller
 from ald_gui.store.credentials import resolve_dsn
 from ald_gui.store.health import WriterEvent, WriterHealth
@@ -60,7 +60,7 @@ class Engine(QObject):
         self.data_dir = paths.data_dir(data_dir)
         self._dsn_override = dsn
         self.run: Run | None = None
-        self._run_change_pending = False
+        self._pending: str | None = None  # "start" or "stop" asked, not yet applied
         self.server: EmbeddedServer | None = None
         self.spool: Spool | None = None
         self.writer: Writer | None = None
@@ -106,7 +106,9 @@ class Engine(QObject):
         database. Returns True if nothing was left behind in memory. Blocks."""
         clean = True
         if self.poller is not None:
-            if self.run is not None:
+            # Commands are applied in order: a stop queued after a pending start ends
+            # that run too. A stop already asked for is not asked twice.
+            if (self.run is not None or self._pending == "start") and self._pending != "stop":
                 self.poller.request_stop(RunStatus.ABORTED, "console shut down during the run")
             self.poller.request_shutdown()
             clean = self.poller.wait(int(timeout * 1000)) and clean
@@ -133,23 +135,23 @@ class Engine(QObject):
         """
         if self.poller is None:
             raise RunNotPossible("the engine is not open")
-        if self.run is not None or self._run_change_pending:
+        if self.run is not None or self._pending:
             raise RunNotPossible("a run is active or starting: stop it first")
         if not operator.strip():
             raise RunNotPossible("a run needs an operator name")
         check_recordable("operator", operator)
         check_recordable("note", note)
-        self._run_change_pending = True
+        self._pending = "start"
         self.poller.request_start(operator, note)
 
     def stop_run(self, reason: str = "", status: RunStatus = RunStatus.COMPLETED) -> None:
         """Ask for the active run to end at the next gap between two samples."""
         if self.poller is None:
             raise RunNotPossible("the engine is not open")
-        if self.run is None or self._run_change_pending:
+        if self.run is None or self._pending:
             raise RunNotPossible("no run is active")
         check_recordable("reason", reason)
-        self._run_change_pending = True
+        self._pending = "stop"
         self.poller.request_stop(status, reason)
 
     def write_tag(self, key: str, value: float | int | bool) -> None:
@@ -169,13 +171,13 @@ class Engine(QObject):
             self.run = None
         else:
             return
-        self._run_change_pending = False
+        self._pending = None
         self.run_changed.emit(item)
 
     @Slot(object)
     def _on_poller_event(self, event: object) -> None:
         if isinstance(event, RunRefused):
-            self._run_change_pending = False
+            self._pending = None
         self.event.emit(event)
 
     @Slot(object)
@@ -190,5 +192,3 @@ class Engine(QObject):
         where = "embedded" if self.server else "external"
         return f"machine {self.machine}, {where} database, data in {self.data_dir}"
 
-
-__all__ = ["Engine", "RunNotPossible", "now_us"]

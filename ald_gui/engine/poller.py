@@ -174,14 +174,14 @@ class Poller(QThread):
         except PlcError as exc:
             self._failed += 1
             self._rtt = None
-            if self._lost_since_us is None or str(exc) != self._last_error:
-                # One gap per outage (or change of cause), not one per missed poll.
+            if self._lost_since_us is None:
+                # One gap per outage, not one per missed poll: while the link is down
+                # the cause flips between timing out and waiting out the backoff.
                 gap = self._machine.gap(str(exc))
                 self._sink([gap])
                 self.stream_event.emit(gap)
-                if self._lost_since_us is None:
-                    self._lost_since_us = gap.at_us
-                    self.event.emit(PlcLost(gap.at_us, str(exc)))
+                self._lost_since_us = gap.at_us
+                self.event.emit(PlcLost(gap.at_us, str(exc)))
             self._last_error = str(exc)
         else:
             self._rtt = result.round_trip_s
