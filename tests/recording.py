@@ -59,7 +59,7 @@ class Recording:
         recording = cls()
         engine.sampled.connect(recording.batches.append)
         engine.run_changed.connect(recording.run_items.append)
-        engine.event.connect(recording.events.append)
+        engine.occurred.connect(recording.events.append)
         return recording
 
     def writer_events(self, kind: WriterEventKind) -> list[WriterEvent]:

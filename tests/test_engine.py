@@ -95,14 +95,14 @@ def test_write_reaches_the_simulator_and_is_confirmed(
     from ald_gui.domain.events import WriteConfirmed, WriteFailed
 
     with qtbot.waitSignal(
-        engine.event, timeout=5000, check_params_cb=lambda e: isinstance(e, WriteConfirmed)
+        engine.occurred, timeout=5000, check_params_cb=lambda e: isinstance(e, WriteConfirmed)
     ) as done:
         engine.write_tag("chamber_heater.temperature_set", 180.0)
     assert done.args[0].readback == pytest.approx(180.0)
     assert simulator.model.value("chamber_heater.temperature_set") == pytest.approx(180.0)  # type: ignore[attr-defined]
 
     with qtbot.waitSignal(
-        engine.event, timeout=5000, check_params_cb=lambda e: isinstance(e, WriteFailed)
+        engine.occurred, timeout=5000, check_params_cb=lambda e: isinstance(e, WriteFailed)
     ) as refused:
         engine.write_tag("chamber_heater.temperature_set", 5000.0)
     assert "outside" in refused.args[0].reason
@@ -131,7 +131,7 @@ def test_refusal_from_the_poll_thread_is_an_event(engine: Engine, qtbot: QtBot) 
     # Bypass the engine's own check: the poll thread, which owns the state, refuses too.
     assert engine.poller is not None
     with qtbot.waitSignal(
-        engine.event, timeout=5000, check_params_cb=lambda e: isinstance(e, RunRefused)
+        engine.occurred, timeout=5000, check_params_cb=lambda e: isinstance(e, RunRefused)
     ) as refused:
         engine.poller.request_stop()
     assert "no run is active" in refused.args[0].reason

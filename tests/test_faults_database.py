@@ -291,7 +291,7 @@ def test_a_batch_the_database_refuses_for_good_is_dead_lettered_and_the_stream_g
     refused = [b for b in s.recording.batches if b.values[SETPOINT] == REFUSED_VALUE]
     s.wait(
         lambda: s.writer_events(QUARANTINED) == len(refused),
-        f"{len(refused)} quarantine events through engine.event",
+        f"{len(refused)} quarantine events through engine.occurred",
     )
     s.batches(3)
     s.stop_run()

@@ -139,11 +139,11 @@ def test_engine_records_a_gap_and_invents_nothing(
     try:
         qtbot.waitSignal(engine.sampled, timeout=5000).wait()
         with qtbot.waitSignal(
-            engine.event, timeout=5000, check_params_cb=lambda e: isinstance(e, PlcLost)
+            engine.occurred, timeout=5000, check_params_cb=lambda e: isinstance(e, PlcLost)
         ) as lost:
             simulator.stall()
         with qtbot.waitSignal(
-            engine.event, timeout=10000, check_params_cb=lambda e: isinstance(e, PlcBack)
+            engine.occurred, timeout=10000, check_params_cb=lambda e: isinstance(e, PlcBack)
         ) as back:
             simulator.clear_faults()
         lost_at, back_at = lost.args[0].at_us, back.args[0].at_us

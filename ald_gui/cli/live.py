@@ -26,7 +26,7 @@ class LiveReport(QObject):
         self._writer: WriterHealth | None = None
         engine.sampled.connect(self._on_sample)
         engine.run_changed.connect(self._on_run)
-        engine.event.connect(self._on_event)
+        engine.occurred.connect(self._on_event)
         engine.plc_health.connect(self._on_plc)
         engine.writer_health.connect(self._on_writer)
         self._timer = QTimer(self)

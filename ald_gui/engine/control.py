@@ -82,7 +82,7 @@ class ControlServer:
         self._change_count = 0
         self._last_change: object = None
         engine.run_changed.connect(self._note_change)
-        engine.event.connect(self._note_change)
+        engine.occurred.connect(self._note_change)
         handler = self._handler_class()
         self._http = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._http.daemon_threads = True

@@ -35,14 +35,14 @@ class Engine(QObject):
     Signals:
       sampled(Batch)            every successful poll
       run_changed(item)         RunStarted or RunEnded, when it takes effect
-      event(event)              PLC lost/back, writes, refusals, writer events
+      occurred(event)           PLC lost/back, writes, refusals, writer events
       plc_health(PlcHealth)     after every poll
       writer_health(WriterHealth) about once a second and on changes
     """
 
     sampled = Signal(object)
     run_changed = Signal(object)
-    event = Signal(object)
+    occurred = Signal(object)
     plc_health = Signal(object)
     writer_health = Signal(object)
     _writer_event = Signal(object)
@@ -96,7 +96,7 @@ class Engine(QObject):
         self.poller = Poller(self.config, self.writer.submit, self.machine)
         self.poller.sampled.connect(self.sampled)
         self.poller.stream_event.connect(self._on_stream_event)
-        self.poller.event.connect(self._on_poller_event)
+        self.poller.occurred.connect(self._on_poller_event)
         self.poller.health.connect(self.plc_health)
         self.poller.start()
 
@@ -178,12 +178,12 @@ class Engine(QObject):
     def _on_poller_event(self, event: object) -> None:
         if isinstance(event, RunRefused):
             self._pending = None
-        self.event.emit(event)
+        self.occurred.emit(event)
 
     @Slot(object)
     def _on_writer_event(self, event: WriterEvent) -> None:
         log.info("historian: %s", event)
-        self.event.emit(event)
+        self.occurred.emit(event)
 
     def health_now(self) -> WriterHealth | None:
         return self.writer.health() if self.writer else None

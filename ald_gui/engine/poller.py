@@ -22,7 +22,7 @@ from PySide6.QtCore import QThread, Signal
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.events import PlcBack, PlcLost, RunRefused, WriteConfirmed, WriteFailed
 from ald_gui.domain.machine import Machine, RunNotPossible
-from ald_gui.domain.stream import RunStatus, StreamItem, now_us
+from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus, StreamItem, now_us
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
 
@@ -72,7 +72,7 @@ class Poller(QThread):
 
     sampled = Signal(object)
     stream_event = Signal(object)
-    event = Signal(object)
+    occurred = Signal(object)
     health = Signal(object)
 
     def __init__(self, config: AppConfig, sink: Sink, machine: str) -> None:
@@ -144,13 +144,14 @@ class Poller(QThread):
                 self._change_run(command)
 
     def _change_run(self, command: _Start | _Stop) -> None:
+        item: RunStarted | RunEnded
         try:
             if isinstance(command, _Start):
                 item = self._machine.start(command.operator, command.note)
             else:
                 item = self._machine.end(command.status, command.reason)
         except RunNotPossible as exc:
-            self.event.emit(RunRefused(now_us(), str(exc)))
+            self.occurred.emit(RunRefused(now_us(), str(exc)))
             return
         self._sink([item])
         self.stream_event.emit(item)
@@ -161,9 +162,9 @@ class Poller(QThread):
             readback = client.write(tag, command.value)
         except (PlcError, KeyError) as exc:
             reason = exc.args[0] if isinstance(exc, KeyError) else str(exc)
-            self.event.emit(WriteFailed(now_us(), command.key, float(command.value), reason))
+            self.occurred.emit(WriteFailed(now_us(), command.key, float(command.value), reason))
             return
-        self.event.emit(
+        self.occurred.emit(
             WriteConfirmed(now_us(), command.key, float(command.value), float(readback))
         )
 
@@ -181,14 +182,14 @@ class Poller(QThread):
                 self._sink([gap])
                 self.stream_event.emit(gap)
                 self._lost_since_us = gap.at_us
-                self.event.emit(PlcLost(gap.at_us, str(exc)))
+                self.occurred.emit(PlcLost(gap.at_us, str(exc)))
             self._last_error = str(exc)
         else:
             self._rtt = result.round_trip_s
             values = {k: float(v) for k, v in result.values.items()}
             batch = self._machine.batch(result.sampled_at_us, values)
             if self._lost_since_us is not None:
-                self.event.emit(
+                self.occurred.emit(
                     PlcBack(batch.sampled_at_us, (batch.sampled_at_us - self._lost_since_us) / 1e6)
                 )
                 self._lost_since_us = None
