@@ -332,3 +332,19 @@ def test_batches_spooled_before_a_tag_left_the_configuration_still_arrive(
             wait_until(lambda: _drained(writer), 10, "the spool to drain")
         assert spool.dead_letters() == []
     _assert_whole(migrated_pg_dsn, batches)
+
+
+def test_a_lost_database_is_noticed_with_nothing_to_commit(
+    private_pg_server: Any, tmp_path: Path
+) -> None:
+    server = private_pg_server()
+    events: list[WriterEvent] = []
+    with (
+        Spool(tmp_path / "spool.db") as spool,
+        running(server.dsn, spool, on_event=events.append) as writer,
+    ):
+        wait_until(lambda: writer.health().database_connected, 10, "the writer to connect")
+        server.stop()  # no item is submitted: only the idle probe can notice
+        wait_until(lambda: any(e.kind is WriterEventKind.DATABASE_LOST for e in events), 10,
+                   "the writer to report the database lost")  # fmt: skip
+        assert not writer.health().database_connected

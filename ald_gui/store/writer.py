@@ -291,10 +291,21 @@ class Writer:
             if final:
                 break
             if step is _Step.IDLE:
-                self._journaled.wait(self._health_interval_s)
+                if not self._journaled.wait(self._health_interval_s):
+                    self._probe()
             else:
                 self._stopping.wait(self._backoff.next_delay())
         self._connected = False
+
+    def _probe(self) -> None:
+        """With nothing to commit (the PLC is down, say), still notice a lost database,
+        so the health strip does not show it sound until the next sample."""
+        try:
+            with self._pool.connection(timeout=self._wait_s()) as conn:
+                conn.execute("SELECT 1")
+        except Exception as exc:
+            if is_transient(exc):
+                self._lost(exc)
 
     def _step(self) -> _Step:
         if self._parameter_ids is None and not self._prepare():
