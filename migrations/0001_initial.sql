@@ -81,7 +81,11 @@ CREATE TABLE process_data_points (
     value double precision NOT NULL,
     transaction_id uuid NOT NULL
 );
-CREATE INDEX process_data_points_run_time ON process_data_points (run_id, sampled_at);
+-- All points of a run, and the doctor's check that every history sample inside a run
+-- has its run row, look up by parameter too: without it each lookup reads every tag's
+-- row at that instant (measured: 31 s instead of 0.5 s on 600k rows).
+CREATE INDEX process_data_points_run_parameter_time
+    ON process_data_points (run_id, parameter_id, sampled_at);
 
 -- Polls that produced no values, so a hole in the history is explained. run_id is the
 -- run whose interval contains `at`, found when the gap is committed.
