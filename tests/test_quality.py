@@ -26,7 +26,7 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff() -> None:
-    done = _run(_tool("ruff"), "check", "ald_gui", "tests", "benchmarks")
+    done = _run(_tool("ruff"), "check", "ald_gui", "tests", "benchmarks", "packaging", "scripts")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
