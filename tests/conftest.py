@@ -28,9 +28,6 @@ pytest_plugins = [
 ]
 
 _TASKS = Path("/proc/self/task")
-# Qt's global thread pools (image scaling while painting large areas) keep idle
-# threads for 30 s by design; they run no code of ours.
-_QT_POOLS = {"Thread (pooled)"}
 
 
 def _os_threads() -> dict[int, str]:
@@ -62,10 +59,7 @@ def _no_dangling_threads():
     deadline = time.monotonic() + 2.0
     while True:
         leaked_py = [t for t in _python_threads() - before_py if t.is_alive()]
-        leaked_os = {
-            tid: name for tid, name in _os_threads().items()
-            if tid not in before_os and name not in _QT_POOLS
-        }
+        leaked_os = {tid: name for tid, name in _os_threads().items() if tid not in before_os}
         if not (leaked_py or leaked_os) or time.monotonic() > deadline:
             break
         for t in leaked_py:

@@ -35,6 +35,11 @@ def test_mypy_strict_for_the_qt_free_packages() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_mypy_for_the_qt_packages() -> None:
+    done = _run(_tool("mypy"), "ald_gui/engine", "ald_gui/ui", "ald_gui/cli")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_layers_of_the_design() -> None:
     done = _run(_tool("lint-imports"))
     assert done.returncode == 0, done.stdout + done.stderr

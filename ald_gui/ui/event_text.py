@@ -1,0 +1,156 @@
+"""What the event log says about each thing that happens, in the operator's words.
+
+Plain Python, no Qt: ``describe`` turns a run start or end, an event of
+``domain.events`` or a writer event into an ``Entry`` (time, severity, category,
+message). Tags, when given, add units and on/off words to written values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from ald_gui.domain import events as ev
+from ald_gui.domain.events import Severity
+from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus
+from ald_gui.domain.tags import DataType, Tag
+from ald_gui.store.health import WriterEvent, WriterEventKind
+
+__all__ = ["Category", "Entry", "Severity", "describe"]
+
+
+class Category(StrEnum):
+    RUN = "Run"
+    PLC = "PLC"
+    DATABASE = "Database"
+    WRITE = "Write"
+    ERROR = "Error"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    at_us: int  # µs since the epoch, UTC
+    severity: Severity
+    category: Category
+    message: str
+
+    @property
+    def time_text(self) -> str:
+        """Local time of day, to the millisecond: "14:03:07.412"."""
+        return datetime.fromtimestamp(self.at_us / 1e6).strftime("%H:%M:%S.%f")[:-3]
+
+    @property
+    def date_time_text(self) -> str:
+        return datetime.fromtimestamp(self.at_us / 1e6).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+_RUN_END_SEVERITY = {
+    RunStatus.COMPLETED: Severity.INFO,
+    RunStatus.ABORTED: Severity.WARNING,
+    RunStatus.FAILED: Severity.ERROR,
+}
+
+# Writer events carry no severity of their own.
+_WRITER = {
+    WriterEventKind.DATABASE_CONNECTED: (Severity.INFO, Category.DATABASE, "Database connected"),
+    WriterEventKind.DATABASE_LOST: (
+        Severity.ERROR,
+        Category.DATABASE,
+        "Database lost, samples wait in the local spool",
+    ),
+    WriterEventKind.SCHEMA_REFUSED: (
+        Severity.ERROR,
+        Category.DATABASE,
+        "Database schema refused, nothing is committed",
+    ),
+    WriterEventKind.QUARANTINED: (
+        Severity.ERROR,
+        Category.DATABASE,
+        "Data set aside as a dead letter",
+    ),
+    WriterEventKind.SPOOL_FAILED: (Severity.ERROR, Category.ERROR, "Local spool cannot be written"),
+    WriterEventKind.RUN_RECOVERED: (Severity.WARNING, Category.RUN, "Run recovered"),
+}
+
+
+def _run(run_id: object) -> str:
+    return f"Run {str(run_id)[:8]}…"
+
+
+def _value(key: str, value: float, tags: Mapping[str, Tag]) -> str:
+    tag = tags.get(key)
+    if tag is not None and tag.data_type is DataType.BOOL:
+        return "ON" if value else "OFF"
+    unit = f" {tag.unit}" if tag is not None and tag.unit else ""
+    return f"{value:g}{unit}"
+
+
+def _write_confirmed(event: ev.WriteConfirmed, tags: Mapping[str, Tag]) -> str:
+    tag = tags.get(event.tag)
+    what = "Switch" if tag is not None and tag.data_type is DataType.BOOL else "Setpoint"
+    requested = _value(event.tag, event.requested, tags)
+    text = f"{what} {event.tag} = {requested} confirmed"
+    readback = _value(event.tag, event.readback, tags)
+    return text if readback == requested else f"{text} (reads back {readback})"
+
+
+def _message(event: object, tags: Mapping[str, Tag]) -> tuple[Severity, Category, str] | None:
+    match event:
+        case RunStarted(run=run):
+            extra = "".join(
+                f" · {x}" for x in (run.recipe and f"recipe {run.recipe}", run.note) if x
+            )
+            return Severity.INFO, Category.RUN, f"{_run(run.id)} started by {run.operator}{extra}"
+        case RunEnded(run_id=run_id, status=status, reason=reason):
+            why = f": {reason}" if reason else ""
+            return _RUN_END_SEVERITY[status], Category.RUN, f"{_run(run_id)} {status}{why}"
+        case ev.RunRefused(reason=reason, severity=severity):
+            return severity, Category.RUN, f"Run refused: {reason}"
+        case ev.PlcLost(reason=reason, severity=severity):
+            return severity, Category.PLC, f"PLC lost: {reason}"
+        case ev.PlcBack(down_s=down_s, severity=severity):
+            return severity, Category.PLC, f"PLC back after {down_s:.1f} s"
+        case ev.WriteConfirmed(severity=severity):
+            return severity, Category.WRITE, _write_confirmed(event, tags)
+        case ev.WriteFailed(tag=key, requested=requested, reason=reason, severity=severity):
+            value = _value(key, requested, tags)
+            return severity, Category.WRITE, f"Write failed: {key} = {value} — {reason}"
+        case ev.DatabaseLost(reason=reason, severity=severity):
+            return severity, Category.DATABASE, f"Database lost: {reason}"
+        case ev.DatabaseBack(severity=severity):
+            return severity, Category.DATABASE, "Database back"
+        case ev.DeadLettered(items=items, reason=reason, severity=severity):
+            return severity, Category.DATABASE, f"{items} items set aside as dead letters: {reason}"
+        case WriterEvent(kind=kind, message=message):
+            severity, category, words = _WRITER[kind]
+            return severity, category, f"{words}: {message}" if message else words
+    return None
+
+
+def _at_us(event: object) -> int | None:
+    match event:
+        case RunStarted(run=run):
+            return run.started_at_us
+        case RunEnded(ended_at_us=ended):
+            return ended
+    stamp = getattr(event, "at_us", None)
+    return stamp if isinstance(stamp, int) else None
+
+
+def describe(event: object, tags: Mapping[str, Tag] | None = None) -> Entry:
+    """The log entry for ``event``. ``tags`` (by key) give written values their unit.
+
+    Something this module does not know is still logged, as an Error entry naming
+    its type, rather than lost; without a time stamp it raises TypeError."""
+    at_us = _at_us(event)
+    if at_us is None:
+        raise TypeError(f"cannot log {type(event).__name__}: it has no time stamp (at_us)")
+    found = _message(event, tags or {})
+    if found is None:
+        severity = getattr(event, "severity", Severity.ERROR)
+        found = Severity(severity), Category.ERROR, f"{type(event).__name__}: {event}"
+    severity, category, message = found
+    # One line per entry: database errors arrive with newlines and indents.
+    return Entry(at_us, severity, category, " ".join(message.split()))

@@ -1,0 +1,216 @@
+"""The console window: process panel and trends in the middle, the parameter table and
+the event log in docks, the health strip along the bottom.
+
+The window only paints and reacts. It is wired to the engine by signals; every PLC and
+database operation happens in the engine's threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ald_gui.domain.machine import RunNotPossible
+from ald_gui.domain.stream import RunStatus
+from ald_gui.engine.engine import Engine
+from ald_gui.engine.poller import PlcHealth
+from ald_gui.ui.event_log import EventLog
+from ald_gui.ui.health import HealthStrip
+from ald_gui.ui.parameters import ParameterTable
+from ald_gui.ui.process_panel import Confirm, ProcessPanel, ask
+from ald_gui.ui.theme import apply_theme, available_themes
+from ald_gui.ui.trends import TrendView
+
+
+class CloseChoice(Enum):
+    END_RUN = "end"  # end the run as completed, then close
+    ABORT_RUN = "abort"  # end it as aborted, then close
+    CANCEL = "cancel"
+
+
+CloseAsk = Callable[[QWidget, str], CloseChoice]
+
+
+def ask_close(parent: QWidget, run_text: str) -> CloseChoice:
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        "A run is in progress",
+        f"{run_text} is in progress. Closing the console ends it.",
+        parent=parent,
+    )
+    end = box.addButton("End run and close", QMessageBox.ButtonRole.AcceptRole)
+    abort = box.addButton("Abort run and close", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is end:
+        return CloseChoice.END_RUN
+    if clicked is abort:
+        return CloseChoice.ABORT_RUN
+    return CloseChoice.CANCEL
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        settings: QSettings | None = None,
+        confirm: Confirm = ask,
+        close_ask: CloseAsk = ask_close,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(f"ALD console — {engine.machine}")
+        self.engine = engine
+        self._settings = settings or QSettings("ald-gui", "console")
+        self._close_ask = close_ask
+        config = engine.config
+        interval = config.poll.interval_s
+
+        self.panel = ProcessPanel(confirm=confirm)
+        self.trends = TrendView(config.tags, poll_interval_s=interval)
+        self.parameters = ParameterTable(config.tags, poll_interval_s=interval)
+        self.health = HealthStrip()
+        self.events = EventLog(tags=config.tags)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.panel)
+        layout.addWidget(self.trends, 1)
+        self.setCentralWidget(central)
+        self._dock("Parameters", self.parameters, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Event log", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.statusBar().addPermanentWidget(self.health, 1)
+        self._build_menu()
+        self._wire()
+        self._restore()
+
+    # -- construction --------------------------------------------------------------
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+
+    def _build_menu(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        for name in available_themes():
+            action = QAction(f"{name.title()} theme", self)
+            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            view.addAction(action)
+
+    def _wire(self) -> None:
+        e = self.engine
+        e.sampled.connect(self.trends.add_batch)
+        e.sampled.connect(self.parameters.update_values)
+        for slot in (self.panel.show_run, self.trends.mark_run, self.events.add):
+            e.run_changed.connect(slot)
+        for slot in (
+            self.panel.show_refusal,
+            self.parameters.on_event,
+            self.health.on_event,
+            self.events.add,
+        ):
+            e.occurred.connect(slot)
+        e.plc_health.connect(self.health.on_plc_health)
+        e.plc_health.connect(self._on_plc_health)
+        e.writer_health.connect(self.health.on_writer_health)
+        self.panel.start_requested.connect(self._start_run)
+        self.panel.stop_requested.connect(self._stop_run)
+        self.parameters.write_requested.connect(self._write)
+
+    # -- persistence ---------------------------------------------------------------
+
+    def _restore(self) -> None:
+        s = self._settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        trends = s.value("trends/state")
+        if isinstance(trends, dict):
+            self.trends.restore(trends)
+        self.panel.operator.setText(str(s.value("operator/last", "")))
+        self.set_theme(str(s.value("look/theme", "dark")))
+
+    def _save(self) -> None:
+        s = self._settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("trends/state", self.trends.state())
+        s.setValue("operator/last", self.panel.operator.text())
+        s.setValue("look/theme", self._theme)
+        s.sync()
+
+    def set_theme(self, name: str) -> None:
+        if name not in available_themes():
+            name = "dark"
+        self._theme = name
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+
+    # -- engine --------------------------------------------------------------------
+
+    def engine_opened(self) -> None:
+        self.panel.set_ready(True)
+
+    @Slot(object)
+    def _on_plc_health(self, health: PlcHealth) -> None:
+        self.parameters.set_link_state(health.connected)
+
+    @Slot(str, str)
+    def _start_run(self, operator: str, note: str) -> None:
+        try:
+            self.engine.start_run(operator, note)
+        except RunNotPossible as exc:
+            self.panel.refused(exc)
+
+    @Slot()
+    def _stop_run(self) -> None:
+        try:
+            self.engine.stop_run()
+        except RunNotPossible as exc:
+            self.panel.refused(exc)
+
+    @Slot(str, object)
+    def _write(self, key: str, value: object) -> None:
+        assert isinstance(value, int | float | bool)
+        try:
+            self.engine.write_tag(key, value)
+        except RunNotPossible as exc:  # the engine is not open yet
+            self.statusBar().showMessage(f"Write not sent: {exc}", 5000)
+
+    # -- closing -------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        run = self.engine.run
+        if run is not None:
+            choice = self._close_ask(self, f"Run {str(run.id)[:8]} by {run.operator}")
+            if choice is CloseChoice.CANCEL:
+                event.ignore()
+                return
+            status = RunStatus.COMPLETED if choice is CloseChoice.END_RUN else RunStatus.ABORTED
+            self.engine.stop_run("console closed by the operator", status)
+        self._save()
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            # Blocks until every sample is in the spool and the threads have stopped.
+            self.engine.shutdown()
+        finally:
+            QApplication.restoreOverrideCursor()
+        event.accept()

@@ -1,0 +1,209 @@
+"""The parameter table: every tag grouped by component, live, with setpoint editors and
+switches that check a value before asking the engine to write it.
+
+Batches only record values (cheap at 10 Hz × 110 tags); a timer repaints the changed
+cells at REFRESH_MS, which is also when values turn stale. Nothing here blocks: a
+write goes out as ``write_requested`` and its outcome comes back as an event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from ald_gui.domain.events import WriteConfirmed, WriteFailed
+from ald_gui.domain.stream import Batch
+from ald_gui.domain.tags import DataType, Tag
+from ald_gui.plc.errors import WriteRefused
+from ald_gui.plc.writes import check_value
+from ald_gui.ui.parameter_model import Column, ParameterModel, Role
+from ald_gui.ui.parameter_rows import ParameterSheet, with_unit
+from ald_gui.ui.parameter_view import ParameterView, range_text
+
+REFRESH_MS = 200  # 5 Hz: smooth to the eye, a fraction of the poll rate's work
+HINT = "Double-click a value to change it (Enter writes, Esc cancels); click a box to switch."
+# Okabe-Ito tints, as in the rows (ald_gui.ui.parameter_model).
+_MESSAGE_STYLE = {
+    "hint": "",
+    "done": "background: rgba(0, 158, 115, 70); padding: 3px;",
+    "refused": "background: rgba(230, 159, 0, 95); padding: 3px; font-weight: bold;",
+    "failed": "background: rgba(213, 94, 0, 120); padding: 3px; font-weight: bold;",
+}
+
+WriteValue = float | int | bool
+
+
+def parse_entry(tag: Tag, text: str) -> float | int:
+    """The number the operator typed for ``tag`` (a trailing unit and a decimal comma
+    are accepted). Raises WriteRefused naming the tag and its range if it is none."""
+    cleaned = "".join(text.split())
+    if tag.unit:
+        cleaned = cleaned.removesuffix("".join(tag.unit.split()))
+    if "," in cleaned and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise WriteRefused(
+            f"{text.strip()!r} is not a number: {tag.key} takes {range_text(tag)}"
+        ) from None
+    if tag.data_type.is_integer and value.is_integer():
+        return int(value)
+    return value
+
+
+class ParameterTable(QWidget):
+    """Live values of ``tags``; ``write_requested(key, value)`` only for values that
+    passed ald_gui.plc.writes.check_value (a refused one is shown on its row and in
+    the message line, and not emitted). ``clock`` (monotonic seconds) decides
+    staleness: no sample for more than 3 × ``poll_interval_s``, or the link lost."""
+
+    write_requested = Signal(str, object)
+
+    def __init__(
+        self,
+        tags: Sequence[Tag],
+        *,
+        poll_interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.sheet = ParameterSheet(tags, poll_interval_s=poll_interval_s, clock=clock)
+        self.model = ParameterModel(self.sheet, self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setDynamicSortFilter(False)  # names never change; values do, often
+        self.proxy.setRecursiveFilteringEnabled(True)
+        self.proxy.setAutoAcceptChildRows(True)
+        self.proxy.setFilterRole(Role.FILTER)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter: parameter, component or key")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self._filter)
+        self.view = ParameterView()
+        self.view.setModel(self.proxy)
+        self.view.delegate.entered.connect(self._entered)
+        self.view.font_changed.connect(self.model.set_base_font)
+        self.model.set_base_font(self.view.font())
+        self.model.toggle_requested.connect(self._toggled)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._say(HINT, "hint")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.message)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    # -- fed by the engine ---------------------------------------------------------
+
+    @Slot(object)
+    def update_values(self, batch: Batch) -> None:
+        """Record a poll; shown at the next refresh."""
+        self.sheet.take(batch)
+
+    @Slot(object)
+    def on_event(self, event: object) -> None:
+        """Show a write's outcome on its row; any other event is not this table's."""
+        if isinstance(event, WriteConfirmed) and event.tag in self.sheet.by_key:
+            self.sheet.confirmed(event)
+            tag = self.sheet.by_key[event.tag].tag
+            self._say(f"Wrote {event.tag}: read back {with_unit(tag, event.readback)}.", "done")
+        elif isinstance(event, WriteFailed) and event.tag in self.sheet.by_key:
+            self.sheet.failed(event)
+            tag = self.sheet.by_key[event.tag].tag
+            self._say(
+                f"Write of {with_unit(tag, event.requested)} to {event.tag} failed: {event.reason}",
+                "failed",
+            )
+        else:
+            return
+        self.refresh()
+
+    @Slot(bool)
+    def set_link_state(self, connected: bool) -> None:
+        """Mark every value stale while the PLC is lost (cheap when nothing changed)."""
+        if self.sheet.set_link(connected):
+            self.refresh()
+
+    # -- the operator's writes -----------------------------------------------------
+
+    def request_write(self, key: str, value: WriteValue) -> str | None:
+        """Check ``value`` for tag ``key`` and emit write_requested if it passes; the
+        row shows "writing…" until the engine's WriteConfirmed / WriteFailed. Returns
+        None, or the refusal message (also shown on the row and in the message line).
+        KeyError for a tag the table does not have."""
+        tag = self.sheet.row(key).tag
+        try:
+            check_value(tag, value)
+        except WriteRefused as exc:
+            self._refuse(key, str(exc))
+            return str(exc)
+        if tag.data_type is DataType.BOOL:
+            value = bool(value)
+        self.sheet.writing(key, float(value))
+        self._say(f"Writing {with_unit(tag, float(value))} to {key}…", "hint")
+        self.refresh()
+        self.write_requested.emit(key, value)
+        return None
+
+    @Slot(str, str)
+    def _entered(self, key: str, text: str) -> None:
+        try:
+            value = parse_entry(self.sheet.row(key).tag, text)
+        except WriteRefused as exc:
+            self._refuse(key, str(exc))
+            return
+        self.request_write(key, value)
+
+    def _refuse(self, key: str, message: str) -> None:
+        self.sheet.refused(key, message)
+        self._say(f"Refused: {message}", "refused")
+        self.refresh()
+
+    @Slot(str)
+    def _toggled(self, key: str) -> None:
+        try:
+            value = self.sheet.toggled_value(key)
+        except WriteRefused as exc:
+            self._say(f"Refused: {exc}", "refused")
+            return
+        self.request_write(key, value)
+
+    # -- looks ---------------------------------------------------------------------
+
+    @Slot()
+    def refresh(self) -> None:
+        """Repaint the cells whose display changed (values, staleness, write notes)."""
+        self.model.refresh()
+
+    def status_text(self, key: str) -> str:
+        """What the status cell of tag ``key`` says (as of the last refresh)."""
+        return str(self.model.index_for(key, Column.STATUS).data())
+
+    def value_text(self, key: str) -> str:
+        """What the value cell of tag ``key`` shows (as of the last refresh)."""
+        return str(self.model.index_for(key, Column.VALUE).data())
+
+    def _filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+        self.view.expandAll()
+
+    def _say(self, text: str, kind: str) -> None:
+        self.message.setText(text)
+        self.message.setToolTip(text)
+        self.message.setProperty("severity", kind)
+        self.message.setStyleSheet(_MESSAGE_STYLE[kind])

@@ -1,0 +1,287 @@
+"""Live trends rendering: the TrendView against pyqtgraph drawn with its defaults.
+
+Both draw 16 curves holding one hour at 10 Hz (36,000 points each), with a new sample
+per curve appended at 10 Hz and the view following live, over the whole hour. Frames
+are asked for at --fps (60): the TrendView by its own repaint timer, the baseline by a
+timer that calls setData with the full arrays on a plain PlotWidget (no downsampling,
+no clipping) and moves the range. A third row is the TrendView as shipped (15 Hz).
+
+Measured, after a warm-up, on the GUI thread that does all of it:
+- fps: paint events the plot canvas actually received per second of wall time;
+- busy: the GUI thread's CPU time / wall time (time.thread_time). The event loop
+  blocks without using CPU while it has nothing to do, so this is the share of the
+  thread taken by timers, data, layout and painting; 1.0 means no headroom;
+- wall busy: wall time spent inside the paint events and the timer slots (new samples,
+  the frame tick) / wall time: also counts what the GUI thread waits for while it
+  paints (Qt's helper threads, the X server), and time lost to other processes;
+- ms/frame: the CPU time per painted frame.
+Goal: >= 30 fps with the GUI thread at most half busy. Prints a table and a JSON line.
+
+    python benchmarks/gui_render.py [--seconds S] [--fps F] [--short]
+
+Offscreen (what CI has) by default when no display is set; under a real X server
+(xvfb-run) the figures include the X11 backing store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from ald_gui.domain.stream import Batch
+from ald_gui.domain.tags import DataType, RegisterKind, Tag
+from ald_gui.ui.ring import Ring
+from ald_gui.ui.trends import TrendView
+
+CURVES = 16
+RATE_HZ = 10.0
+HOUR_S = 3600.0
+UNITS = ("°C", "Pa", "sccm", "%")  # four stacked plots of four curves in the TrendView
+
+
+@dataclass
+class Figures:
+    fps: float
+    busy: float
+    wall_busy: float
+    ms_per_frame: float
+    frames: int
+
+
+class WallBusy:
+    """Wall time spent inside the wrapped calls (outermost calls only)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._depth = 0
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if self._depth:
+                return fn(*args, **kwargs)
+            self._depth += 1
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+                self._depth -= 1
+
+        return timed
+
+
+BUSY = WallBusy()
+# Every paint of both contenders' canvases (pyqtgraph's GraphicsView, in Python).
+pg.GraphicsView.paintEvent = BUSY.wrap(pg.GraphicsView.paintEvent)  # type: ignore[method-assign]
+TrendView.refresh = BUSY.wrap(TrendView.refresh)  # type: ignore[method-assign]
+
+
+class PaintCounter(QObject):
+    def __init__(self, target: QWidget) -> None:
+        super().__init__()
+        self.count = 0
+        target.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def _tags() -> list[Tag]:
+    return [
+        Tag(
+            component=f"Sensor {i + 1}",
+            name="value_read",
+            unit=UNITS[i % len(UNITS)],
+            data_type=DataType.FLOAT32,
+            register_kind=RegisterKind.HOLDING,
+            address=2 * i,
+            min=0.0,
+            max=1000.0,
+            plotted=True,
+        )
+        for i in range(CURVES)
+    ]
+
+
+def _history(points: int, now: float) -> tuple[np.ndarray, np.ndarray]:
+    """``points`` samples at RATE_HZ ending now: random walks, one row per curve."""
+    rng = np.random.default_rng(7)
+    times = now - (points - np.arange(points)) / RATE_HZ
+    walks = 100 + np.cumsum(rng.normal(0, 0.5, size=(CURVES, points)), axis=1)
+    return times, walks
+
+
+def _run_loop(app: QApplication, seconds: float, canvas: QWidget) -> Figures:
+    counter = PaintCounter(canvas)
+    loop = QEventLoop()
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    wall0, cpu0, frames0 = time.perf_counter(), time.thread_time(), counter.count
+    inside0 = BUSY.seconds
+    loop.exec()
+    wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
+    frames = counter.count - frames0
+    canvas.removeEventFilter(counter)
+    return Figures(
+        fps=frames / wall,
+        busy=cpu / wall,
+        wall_busy=(BUSY.seconds - inside0) / wall,
+        ms_per_frame=cpu / frames * 1e3 if frames else float("inf"),
+        frames=frames,
+    )
+
+
+def _measure(app: QApplication, canvas: QWidget, warmup: float, seconds: float) -> Figures:
+    _run_loop(app, warmup, canvas)
+    return _run_loop(app, seconds, canvas)
+
+
+def _feeder(append: Callable[[], None]) -> QTimer:
+    timer = QTimer()
+    timer.setInterval(round(1000 / RATE_HZ))
+    timer.timeout.connect(BUSY.wrap(append))
+    timer.start()
+    return timer
+
+
+def bench_trends(
+    app: QApplication, points: int, fps: float, warmup: float, seconds: float
+) -> Figures:
+    tags = _tags()
+    keys = [t.key for t in tags]
+    view = TrendView(tags, capacity_s=points / RATE_HZ, poll_interval_s=1 / RATE_HZ, refresh_hz=fps)
+    times, walks = _history(points, time.time())
+    for i, t in enumerate(times):
+        view.add_batch(Batch(i, int(t * 1e6), dict(zip(keys, walks[:, i].tolist(), strict=True))))
+    view.set_window(HOUR_S)
+    view.resize(1280, 800)
+    view.show()
+    seq = [points]
+    last = walks[:, -1].copy()
+
+    def append() -> None:
+        last[:] += np.random.default_rng(seq[0]).normal(0, 0.5, CURVES)
+        view.add_batch(
+            Batch(seq[0], int(time.time() * 1e6), dict(zip(keys, last.tolist(), strict=True)))
+        )
+        seq[0] += 1
+
+    feeder = _feeder(append)
+    try:
+        return _measure(app, view.stack.canvas.viewport(), warmup, seconds)
+    finally:
+        feeder.stop()
+        view.close()
+        view.deleteLater()
+
+
+def bench_baseline(
+    app: QApplication, points: int, fps: float, warmup: float, seconds: float
+) -> Figures:
+    """pyqtgraph's defaults: one PlotWidget, 16 PlotDataItems, full setData every frame."""
+    widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+    widget.resize(1280, 800)
+    items = [widget.plot(pen=pg.intColor(i, CURVES)) for i in range(CURVES)]
+    ring = Ring(CURVES, points)  # the same storage, so only the drawing differs
+    times, walks = _history(points, time.time())
+    for i, t in enumerate(times):
+        ring.append(float(t), walks[:, i])
+    widget.show()
+    last = walks[:, -1].copy()
+
+    def append() -> None:
+        last[:] += np.random.default_rng(len(ring)).normal(0, 0.5, CURVES)
+        ring.append(time.time(), last)
+
+    def frame() -> None:
+        x = ring.times()
+        for i, item in enumerate(items):
+            item.setData(x, ring.column(i))
+        now = time.time()
+        widget.setXRange(now - HOUR_S, now, padding=0)
+
+    feeder = _feeder(append)
+    frames = QTimer()
+    frames.setInterval(max(1, round(1000 / fps)))
+    frames.timeout.connect(BUSY.wrap(frame))
+    frames.start()
+    try:
+        return _measure(app, widget.viewport(), warmup, seconds)
+    finally:
+        frames.stop()
+        feeder.stop()
+        widget.close()
+        widget.deleteLater()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured per contender")
+    parser.add_argument("--fps", type=float, default=30.0, help="frames asked for per second")
+    parser.add_argument("--points", type=int, default=int(HOUR_S * RATE_HZ))
+    parser.add_argument("--short", action="store_true", help="a few seconds, to prove it runs")
+    args = parser.parse_args()
+    if args.seconds <= 0 or args.fps <= 0 or args.points < 2:
+        parser.error("--seconds and --fps must be positive, --points at least 2")
+    seconds, warmup = (2.0, 0.5) if args.short else (args.seconds, 2.0)
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    rows = {
+        "trends": bench_trends(app, args.points, args.fps, warmup, seconds),
+        "trends_15hz": bench_trends(app, args.points, 15.0, warmup, seconds),
+        "pyqtgraph_defaults": bench_baseline(app, args.points, args.fps, warmup, seconds),
+    }
+    ours, base = rows["trends"], rows["pyqtgraph_defaults"]
+    goal = ours.fps >= 30 and ours.busy <= 0.5
+    platform = QApplication.platformName()
+    print(
+        f"{CURVES} curves x {args.points:,} points, 1 h window, +1 point/curve at "
+        f"{RATE_HZ:g} Hz, frames asked at {args.fps:g} Hz, platform {platform}"
+    )
+    print(
+        f"{'contender':<20} {'fps':>7} {'busy':>7} {'wall busy':>10} {'ms/frame':>9} {'frames':>7}"
+    )
+    for name, f in rows.items():
+        print(
+            f"{name:<20} {f.fps:>7.1f} {f.busy:>7.0%} {f.wall_busy:>10.0%} "
+            f"{f.ms_per_frame:>9.2f} {f.frames:>7}"
+        )
+    print(
+        f"frame cost, baseline / trends: {base.ms_per_frame / ours.ms_per_frame:.1f}x; "
+        f"goal (>= 30 fps, busy <= 50 %): {'met' if goal else 'NOT met'}"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "gui_render",
+                "platform": platform,
+                "curves": CURVES,
+                "points": args.points,
+                "asked_fps": args.fps,
+                "seconds": seconds,
+                **{name: asdict(f) for name, f in rows.items()},
+                "frame_cost_ratio": base.ms_per_frame / ours.ms_per_frame,
+                "goal_met": goal,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Screenshots of the running demo for the README: idle, running, PLC lost.
+
+Offscreen, with the real simulator, engine and embedded database in a temporary data
+directory. Run it whenever the UI changes:
+
+    QT_QPA_PLATFORM=offscreen python scripts/screenshots.py [--out docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from ald_gui.cli.headless_cmd import DEMO_STATE
+from ald_gui.config.load import load_config
+from ald_gui.config.models import PollSettings
+from ald_gui.engine.engine import Engine
+from ald_gui.sim.server import Simulator
+from ald_gui.ui.main_window import MainWindow
+
+
+def _wait(app: QApplication, seconds: float, until: object = None) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if callable(until) and until():
+            return
+        time.sleep(0.01)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--theme", default="dark")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    app = QApplication([])
+    config = load_config().model_copy(update={"poll": PollSettings(interval_s=0.2)})
+    with tempfile.TemporaryDirectory() as tmp, Simulator(config, port=0) as sim:
+        for key, value in DEMO_STATE.items():
+            sim.model.set_value(key, value)
+        plc = config.plc.model_copy(update={"port": sim.port})
+        demo = config.model_copy(update={"plc": plc})
+        settings = QSettings(str(Path(tmp) / "console.ini"), QSettings.Format.IniFormat)
+        settings.setValue("look/theme", args.theme)
+        engine = Engine(demo, data_dir=Path(tmp) / "data")
+        window = MainWindow(engine, settings=settings, confirm=lambda *_: True)
+        window.resize(1600, 1000)
+        window.show()
+        engine.open()
+        window.engine_opened()
+        window.panel.operator.setText("alice")
+        _wait(app, 20)  # heaters warming up make the trends worth looking at
+        window.grab().save(str(args.out / "idle.png"))
+
+        window.panel.note.setText("Al2O3, 200 cycles")
+        window.panel.start_button.click()
+        _wait(app, 12)
+        window.grab().save(str(args.out / "running.png"))
+
+        sim.stall()
+        _wait(app, 5, until=lambda: window.health.state("plc") == "fault")
+        _wait(app, 1)
+        window.grab().save(str(args.out / "plc-lost.png"))
+        sim.clear_faults()
+        window.close()
+    print(f"wrote {', '.join(p.name for p in sorted(args.out.glob('*.png')))} in {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""The console window with the real engine, simulator and embedded database (offscreen)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import psycopg
+import pytest
+from PySide6.QtCore import QObject, QSettings, QTimer, Slot
+from pytestqt.qtbot import QtBot
+
+from ald_gui.config.models import AppConfig, PollSettings
+from ald_gui.domain.events import WriteConfirmed
+from ald_gui.domain.stream import RunStarted
+from ald_gui.engine.engine import Engine
+from ald_gui.sim.server import Simulator
+from ald_gui.store.server import EmbeddedServer
+from ald_gui.ui.main_window import CloseChoice, MainWindow
+
+
+class StallMeter(QObject):
+    """The longest time the GUI thread did not get round to a 10 ms timer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.longest_s = 0.0
+        self._last = time.perf_counter()
+        self._timer = QTimer(self)
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    @Slot()
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest_s = max(self.longest_s, now - self._last - 0.010)
+        self._last = now
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+
+@pytest.fixture
+def quick_config(sim_config: AppConfig) -> AppConfig:
+    plc = sim_config.plc.model_copy(
+        update={
+            "request_timeout_s": 0.2,
+            "connect_timeout_s": 0.2,
+            "reconnect_min_s": 0.05,
+            "reconnect_max_s": 0.3,
+        }
+    )
+    return sim_config.model_copy(update={"plc": plc, "poll": PollSettings(interval_s=0.1)})
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+
+
+def _window(
+    engine: Engine,
+    settings: QSettings,
+    qtbot: QtBot,
+    close_choice: CloseChoice = CloseChoice.END_RUN,
+) -> MainWindow:
+    window = MainWindow(
+        engine, settings=settings, confirm=lambda *_: True, close_ask=lambda *_: close_choice
+    )
+    qtbot.addWidget(window)
+    window.show()
+    engine.open()
+    window.engine_opened()
+    return window
+
+
+@pytest.fixture
+def console(
+    quick_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot, settings: QSettings
+) -> Iterator[MainWindow]:
+    engine = Engine(quick_config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    window = _window(engine, settings, qtbot)
+    yield window
+    window.close()
+
+
+def _count(dsn: str, query: str, *args: object) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(query, args).fetchone()  # type: ignore[arg-type]
+    assert row is not None
+    return int(row[0])
+
+
+def test_start_creates_the_run_and_stop_ends_it(
+    console: MainWindow, qtbot: QtBot, migrated_pg_dsn: str
+) -> None:
+    panel = console.panel
+    qtbot.waitUntil(lambda: console.trends.point_count() > 0, timeout=5000)
+    panel.operator.setText("alice")
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    with qtbot.waitSignal(console.engine.run_changed, timeout=5000) as started:
+        panel.start_button.click()
+    run = started.args[0]
+    assert isinstance(run, RunStarted)
+    assert "RUNNING" in panel.banner.text() and not panel.start_button.isEnabled()
+    qtbot.waitUntil(
+        lambda: (
+            _count(
+                migrated_pg_dsn, "SELECT count(*) FROM process_executions WHERE id = %s", run.run.id
+            )
+            == 1
+        ),
+        timeout=10000,
+    )
+    with qtbot.waitSignal(console.engine.run_changed, timeout=5000):
+        panel.stop_button.click()
+    assert "IDLE" in panel.banner.text()
+    qtbot.waitUntil(
+        lambda: (
+            _count(
+                migrated_pg_dsn,
+                "SELECT count(*) FROM process_executions WHERE id = %s AND status = 'completed'",
+                run.run.id,
+            )
+            == 1
+        ),
+        timeout=10000,
+    )
+
+
+def test_plots_receive_data(console: MainWindow, qtbot: QtBot) -> None:
+    qtbot.waitUntil(lambda: console.trends.point_count() >= 5, timeout=5000)
+    x, y = console.trends.curve_data("chamber_heater.temperature_read")
+    assert len(x) == len(y) >= 5
+    assert all(b > a for a, b in pairwise(x))
+
+
+def test_setpoint_from_the_table_reaches_the_simulator(
+    console: MainWindow, qtbot: QtBot, simulator: Simulator
+) -> None:
+    table = console.parameters
+    with qtbot.waitSignal(
+        console.engine.occurred,
+        timeout=5000,
+        check_params_cb=lambda e: isinstance(e, WriteConfirmed),
+    ):
+        table.request_write("chamber_heater.temperature_set", 175.0)
+    assert simulator.model.value("chamber_heater.temperature_set") == pytest.approx(175.0)
+
+    with qtbot.assertNotEmitted(table.write_requested):
+        message = table.request_write("chamber_heater.temperature_set", 5000.0)
+    assert message is not None and "0..1000" in message
+    assert simulator.model.value("chamber_heater.temperature_set") == pytest.approx(175.0)
+
+
+def test_health_strip_follows_the_plc_and_the_database_and_the_window_stays_responsive(
+    quick_config: AppConfig,
+    simulator: Simulator,
+    private_pg_server: object,
+    tmp_path: Path,
+    qtbot: QtBot,
+    settings: QSettings,
+) -> None:
+    server: EmbeddedServer = private_pg_server()  # type: ignore[operator]
+    engine = Engine(quick_config, data_dir=tmp_path / "data", dsn=server.dsn)
+    window = _window(engine, settings, qtbot)
+    strip = window.health
+    meter = StallMeter()
+    try:
+        try:
+            qtbot.waitUntil(
+                lambda: strip.state("plc") == "ok" and strip.state("database") == "ok",
+                timeout=10000,
+            )
+        except Exception:
+            raise AssertionError(f"{strip.text('plc')!r} {strip.text('database')!r}") from None
+        simulator.stall()
+        qtbot.waitUntil(lambda: strip.state("plc") == "fault", timeout=5000)
+        simulator.clear_faults()
+        qtbot.waitUntil(lambda: strip.state("plc") == "ok", timeout=10000)
+
+        server.stop()
+        qtbot.waitUntil(lambda: strip.state("database") == "fault", timeout=15000)
+        server.start()
+        qtbot.waitUntil(lambda: strip.state("database") == "ok", timeout=20000)
+    finally:
+        meter.stop()
+        window.close()
+    # The goal is 100 ms (see the note in README); this bound only catches a GUI thread
+    # that waits on I/O, which would stall it for the length of a timeout (seconds).
+    assert meter.longest_s < 0.5, f"GUI thread stalled for {meter.longest_s * 1000:.0f} ms"
+
+
+def test_closing_mid_run_ends_the_run_and_stops_everything(
+    quick_config: AppConfig,
+    migrated_pg_dsn: str,
+    tmp_path: Path,
+    qtbot: QtBot,
+    settings: QSettings,
+) -> None:
+    engine = Engine(quick_config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    window = _window(engine, settings, qtbot, close_choice=CloseChoice.ABORT_RUN)
+    window.panel.operator.setText("bob")
+    with qtbot.waitSignal(engine.run_changed, timeout=5000) as started:
+        window.panel.start_button.click()
+    run_id = started.args[0].run.id
+    assert window.close()
+    assert engine.poller is None and engine.writer is None
+    assert (
+        _count(
+            migrated_pg_dsn,
+            "SELECT count(*) FROM process_executions WHERE id = %s AND status = 'aborted'",
+            run_id,
+        )
+        == 1
+    )
+    assert settings.value("operator/last") == "bob"
+
+
+def test_cancel_on_close_keeps_the_run(console: MainWindow, qtbot: QtBot) -> None:
+    console._close_ask = lambda *_: CloseChoice.CANCEL
+    console.panel.operator.setText("carol")
+    with qtbot.waitSignal(console.engine.run_changed, timeout=5000):
+        console.panel.start_button.click()
+    assert not console.close()
+    assert console.engine.run is not None
+    console._close_ask = lambda *_: CloseChoice.END_RUN
