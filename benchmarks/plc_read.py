@@ -88,18 +88,27 @@ def main() -> None:
             single = _time_polls(per_tag, polls)
 
     rows = {
-        "planned": {"requests": bulk_requests, "median_ms": statistics.median(bulk) * 1e3,
-                    "p99_ms": _p99(bulk) * 1e3},
-        "per_tag": {"requests": len(tags), "median_ms": statistics.median(single) * 1e3,
-                    "p99_ms": _p99(single) * 1e3},
+        "planned": {
+            "requests": bulk_requests,
+            "median_ms": statistics.median(bulk) * 1e3,
+            "p99_ms": _p99(bulk) * 1e3,
+        },
+        "per_tag": {
+            "requests": len(tags),
+            "median_ms": statistics.median(single) * 1e3,
+            "p99_ms": _p99(single) * 1e3,
+        },
     }
     speedup = rows["per_tag"]["median_ms"] / rows["planned"]["median_ms"]
     print(f"{'way':<10} {'requests/poll':>14} {'median ms':>10} {'p99 ms':>10}")
     for name, r in rows.items():
         print(f"{name:<10} {r['requests']:>14} {r['median_ms']:>10.2f} {r['p99_ms']:>10.2f}")
     print(f"speed-up (median per-tag / median planned): {speedup:.1f}x  (goal >= 20x)")
-    print(json.dumps({"benchmark": "plc_read", "polls": polls, "tags": len(tags), **rows,
-                      "speedup": speedup}))
+    print(
+        json.dumps(
+            {"benchmark": "plc_read", "polls": polls, "tags": len(tags), **rows, "speedup": speedup}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ def _without_nones(value: Any) -> Any:
 def _ald(*args: str | Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ald_gui", *map(str, args), "--data-dir", str(data_dir)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -52,14 +54,23 @@ def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
         ids = sync_parameters(conn, machine, sim_config.tags)
         run = Run(uuid.uuid4(), machine, "alice", T0 + 1_000)
         values = {"chamber_heater.temperature_read": 20.0}
-        commit_group(conn, uuid.uuid4(), [Batch(1, T0, values), RunStarted(2, run),
-                                          Batch(3, T0 + 2_000, values, run.id)], ids, machine)
+        commit_group(
+            conn,
+            uuid.uuid4(),
+            [Batch(1, T0, values), RunStarted(2, run), Batch(3, T0 + 2_000, values, run.id)],
+            ids,
+            machine,
+        )
 
     clean = _ald("doctor", "--json", "--config", config_file, data_dir=tmp_path)
     report = json.loads(clean.stdout)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
-        "database": True, "schema": True, "invariants": True, "spool": True, "plc": True,
+        "database": True,
+        "schema": True,
+        "invariants": True,
+        "spool": True,
+        "plc": True,
     }
 
     # A sample inside the run's interval stored without its run row breaks invariant 1.
@@ -74,7 +85,7 @@ def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
 def test_doctor_fails_on_an_unreachable_database_and_plc(tmp_path: Path) -> None:
     config_file = tmp_path / "plant.toml"
     config_file.write_text(
-        '[plc]\nport = 1\nconnect_timeout_s = 0.3\n\n'
+        "[plc]\nport = 1\nconnect_timeout_s = 0.3\n\n"
         '[database]\ndsn = "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2"\n',
         encoding="utf-8",
     )

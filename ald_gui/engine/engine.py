@@ -191,4 +191,3 @@ class Engine(QObject):
     def describe(self) -> str:
         where = "embedded" if self.server else "external"
         return f"machine {self.machine}, {where} database, data in {self.data_dir}"
-

@@ -75,8 +75,19 @@ class PlcClient:
         # Where each tag sits in its request's answer and how to decode it, worked out
         # once rather than on every poll.
         self._slices = [
-            (request, [(t.key, request.offset(t), t.data_type.register_count,
-                        self._decoder(t), t.scaling) for t in request.tags])
+            (
+                request,
+                [
+                    (
+                        t.key,
+                        request.offset(t),
+                        t.data_type.register_count,
+                        self._decoder(t),
+                        t.scaling,
+                    )
+                    for t in request.tags
+                ],
+            )
             for request in self.plan.requests
         ]
         self._clock = clock

@@ -332,8 +332,11 @@ class Writer:
             raise
         self._orphans_closed = True
         for run_id in closed:
-            self._emit(WriterEvent(WriterEventKind.RUN_RECOVERED,
-                                   f"run {run_id} was left open; ended as aborted"))
+            self._emit(
+                WriterEvent(
+                    WriterEventKind.RUN_RECOVERED, f"run {run_id} was left open; ended as aborted"
+                )
+            )
         return _Step.MORE
 
     def _wait_s(self) -> float:
