@@ -9,6 +9,7 @@ directory. Run it whenever the UI changes:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import tempfile
 import time
@@ -24,7 +25,7 @@ from ald_gui.config.load import load_config
 from ald_gui.config.models import PollSettings
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
-from ald_gui.ui.main_window import MainWindow
+from ald_gui.ui.main_window import CloseChoice, MainWindow
 
 
 def _wait(app: QApplication, seconds: float, until: object = None) -> None:
@@ -41,6 +42,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--theme", default="dark")
     args = parser.parse_args()
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # the stall is on purpose
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication([])
     config = load_config().model_copy(update={"poll": PollSettings(interval_s=0.2)})
@@ -52,7 +54,12 @@ def main() -> None:
         settings = QSettings(str(Path(tmp) / "console.ini"), QSettings.Format.IniFormat)
         settings.setValue("look/theme", args.theme)
         engine = Engine(demo, data_dir=Path(tmp) / "data")
-        window = MainWindow(engine, settings=settings, confirm=lambda *_: True)
+        window = MainWindow(
+            engine,
+            settings=settings,
+            confirm=lambda *_: True,
+            close_ask=lambda *_: CloseChoice.END_RUN,
+        )
         window.resize(1600, 1000)
         window.show()
         engine.open()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 
@@ -41,6 +42,16 @@ class StallMeter(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+
+    @contextmanager
+    def excluding(self) -> Iterator[None]:
+        """Leave out a stretch in which the test itself blocks the GUI thread."""
+        self._timer.stop()
+        try:
+            yield
+        finally:
+            self._last = time.perf_counter()
+            self._timer.start()
 
 
 @pytest.fixture
@@ -182,13 +193,16 @@ def test_health_strip_follows_the_plc_and_the_database_and_the_window_stays_resp
         simulator.clear_faults()
         qtbot.waitUntil(lambda: strip.state("plc") == "ok", timeout=10000)
 
-        server.stop()
+        with meter.excluding():  # stopping and starting the server blocks this thread
+            server.stop()
         qtbot.waitUntil(lambda: strip.state("database") == "fault", timeout=15000)
-        server.start()
+        with meter.excluding():
+            server.start()
         qtbot.waitUntil(lambda: strip.state("database") == "ok", timeout=20000)
     finally:
         meter.stop()
         window.close()
+    print(f"longest GUI-thread stall: {meter.longest_s * 1000:.0f} ms")  # pytest -s
     # The goal is 100 ms (see the note in README); this bound only catches a GUI thread
     # that waits on I/O, which would stall it for the length of a timeout (seconds).
     assert meter.longest_s < 0.5, f"GUI thread stalled for {meter.longest_s * 1000:.0f} ms"

@@ -7,6 +7,7 @@ Exit status: 0 success, 1 a check or operation failed, 2 bad usage or configurat
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # pymodbus logs every failed exchange, with hex dumps; the PLC client reports the
+    # same failure once, in words (a gap, an event, the health strip).
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -89,8 +89,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.panel)
         layout.addWidget(self.trends, 1)
         self.setCentralWidget(central)
-        self._dock("Parameters", self.parameters, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("Event log", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
+        parameters = self._dock(
+            "Parameters", self.parameters, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        events = self._dock("Event log", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # First start: room for the values and their status; later starts restore
+        # whatever the operator arranged.
+        self.resize(1600, 1000)
+        self.resizeDocks([parameters], [620], Qt.Orientation.Horizontal)
+        self.resizeDocks([events], [220], Qt.Orientation.Vertical)
         self.statusBar().addPermanentWidget(self.health, 1)
         self._build_menu()
         self._wire()
@@ -98,11 +105,12 @@ class MainWindow(QMainWindow):
 
     # -- construction --------------------------------------------------------------
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
+        return dock
 
     def _build_menu(self) -> None:
         view = self.menuBar().addMenu("&View")
