@@ -186,7 +186,7 @@ def _crash(dsn: str, root: Path, reference_config: AppConfig) -> Crash:
         admin.execute("SELECT pg_advisory_lock(%s)", (_GATE,))
         with Console(config, data_dir, root) as second:
             second.ready()
-            second.wait_for_line("PlcLost")
+            second.wait_for_line("PLC lost")
             wait_until(
                 lambda: second.spool_depth() >= items_at_kill - hung_items + 1,
                 10,
@@ -197,7 +197,7 @@ def _crash(dsn: str, root: Path, reference_config: AppConfig) -> Crash:
             sim.clear_faults()
             wanted = {s.sampled_at_us for s in spooled}
             wait_until(lambda: wanted <= committed_instants(dsn), 20, "the spool to be replayed")
-            second.wait_for_line("PlcBack")
+            second.wait_for_line("PLC back")
             wait_until(lambda: second.spool_depth() == 0, 10, "the spool to be empty")
             status = second.terminate()
             second.wait_for_line("^stopped")

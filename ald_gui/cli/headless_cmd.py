@@ -72,32 +72,51 @@ def run_headless(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
+    # Signals first: a stop that arrives while the database starts must still be clean.
+    # Python runs handlers only between bytecodes: a short timer keeps the interpreter
+    # ticking while Qt's loop waits.
+    stop_requested = False
+
+    def stop(*_: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+        app.quit()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    ticker = QTimer()
+    ticker.start(200)
+    ticker.timeout.connect(lambda: None)
     with maybe_simulator(config, args.demo) as config:
         engine = Engine(config, data_dir=args.data_dir)
+        control = None
+        if args.control_port >= 0:
+            try:
+                control = ControlServer(engine, args.control_port)
+            except OSError as exc:
+                print(
+                    f"error: run control port {args.control_port}: {exc.strerror} "
+                    "(--control-port 0 picks a free one, -1 turns it off)",
+                    file=sys.stderr,
+                )
+                return 2
         try:
             engine.open()
         except (ServerError, SpoolError) as exc:  # e.g. another console on this data dir
             print(f"error: {exc}", file=sys.stderr)
             engine.shutdown()
+            if control is not None:
+                control.stop()
             return 1
         report = LiveReport(engine, live_line=not args.quiet)
-        control = None
-        if args.control_port >= 0:
-            control = ControlServer(engine, args.control_port)
+        if control is not None:
             control.start()
             print(f"run control: http://127.0.0.1:{control.port}/status", flush=True)
         print(f"recording: {engine.describe()}", flush=True)
-
-        # Python runs signal handlers only between bytecodes: a short timer keeps the
-        # interpreter ticking while Qt's loop waits.
-        ticker = QTimer()
-        ticker.start(200)
-        ticker.timeout.connect(lambda: None)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: app.quit())
         if args.duration is not None:
             QTimer.singleShot(int(args.duration * 1000), app.quit)
-        app.exec()
+        if not stop_requested:
+            app.exec()
 
         ticker.stop()
         if control is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Slot
@@ -11,6 +10,7 @@ from ald_gui.domain.stream import Batch, Gap, RunEnded, RunStarted
 from ald_gui.engine.engine import Engine
 from ald_gui.engine.poller import PlcHealth
 from ald_gui.store.health import WriterHealth
+from ald_gui.ui.event_text import describe
 
 
 def _clock(at_us: int | None = None) -> str:
@@ -63,10 +63,10 @@ class LiveReport(QObject):
 
     @Slot(object)
     def _on_event(self, event: object) -> None:
-        at = getattr(event, "at_us", None)
         if isinstance(event, Gap):
             return
-        print(f"{_clock(at)} {event}", file=sys.stdout, flush=True)
+        entry = describe(event)
+        print(f"{entry.time_text} {entry.severity:<7} {entry.message}", flush=True)
 
     @Slot()
     def _print_status(self) -> None:

@@ -95,9 +95,11 @@ class ControlServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._http.shutdown()
+        """Stop serving and release the port (also when never started)."""
+        if self._thread.is_alive():
+            self._http.shutdown()
+            self._thread.join()
         self._http.server_close()
-        self._thread.join()
 
     @Slot(object)
     def _note_change(self, item: object) -> None:

@@ -7,6 +7,7 @@ sample arrives within about two (the embedded database starts in well under one)
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -43,5 +44,16 @@ def run_console(config: AppConfig, data_dir: Path | None = None) -> int:
         window.engine_opened()
 
     QTimer.singleShot(0, open_engine)
+    # Ctrl+C or SIGTERM (a logout, a service manager) must not leave a run open or
+    # samples in memory. Python handles signals only between bytecodes: a short timer
+    # keeps the interpreter ticking while Qt's loop waits.
+    ticker = QTimer()
+    ticker.timeout.connect(lambda: None)
+    ticker.start(200)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.quit())
     app.exec()
+    ticker.stop()
+    if engine.poller is not None:  # quit without the window's close: a signal
+        engine.shutdown()
     return status
