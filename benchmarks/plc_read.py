@@ -12,42 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+
+from support.simulator import simulator_process
 
 from ald_gui.config.load import load_config
 from ald_gui.plc.client import PlcClient
-
-
-@contextmanager
-def simulator_process() -> Iterator[int]:
-    """``ald-gui simulate`` on a free port, in its own process; yields the port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ald_gui", "simulate", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the simulator did not start") from None
-                time.sleep(0.05)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _p99(samples: list[float]) -> float:

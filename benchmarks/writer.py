@@ -39,9 +39,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -60,6 +58,7 @@ import tomli_w
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from PySide6.QtCore import QCoreApplication, Qt
+from support.simulator import simulator_process
 
 from ald_gui.config.load import parse_config
 from ald_gui.config.models import AppConfig
@@ -125,46 +124,6 @@ def new_database(server: EmbeddedServer, name: str) -> str:
     with psycopg.connect(server.dsn, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return make_conninfo(server.dsn, dbname=name)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def simulator_process(config_file: Path) -> Iterator[int]:
-    """``ald-gui simulate --config F`` on a free port, in its own process; yields the port.
-
-    A session of its own, so a Ctrl+C at the terminal reaches this script alone, which
-    then stops the simulator itself."""
-    port = _free_port()
-    command = ["-m", "ald_gui", "simulate", "--config", str(config_file), "--port", str(port)]
-    proc = subprocess.Popen(
-        [sys.executable, *command],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the simulator did not start") from None
-                time.sleep(0.05)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager

@@ -17,25 +17,18 @@ import psycopg
 import pytest
 from pytestqt.qtbot import QtBot
 
-from ald_gui.config.models import AppConfig, PollSettings
+from ald_gui.config.models import AppConfig
 from ald_gui.domain.events import PlcBack, PlcLost
 from ald_gui.engine.engine import Engine
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError, PlcExceptionResponse, PlcTimeout, PlcUnreachable
 from ald_gui.sim.server import Simulator
+from tests.fixtures.plc import quick
 from tests.waiting import wait_until
 
 
 def _quick(config: AppConfig) -> AppConfig:
-    plc = config.plc.model_copy(
-        update={
-            "request_timeout_s": 0.2,
-            "connect_timeout_s": 0.2,
-            "reconnect_min_s": 0.05,
-            "reconnect_max_s": 0.2,
-        }
-    )
-    return config.model_copy(update={"plc": plc, "poll": PollSettings(interval_s=0.02)})
+    return quick(config, interval_s=0.02)
 
 
 @pytest.fixture

@@ -13,13 +13,14 @@ import pytest
 from PySide6.QtCore import QObject, QSettings, QTimer, Slot
 from pytestqt.qtbot import QtBot
 
-from ald_gui.config.models import AppConfig, PollSettings
+from ald_gui.config.models import AppConfig
 from ald_gui.domain.events import WriteConfirmed
 from ald_gui.domain.stream import RunStarted
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from ald_gui.store.server import EmbeddedServer
 from ald_gui.ui.main_window import CloseChoice, MainWindow
+from tests.fixtures.plc import quick
 
 
 class StallMeter(QObject):
@@ -56,15 +57,7 @@ class StallMeter(QObject):
 
 @pytest.fixture
 def quick_config(sim_config: AppConfig) -> AppConfig:
-    plc = sim_config.plc.model_copy(
-        update={
-            "request_timeout_s": 0.2,
-            "connect_timeout_s": 0.2,
-            "reconnect_min_s": 0.05,
-            "reconnect_max_s": 0.3,
-        }
-    )
-    return sim_config.model_copy(update={"plc": plc, "poll": PollSettings(interval_s=0.1)})
+    return quick(sim_config, interval_s=0.1)
 
 
 @pytest.fixture
