@@ -62,8 +62,9 @@ from support.simulator import simulator_process
 
 from ald_gui.config.load import parse_config
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.stream import Batch, Run, RunStarted, RunStatus, StreamItem, now_us
-from ald_gui.engine.poller import PlcHealth, Poller
+from ald_gui.engine.poller import Poller
 from ald_gui.sim.server import Simulator
 from ald_gui.store.commit import commit_group
 from ald_gui.store.health import WriterEvent, WriterEventKind

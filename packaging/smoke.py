@@ -249,10 +249,13 @@ class Smoke:
             # The engine, and so the server, is opened only once the window is shown.
             wait_until(lambda: server_ready(cluster), console)
             opened = time.monotonic() - console.started
+            # Let it record for a moment, then stop it as a logout or a service
+            # manager would: the frozen console must shut down cleanly on SIGTERM.
             time.sleep(WINDOW_WATCH_S)
             expect(console.process.poll() is None, "console window running", console.output)
-            console.process.kill()
-            console.process.wait()
+            console.process.terminate()
+            status = console.process.wait(60)
+            expect(status == 0, f"console window stopped cleanly (status {status})", console.output)
         self.stop_server(cluster)
         expect("Traceback" not in console.output, "console window without errors", console.output)
         (history,) = self.count(cluster, "SELECT count(*) AS n FROM parameter_value_history")

@@ -100,12 +100,6 @@ EXAMPLES = [
         ev.WriteFailed(T0, "mfc_9.flow_set", 5.0, "no such tag"),
         (ERR, Category.WRITE, "Write failed: mfc_9.flow_set = 5 — no such tag"),
     ),
-    (ev.DatabaseLost(T0, "timeout"), (ERR, Category.DATABASE, "Database lost: timeout")),
-    (ev.DatabaseBack(T0), (INFO, Category.DATABASE, "Database back")),
-    (
-        ev.DeadLettered(T0, 3, "check violation"),
-        (ERR, Category.DATABASE, "3 items set aside as dead letters: check violation"),
-    ),
     (
         WriterEvent(WriterEventKind.DATABASE_CONNECTED, "schema up to date", at_us=T0),
         (INFO, Category.DATABASE, "Database connected: schema up to date"),
@@ -216,8 +210,8 @@ def test_text_filter_ignores_case_and_combines_with_categories(qtbot, log: Event
 def test_new_entries_respect_the_filter(log: EventLog) -> None:
     log.set_filter(["Database"])
     log.add(ev.PlcLost(T0, "x"))
-    log.add(ev.DatabaseBack(T0))
-    assert [e.message for e in log.shown()] == ["Database back"]
+    log.add(WriterEvent(WriterEventKind.DATABASE_CONNECTED, "", at_us=T0))
+    assert [e.message for e in log.shown()] == ["Database connected"]
     assert len(log.entries()) == 2
 
 
@@ -266,9 +260,9 @@ def test_an_unknown_event_is_logged_as_an_error_rather_than_lost(log: EventLog) 
 
 
 def test_a_message_on_several_lines_becomes_one(log: EventLog) -> None:
-    log.add(ev.DatabaseLost(T0, "server closed the connection\n\tThis probably means"))
+    log.add(ev.PlcLost(T0, "server closed the connection\n\tThis probably means"))
     assert log.entries()[0].message == (
-        "Database lost: server closed the connection This probably means"
+        "PLC lost: server closed the connection This probably means"
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from ald_gui.domain.events import PlcBack, PlcLost, WriteConfirmed
-from ald_gui.engine.poller import PlcHealth
+from ald_gui.domain.health import PlcHealth
 from ald_gui.store.health import PoolFigures, WriterEvent, WriterEventKind, WriterHealth
 from ald_gui.ui.health import HealthDetails, HealthStrip
 from ald_gui.ui.health_watch import duration

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ald_gui.domain.events import PlcLost
-from ald_gui.engine.poller import PlcHealth
+from ald_gui.domain.health import PlcHealth
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.health import HealthStrip
 from ald_gui.ui.theme import apply_theme, available_themes, current_theme, icon, icon_names

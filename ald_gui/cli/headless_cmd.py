@@ -66,9 +66,7 @@ def run_headless(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QCoreApplication, QTimer
 
     from ald_gui.engine.control import ControlServer
-    from ald_gui.engine.engine import Engine
-    from ald_gui.store.server import ServerError
-    from ald_gui.store.spool import SpoolError
+    from ald_gui.engine.engine import STARTUP_ERRORS, Engine
 
     config = load_config(args.config)
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
@@ -102,7 +100,7 @@ def run_headless(args: argparse.Namespace) -> int:
                 return 2
         try:
             engine.open()
-        except (ServerError, SpoolError) as exc:  # e.g. another console on this data dir
+        except STARTUP_ERRORS as exc:  # e.g. another console on this data directory
             print(f"error: {exc}", file=sys.stderr)
             engine.shutdown()
             if control is not None:

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from PySide6.QtCore import QObject, QTimer, Slot
 
-from ald_gui.domain.stream import Batch, Gap, RunEnded, RunStarted
+from ald_gui.domain.health import PlcHealth
+from ald_gui.domain.stream import Batch, RunEnded, RunStarted
 from ald_gui.engine.engine import Engine
-from ald_gui.engine.poller import PlcHealth
 from ald_gui.store.health import WriterHealth
 from ald_gui.ui.event_text import describe
 
@@ -63,8 +63,6 @@ class LiveReport(QObject):
 
     @Slot(object)
     def _on_event(self, event: object) -> None:
-        if isinstance(event, Gap):
-            return
         entry = describe(event)
         print(f"{entry.time_text} {entry.severity:<7} {entry.message}", flush=True)
 

@@ -1,7 +1,8 @@
 """Things that happen, for the event log: plain frozen records with a time stamp.
 
 Run starts and ends are stream items (domain.stream) and reach the log too; these are
-the events that are not part of the recorded stream.
+the events of the poll thread that are not part of the recorded stream. The database's
+events come from the writer (store.health.WriterEvent).
 """
 
 from __future__ import annotations
@@ -55,36 +56,4 @@ class RunRefused:
     severity: Severity = Severity.WARNING
 
 
-@dataclass(frozen=True, slots=True)
-class DatabaseLost:
-    at_us: int
-    reason: str
-    severity: Severity = Severity.ERROR
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseBack:
-    at_us: int
-    severity: Severity = Severity.INFO
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLettered:
-    """A group the database rejected for good, set aside so the stream goes on."""
-
-    at_us: int
-    items: int
-    reason: str
-    severity: Severity = Severity.ERROR
-
-
-Event = (
-    PlcLost
-    | PlcBack
-    | WriteConfirmed
-    | WriteFailed
-    | RunRefused
-    | DatabaseLost
-    | DatabaseBack
-    | DeadLettered
-)
+Event = PlcLost | PlcBack | WriteConfirmed | WriteFailed | RunRefused

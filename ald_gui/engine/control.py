@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from http import HTTPStatus
@@ -80,7 +81,7 @@ class ControlServer:
         # so the caller gets the run id.
         self._changes = threading.Condition()
         self._change_count = 0
-        self._last_change: object = None
+        self._recent: deque[tuple[int, object]] = deque(maxlen=64)
         engine.run_changed.connect(self._note_change)
         engine.occurred.connect(self._note_change)
         handler = self._handler_class()
@@ -107,12 +108,19 @@ class ControlServer:
             return
         with self._changes:
             self._change_count += 1
-            self._last_change = item
+            self._recent.append((self._change_count, item))
             self._changes.notify_all()
 
-    def _wait_for_change(self, seen: int) -> None:
+    def _outcome(self, seen: int, kinds: tuple[type, ...]) -> object | None:
+        """The first change after ``seen`` of one of ``kinds`` (the answer to this
+        request), or None if none came in time."""
+
+        def found() -> object | None:
+            return next((i for n, i in self._recent if n > seen and isinstance(i, kinds)), None)
+
         with self._changes:
-            self._changes.wait_for(lambda: self._change_count > seen, _ANSWER_TIMEOUT_S)
+            self._changes.wait_for(lambda: found() is not None, _ANSWER_TIMEOUT_S)
+            return found()
 
     def _status(self) -> dict[str, Any]:
         engine = self._engine
@@ -173,13 +181,20 @@ class ControlServer:
                         {"ok": False, "error": "the engine did not answer in time"},
                     )
                     return
-                control._wait_for_change(seen)
-                with control._changes:
-                    answer = control._last_change if control._change_count > seen else None
-                if isinstance(answer, RunRefused):  # the poll thread said no after all
-                    self._answer(HTTPStatus.CONFLICT, {"ok": False, "error": answer.reason})
-                    return
-                status = control._bridge.invoke(control._status)
-                self._answer(HTTPStatus.OK, {"ok": True, "run": status["run"]})
+                expected = RunStarted if url.path == "/runs/start" else RunEnded
+                outcome = control._outcome(seen, (expected, RunRefused))
+                if isinstance(outcome, RunRefused):  # the poll thread said no after all
+                    self._answer(HTTPStatus.CONFLICT, {"ok": False, "error": outcome.reason})
+                elif outcome is None:
+                    self._answer(
+                        HTTPStatus.GATEWAY_TIMEOUT,
+                        {"ok": False, "error": "asked, but not confirmed in time: see GET /status"},
+                    )
+                elif isinstance(outcome, RunStarted):
+                    self._answer(HTTPStatus.OK, {"ok": True, "run": _jsonable(outcome.run)})
+                else:
+                    self._answer(
+                        HTTPStatus.OK, {"ok": True, "run": None, "ended": _jsonable(outcome)}
+                    )
 
         return Handler

@@ -10,6 +10,8 @@ here blocks the caller on the PLC or the database.
 from __future__ import annotations
 
 import logging
+import time
+from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -20,13 +22,25 @@ from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
 from ald_gui.engine.poller import Poller
-from ald_gui.store.credentials import resolve_dsn
+from ald_gui.store.credentials import CredentialsError, resolve_dsn
 from ald_gui.store.health import WriterEvent, WriterHealth
-from ald_gui.store.server import EmbeddedServer
-from ald_gui.store.spool import Spool
+from ald_gui.store.server import EmbeddedServer, ServerError
+from ald_gui.store.spool import Spool, SpoolError
 from ald_gui.store.writer import Writer
 
 log = logging.getLogger(__name__)
+
+# What keeps the engine from opening, each with a message for the operator: another
+# console on the data directory or the spool, a database that cannot start, a DSN
+# that cannot be used.
+STARTUP_ERRORS = (ServerError, SpoolError, CredentialsError)
+
+
+class _Asked(Enum):
+    """A run change asked of the poll thread and not yet applied."""
+
+    START = "start"
+    STOP = "stop"
 
 
 class Engine(QObject):
@@ -60,7 +74,7 @@ class Engine(QObject):
         self.data_dir = paths.data_dir(data_dir)
         self._dsn_override = dsn
         self.run: Run | None = None
-        self._pending: str | None = None  # "start" or "stop" asked, not yet applied
+        self._pending: _Asked | None = None
         self.server: EmbeddedServer | None = None
         self.spool: Spool | None = None
         self.writer: Writer | None = None
@@ -71,11 +85,13 @@ class Engine(QObject):
 
     def open(self) -> None:
         """Start the database (embedded unless a DSN is configured), the writer and
-        the poll thread. Returns once polling has begun; a PLC or an external database
-        that is down does not make it fail (they show as red, and data is spooled).
+        the poll thread. Returns once the poll thread has started; a PLC or an
+        external database that is down does not make it fail (they show as red, and
+        data is spooled). Blocks while the embedded database starts.
 
-        Raises ServerError-family exceptions if the embedded database cannot start
-        (for instance, another console already uses the same data directory).
+        Raises one of STARTUP_ERRORS, with a message for the operator: another console
+        on the same data directory or spool, a database that cannot start, a DSN that
+        cannot be used.
         """
         self.dsn = self._dsn_override or resolve_dsn(self.config.database)
         if not self.dsn:
@@ -105,16 +121,23 @@ class Engine(QObject):
         sample into the spool, commit what can be within ``timeout``, stop the
         database. Returns True if nothing was left behind in memory. Blocks."""
         clean = True
+        deadline = time.monotonic() + timeout
         if self.poller is not None:
             # Commands are applied in order: a stop queued after a pending start ends
             # that run too. A stop already asked for is not asked twice.
-            if (self.run is not None or self._pending == "start") and self._pending != "stop":
+            starting = self._pending is _Asked.START
+            if (self.run is not None or starting) and self._pending is not _Asked.STOP:
                 self.poller.request_stop(RunStatus.ABORTED, "console shut down during the run")
             self.poller.request_shutdown()
-            clean = self.poller.wait(int(timeout * 1000)) and clean
+            if not self.poller.wait(int(timeout * 1000)):
+                # Every PLC call is bounded by its timeouts, so this wait ends; giving
+                # up the last reference to a running QThread would abort the process.
+                log.warning("poll thread slow to stop: waiting for its PLC call to time out")
+                self.poller.wait()
+                clean = False
             self.poller = None
         if self.writer is not None:
-            clean = self.writer.stop(timeout) and clean
+            clean = self.writer.stop(max(0.5, deadline - time.monotonic())) and clean
             self.writer = None
         if self.spool is not None:
             self.spool.close()
@@ -141,7 +164,7 @@ class Engine(QObject):
             raise RunNotPossible("a run needs an operator name")
         check_recordable("operator", operator)
         check_recordable("note", note)
-        self._pending = "start"
+        self._pending = _Asked.START
         self.poller.request_start(operator, note)
 
     def stop_run(self, reason: str = "", status: RunStatus = RunStatus.COMPLETED) -> None:
@@ -151,7 +174,7 @@ class Engine(QObject):
         if self.run is None or self._pending:
             raise RunNotPossible("no run is active")
         check_recordable("reason", reason)
-        self._pending = "stop"
+        self._pending = _Asked.STOP
         self.poller.request_stop(status, reason)
 
     def write_tag(self, key: str, value: float | int | bool) -> None:

@@ -10,6 +10,8 @@ It never waits on the database.
 
 from __future__ import annotations
 
+import logging
+import math
 import queue
 import threading
 import time
@@ -21,25 +23,15 @@ from PySide6.QtCore import QThread, Signal
 
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.events import PlcBack, PlcLost, RunRefused, WriteConfirmed, WriteFailed
+from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import Machine, RunNotPossible
 from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus, StreamItem, now_us
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
 
+log = logging.getLogger(__name__)
+
 Sink = Callable[[Sequence[StreamItem]], None]
-
-
-@dataclass(frozen=True, slots=True)
-class PlcHealth:
-    connected: bool
-    round_trip_s: float | None
-    requests_per_poll: int
-    polls: int
-    failed_polls: int
-    missed_cycles: int
-    jitter_p99_s: float
-    last_error: str
-    running_run: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,22 +149,29 @@ class Poller(QThread):
         self.stream_event.emit(item)
 
     def _write(self, client: PlcClient, command: _Write) -> None:
+        value = command.value
+        requested = float(value) if isinstance(value, int | float) else math.nan
         try:
             tag = self._config.tag(command.key)
-            readback = client.write(tag, command.value)
-        except (PlcError, KeyError) as exc:
-            reason = exc.args[0] if isinstance(exc, KeyError) else str(exc)
-            self.occurred.emit(WriteFailed(now_us(), command.key, float(command.value), reason))
+            readback = client.write(tag, value)
+        except KeyError as exc:
+            self.occurred.emit(WriteFailed(now_us(), command.key, requested, str(exc.args[0])))
             return
-        self.occurred.emit(
-            WriteConfirmed(now_us(), command.key, float(command.value), float(readback))
-        )
+        except Exception as exc:  # a PlcError, or a bug: reported, and polling goes on
+            if not isinstance(exc, PlcError):
+                log.exception("write of %s failed unexpectedly", command.key)
+            self.occurred.emit(WriteFailed(now_us(), command.key, requested, str(exc)))
+            return
+        self.occurred.emit(WriteConfirmed(now_us(), command.key, requested, float(readback)))
 
     def _sample(self, client: PlcClient) -> None:
         self._polls += 1
         try:
             result = client.poll()
-        except PlcError as exc:
+        except Exception as exc:  # a PlcError, or a bug: a gap, never the end of polling
+            if not isinstance(exc, PlcError):
+                log.exception("poll failed unexpectedly")
+                client.close()
             self._failed += 1
             self._rtt = None
             if self._lost_since_us is None:

@@ -98,6 +98,12 @@ class PlcClient:
         self._modbus = ModbusTcpClient(
             settings.host, port=settings.port, timeout=settings.connect_timeout_s, retries=0
         )
+        self._reads: dict[RegisterKind, Callable[..., Any]] = {
+            RegisterKind.HOLDING: self._modbus.read_holding_registers,
+            RegisterKind.INPUT: self._modbus.read_input_registers,
+            RegisterKind.COIL: self._modbus.read_coils,
+            RegisterKind.DISCRETE_INPUT: self._modbus.read_discrete_inputs,
+        }
 
     # -- connection ---------------------------------------------------------------
 
@@ -175,14 +181,8 @@ class PlcClient:
     def _read(self, request: ReadRequest) -> list[int]:
         kind, start, count = request.kind, request.start, request.count
         unit = self.settings.unit_id
-        calls: dict[RegisterKind, Callable[..., Any]] = {
-            RegisterKind.HOLDING: self._modbus.read_holding_registers,
-            RegisterKind.INPUT: self._modbus.read_input_registers,
-            RegisterKind.COIL: self._modbus.read_coils,
-            RegisterKind.DISCRETE_INPUT: self._modbus.read_discrete_inputs,
-        }
         response = self._execute(
-            lambda: calls[kind](start, count=count, device_id=unit),
+            lambda: self._reads[kind](start, count=count, device_id=unit),
             _FUNCTION_CODES[kind],
             start,
         )

@@ -15,8 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ald_gui.config.models import AppConfig
-from ald_gui.engine.engine import Engine
-from ald_gui.store.server import ServerError
+from ald_gui.engine.engine import STARTUP_ERRORS, Engine
 from ald_gui.ui.main_window import MainWindow
 
 
@@ -35,7 +34,7 @@ def run_console(config: AppConfig, data_dir: Path | None = None) -> int:
         nonlocal status
         try:
             engine.open()
-        except ServerError as exc:
+        except STARTUP_ERRORS as exc:
             QMessageBox.critical(window, "The console cannot start", str(exc))
             engine.shutdown()
             status = 1

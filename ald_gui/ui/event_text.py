@@ -117,12 +117,6 @@ def _message(event: object, tags: Mapping[str, Tag]) -> tuple[Severity, Category
         case ev.WriteFailed(tag=key, requested=requested, reason=reason, severity=severity):
             value = _value(key, requested, tags)
             return severity, Category.WRITE, f"Write failed: {key} = {value} — {reason}"
-        case ev.DatabaseLost(reason=reason, severity=severity):
-            return severity, Category.DATABASE, f"Database lost: {reason}"
-        case ev.DatabaseBack(severity=severity):
-            return severity, Category.DATABASE, "Database back"
-        case ev.DeadLettered(items=items, reason=reason, severity=severity):
-            return severity, Category.DATABASE, f"{items} items set aside as dead letters: {reason}"
         case WriterEvent(kind=kind, message=message):
             severity, category, words = _WRITER[kind]
             return severity, category, f"{words}: {message}" if message else words

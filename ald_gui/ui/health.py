@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ald_gui.engine.poller import PlcHealth
+from ald_gui.domain.health import PlcHealth
 from ald_gui.store.health import WriterHealth
 from ald_gui.ui.health_watch import (
     Clock,

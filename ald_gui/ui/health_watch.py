@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from ald_gui.domain.events import DatabaseBack, DatabaseLost, DeadLettered, PlcBack, PlcLost
-from ald_gui.engine.poller import PlcHealth
+from ald_gui.domain.events import PlcBack, PlcLost
+from ald_gui.domain.health import PlcHealth
 from ald_gui.store.health import WriterEvent, WriterEventKind, WriterHealth
 
 # A missed cycle now and then (the machine was busy) is not worth an amber light;
@@ -208,13 +208,11 @@ class DatabaseWatch(_WriterReports):
 
     def on_event(self, event: object) -> bool:
         kind = event.kind if isinstance(event, WriterEvent) else None
-        if isinstance(event, DatabaseLost):
-            self._connected, self._lost = False, event.reason or "lost"
-        elif isinstance(event, WriterEvent) and kind is WriterEventKind.DATABASE_LOST:
+        if isinstance(event, WriterEvent) and kind is WriterEventKind.DATABASE_LOST:
             self._connected, self._lost = False, event.message or "lost"
         elif isinstance(event, WriterEvent) and kind is WriterEventKind.SCHEMA_REFUSED:
             self._connected, self._schema_refused = False, event.message or "refused"
-        elif kind is WriterEventKind.DATABASE_CONNECTED or isinstance(event, DatabaseBack):
+        elif kind is WriterEventKind.DATABASE_CONNECTED:
             self._connected, self._schema_refused = True, ""
         else:
             return False
@@ -281,7 +279,7 @@ class WriterWatch(_WriterReports):
         kind = event.kind if isinstance(event, WriterEvent) else None
         if isinstance(event, WriterEvent) and kind is WriterEventKind.SPOOL_FAILED:
             self._spool_failed = event.message or "failed"
-        elif kind is WriterEventKind.QUARANTINED or isinstance(event, DeadLettered):
+        elif kind is WriterEventKind.QUARANTINED:
             self._quarantined += 1
         else:
             return False

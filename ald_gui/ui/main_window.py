@@ -8,6 +8,7 @@ database operation happens in the engine's threads.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from enum import Enum
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
@@ -21,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.stream import RunStatus
 from ald_gui.engine.engine import Engine
-from ald_gui.engine.poller import PlcHealth
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.health import HealthStrip
 from ald_gui.ui.parameters import ParameterTable
@@ -213,7 +214,9 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             status = RunStatus.COMPLETED if choice is CloseChoice.END_RUN else RunStatus.ABORTED
-            self.engine.stop_run("console closed by the operator", status)
+            # A stop already on its way (or a run that just ended) needs no second one.
+            with suppress(RunNotPossible):
+                self.engine.stop_run("console closed by the operator", status)
         self._save()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
