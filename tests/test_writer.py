@@ -24,11 +24,12 @@ from ald_gui.domain.stream import (
 )
 from ald_gui.domain.tags import DataType, RegisterKind, Tag
 from ald_gui.store.commit import commit_group
+from ald_gui.store.db import writer_conninfo
 from ald_gui.store.health import WriterEvent, WriterEventKind, WriterHealth
 from ald_gui.store.invariants import check_invariants
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.spool import Spool
-from ald_gui.store.writer import Writer, writer_conninfo
+from ald_gui.store.writer import Writer
 from tests.waiting import wait_until
 
 MACHINE = "ald-test"

@@ -1,7 +1,4 @@
-"""Transaction discipline shared by the store's functions.
-
-(Link timeouts for long-lived connections live with the pool: writer.writer_conninfo.)
-"""
+"""Connection and transaction discipline shared by the store's modules."""
 
 from __future__ import annotations
 
@@ -9,6 +6,19 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+# libpq settings that keep a dead server from blocking a connection for hours
+# (LIBRARY-NOTES); a value given in the DSN wins.
+_LINK_DEFAULTS = {
+    "connect_timeout": "5",  # seconds
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "20000",  # ms
+    "application_name": "ald-gui historian",
+}
 
 
 def require_idle(conn: psycopg.Connection[Any], what: str) -> None:
@@ -19,3 +29,9 @@ def require_idle(conn: psycopg.Connection[Any], what: str) -> None:
             f"{what} needs a connection outside any transaction (it is "
             f"{conn.info.transaction_status.name}): commit or roll back first"
         )
+
+
+def writer_conninfo(dsn: str) -> str:
+    """``dsn`` with the link timeouts above added where it does not set them."""
+    given = conninfo_to_dict(dsn)
+    return make_conninfo("", **{**_LINK_DEFAULTS, **given})

@@ -24,31 +24,19 @@ values as little-endian float64: about 25 µs and 8 kB for a 1,000-tag batch, ag
 
 from __future__ import annotations
 
-import array
 import json
 import sqlite3
-import struct
-import sys
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import IntEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
-from ald_gui.domain.stream import (
-    Batch,
-    Gap,
-    Run,
-    RunEnded,
-    RunStarted,
-    RunStatus,
-    StreamItem,
-    now_us,
-)
+from ald_gui.domain.stream import StreamItem, now_us
+from ald_gui.store.spool_items import Keys, decode_item, encode_item
 
 __all__ = ["DeadLetter", "Spool", "SpoolError", "SpoolGroup", "SpoolInUse"]
 
@@ -80,24 +68,14 @@ CREATE TABLE IF NOT EXISTS dead_letter (
 );
 """
 
+
 # seq, sampled_at_us, has run, run id, key set id; the float64 values follow.
-_BATCH_HEAD = struct.Struct("<qq?16sq")
-_BIG_ENDIAN = sys.byteorder == "big"
-
-
 class SpoolError(Exception):
     """The spool file cannot be used (newer format, closed, corrupt)."""
 
 
 class SpoolInUse(SpoolError):
     """Another process (or another Spool object) holds the spool file."""
-
-
-class _Kind(IntEnum):
-    RUN_STARTED = 1
-    RUN_ENDED = 2
-    BATCH = 3
-    GAP = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,100 +228,22 @@ class Spool:
             self._depth += len(rows)
 
     def _encode(
-        self, db: sqlite3.Connection, item: StreamItem, new_keys: dict[tuple[str, ...], int]
+        self, db: sqlite3.Connection, item: StreamItem, new_keys: dict[Keys, int]
     ) -> tuple[int, int, int, bytes]:
-        if isinstance(item, Batch):
-            keys = tuple(item.values)
+        def key_set_id(keys: Keys) -> int:
             key_id = self._id_by_keys.get(keys) or new_keys.get(keys)
             if key_id is None:
                 cursor = db.execute("INSERT INTO key_set (keys) VALUES (?)", (json.dumps(keys),))
                 key_id = new_keys[keys] = int(cursor.lastrowid or 0)
-            values = array.array("d", item.values.values())
-            if _BIG_ENDIAN:
-                values.byteswap()
-            run = item.run_id.bytes if item.run_id is not None else bytes(16)
-            head = _BATCH_HEAD.pack(
-                item.seq, item.sampled_at_us, item.run_id is not None, run, key_id
-            )
-            return _Kind.BATCH, item.sampled_at_us, len(keys), head + values.tobytes()
-        fields: dict[str, Any]
-        if isinstance(item, RunStarted):
-            r = item.run
-            fields = {
-                "seq": item.seq,
-                "id": str(r.id),
-                "machine": r.machine,
-                "operator": r.operator,
-                "started_at_us": r.started_at_us,
-                "note": r.note,
-                "recipe": r.recipe,
-            }
-            kind, at_us = _Kind.RUN_STARTED, r.started_at_us
-        elif isinstance(item, RunEnded):
-            fields = {
-                "seq": item.seq,
-                "run_id": str(item.run_id),
-                "ended_at_us": item.ended_at_us,
-                "status": item.status.value,
-                "reason": item.reason,
-            }
-            kind, at_us = _Kind.RUN_ENDED, item.ended_at_us
-        elif isinstance(item, Gap):
-            fields = {
-                "seq": item.seq,
-                "at_us": item.at_us,
-                "reason": item.reason,
-                "run_id": str(item.run_id) if item.run_id is not None else None,
-            }
-            kind, at_us = _Kind.GAP, item.at_us
-        else:
-            raise TypeError(
-                f"cannot spool {type(item).__name__} {item!r}: "
-                "expected RunStarted, RunEnded, Batch or Gap"
-            )
-        return kind, at_us, 0, json.dumps(fields).encode()
+            return key_id
+
+        return encode_item(item, key_set_id)
 
     def _decode(self, kind: int, body: bytes) -> StreamItem:
-        if kind == _Kind.BATCH:
-            seq, sampled_at_us, has_run, run, key_id = _BATCH_HEAD.unpack_from(body)
-            values = array.array("d")
-            values.frombytes(body[_BATCH_HEAD.size :])
-            if _BIG_ENDIAN:
-                values.byteswap()
-            return Batch(
-                seq=seq,
-                sampled_at_us=sampled_at_us,
-                values=dict(zip(self._keys_by_id[key_id], values, strict=True)),
-                run_id=uuid.UUID(bytes=run) if has_run else None,
-            )
-        f = json.loads(body)
-        if kind == _Kind.RUN_STARTED:
-            run_ = Run(
-                id=uuid.UUID(f["id"]),
-                machine=f["machine"],
-                operator=f["operator"],
-                started_at_us=f["started_at_us"],
-                note=f["note"],
-                recipe=f["recipe"],
-            )
-            return RunStarted(seq=f["seq"], run=run_)
-        if kind == _Kind.RUN_ENDED:
-            return RunEnded(
-                seq=f["seq"],
-                run_id=uuid.UUID(f["run_id"]),
-                ended_at_us=f["ended_at_us"],
-                status=RunStatus(f["status"]),
-                reason=f["reason"],
-            )
-        if kind == _Kind.GAP:
-            run_id = f.get("run_id")  # absent in spools written before gaps carried it
-            return Gap(
-                seq=f["seq"],
-                at_us=f["at_us"],
-                reason=f["reason"],
-                run_id=uuid.UUID(run_id) if run_id else None,
-            )
-        raise SpoolError(f"spool {self.path}: unknown item kind {kind}")
+        try:
+            return decode_item(kind, body, self._keys_by_id.__getitem__)
+        except ValueError as exc:
+            raise SpoolError(f"spool {self.path}: {exc}") from None
 
     # -- groups -----------------------------------------------------------------------
 

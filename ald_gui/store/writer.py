@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from enum import Enum, auto
 
 from psycopg import Connection
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
@@ -33,33 +32,17 @@ from ald_gui.domain.stream import Batch, RunStarted, StreamItem, now_us
 from ald_gui.domain.tags import Tag
 from ald_gui.store import migrations
 from ald_gui.store.commit import commit_group, is_transient
+from ald_gui.store.db import writer_conninfo
 from ald_gui.store.health import PoolFigures, WriterEvent, WriterEventKind, WriterHealth
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.runs import close_orphaned_runs
 from ald_gui.store.spool import Spool, SpoolGroup
 
-__all__ = ["Writer", "writer_conninfo"]
+__all__ = ["Writer"]
 
 log = logging.getLogger(__name__)
 
-# libpq settings that keep a dead server from blocking a connection for hours; a
-# value given in the DSN wins.
-_LINK_DEFAULTS = {
-    "connect_timeout": "5",  # seconds
-    "keepalives": "1",
-    "keepalives_idle": "10",
-    "keepalives_interval": "5",
-    "keepalives_count": "3",
-    "tcp_user_timeout": "20000",  # ms
-    "application_name": "ald-gui historian",
-}
-_RATE_WINDOW_S = 5.0
-
-
-def writer_conninfo(dsn: str) -> str:
-    """``dsn`` with the link timeouts above added where it does not set them."""
-    given = conninfo_to_dict(dsn)
-    return make_conninfo("", **{**_LINK_DEFAULTS, **given})
+_RATE_WINDOW_S = 5.0  # rows per second are averaged over this
 
 
 class _Step(Enum):
