@@ -85,19 +85,32 @@ class Engine(QObject):
 
     def open(self) -> None:
         """Start the database (embedded unless a DSN is configured), the writer and
-        the poll thread. Returns once the poll thread has started; a PLC or an
-        external database that is down does not make it fail (they show as red, and
-        data is spooled). Blocks while the embedded database starts.
+        the poll thread: ``open_database()`` then ``start_recording()``. Returns once
+        the poll thread has started; a PLC or an external database that is down does
+        not make it fail (they show as red, and data is spooled).
 
         Raises one of STARTUP_ERRORS, with a message for the operator: another console
         on the same data directory or spool, a database that cannot start, a DSN that
         cannot be used.
         """
+        self.open_database()
+        self.start_recording()
+
+    def open_database(self) -> None:
+        """The slow, blocking part of opening: start the embedded server (initdb the
+        first time, crash recovery after a kill) or resolve the external DSN. Safe to
+        call from a worker thread, so a window stays responsive meanwhile. Raises one
+        of STARTUP_ERRORS."""
         self.dsn = self._dsn_override or resolve_dsn(self.config.database)
         if not self.dsn:
             self.server = EmbeddedServer(paths.database_dir(self.data_dir))
             self.server.start()
             self.dsn = self.server.dsn
+
+    def start_recording(self) -> None:
+        """Open the spool and start the writer and the poll thread; quick. Call it in
+        the engine's thread after ``open_database()``. Raises SpoolError if another
+        console holds the spool."""
         self.spool = Spool(paths.spool_path(self.data_dir))
         self._writer_event.connect(self._on_writer_event)
         self.writer = Writer(
