@@ -47,10 +47,12 @@ _COPY_HISTORY = """
 COPY parameter_value_history (parameter_id, sampled_at, value, transaction_id)
 FROM STDIN (FORMAT BINARY)
 """
+_HISTORY_TYPES = ["int4", "timestamptz", "float8", "uuid"]
 _COPY_RUN_POINTS = """
 COPY process_data_points (run_id, parameter_id, sampled_at, value, transaction_id)
 FROM STDIN (FORMAT BINARY)
 """
+_RUN_POINT_TYPES = ["uuid", "int4", "timestamptz", "float8", "uuid"]
 
 # SQLSTATEs worth retrying: the same group may succeed later, unchanged.
 _TRANSIENT_CLASSES = ("08", "53")  # connection exceptions; insufficient resources (disk full)
@@ -134,9 +136,9 @@ def commit_group(
                   "run_id": g.run_id, "tx": transaction_id} for g in gaps],
             )  # fmt: skip
         batches = [b for b in items if isinstance(b, Batch)]
-        _copy_history(cur, batches, parameter_ids, transaction_id)
-        _copy_run_points(cur, [b for b in batches if b.run_id is not None], parameter_ids,
-                         transaction_id)  # fmt: skip
+        _copy_samples(cur, batches, parameter_ids, transaction_id, into_run=False)
+        in_runs = [b for b in batches if b.run_id is not None]
+        _copy_samples(cur, in_runs, parameter_ids, transaction_id, into_run=True)
     return CommitResult(transaction_id, history_rows, run_rows, gap_rows, False)
 
 
@@ -211,33 +213,25 @@ def _check_replay(
         )
 
 
-def _copy_history(
+def _copy_samples(
     cur: psycopg.Cursor[Any],
     batches: Sequence[Batch],
     parameter_ids: Mapping[str, int],
     transaction_id: uuid.UUID,
+    *,
+    into_run: bool,
 ) -> None:
+    """One COPY of every value of ``batches``: into the history, or with each batch's
+    run id into the run table."""
     if not any(b.values for b in batches):
         return
-    with cur.copy(_COPY_HISTORY) as copy:
-        copy.set_types(["int4", "timestamptz", "float8", "uuid"])
+    sql, types = (
+        (_COPY_RUN_POINTS, _RUN_POINT_TYPES) if into_run else (_COPY_HISTORY, _HISTORY_TYPES)
+    )
+    with cur.copy(sql) as copy:
+        copy.set_types(types)
         for b in batches:
             at = db_timestamp(b.sampled_at_us)
+            run = (b.run_id,) if into_run else ()
             for key, value in b.values.items():
-                copy.write_row((parameter_ids[key], at, value, transaction_id))
-
-
-def _copy_run_points(
-    cur: psycopg.Cursor[Any],
-    batches: Sequence[Batch],
-    parameter_ids: Mapping[str, int],
-    transaction_id: uuid.UUID,
-) -> None:
-    if not any(b.values for b in batches):
-        return
-    with cur.copy(_COPY_RUN_POINTS) as copy:
-        copy.set_types(["uuid", "int4", "timestamptz", "float8", "uuid"])
-        for b in batches:
-            at = db_timestamp(b.sampled_at_us)
-            for key, value in b.values.items():
-                copy.write_row((b.run_id, parameter_ids[key], at, value, transaction_id))
+                copy.write_row((*run, parameter_ids[key], at, value, transaction_id))
