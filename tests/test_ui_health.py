@@ -209,6 +209,21 @@ def test_writer_warning_when_the_oldest_unsent_sample_is_old(strip: HealthStrip)
     )
 
 
+def test_writer_alarm_when_the_disk_under_the_spool_fills(strip: HealthStrip) -> None:
+    strip.on_writer_health(writer(disk_free_bytes=50 * 2**30))
+    assert strip.state("writer") == "ok"
+    strip.on_writer_health(writer(disk_free_bytes=1500 * 2**20))
+    assert (strip.state("writer"), strip.text("writer")) == (
+        "warning",
+        "Disk nearly full · 1,500 MB free",
+    )
+    strip.on_writer_health(writer(disk_free_bytes=300 * 2**20))
+    assert (strip.state("writer"), strip.text("writer")) == (
+        "fault",
+        "Disk nearly full · 300 MB free",
+    )
+
+
 def test_writer_fault_on_dead_letters_at_once_and_from_health(strip: HealthStrip) -> None:
     strip.on_writer_health(WRITER_OK)
     strip.on_event(WriterEvent(WriterEventKind.QUARANTINED, "Batch seq 8 refused"))

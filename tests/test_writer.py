@@ -164,6 +164,7 @@ def test_submitted_items_arrive_once_in_order(pg_dsn: str, tmp_path: Path) -> No
         assert health.last_commit_s is not None
         assert health.oldest_unsent_age_s is None
         assert health.pool.size == 1
+        assert health.disk_free_bytes is not None and health.disk_free_bytes > 0
         assert len(writer.sample_latencies()) == len(idle + in_run + after)
     assert healths, "on_health was never called"
     _assert_whole(pg_dsn, idle + in_run + after)

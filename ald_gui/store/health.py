@@ -49,6 +49,7 @@ class WriterHealth:
     pool: PoolFigures
     last_error: str  # the last database or spool error, "" if none since the start
     at_us: int
+    disk_free_bytes: int | None = None  # free space where the spool lives (None: unknown)
 
 
 class WriterEventKind(StrEnum):

@@ -16,6 +16,7 @@ quarantined (see :mod:`ald_gui.store.spool`) while the stream goes on.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 import uuid
@@ -200,7 +201,16 @@ class Writer:
             pool=PoolFigures.from_stats(self._pool.get_stats()),
             last_error=self._last_error,
             at_us=now_us(),
+            disk_free_bytes=self._disk_free(),
         )
+
+    def _disk_free(self) -> int | None:
+        # The spool is the buffer for a database outage: the disk under it running out
+        # is what would finally lose samples, so it is a health figure (and an alarm).
+        try:
+            return shutil.disk_usage(self._spool.path.parent).free
+        except OSError:
+            return None
 
     def sample_latencies(self) -> list[float]:
         """Seconds from sampling to commit of each committed batch, oldest first (the

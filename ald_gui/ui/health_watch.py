@@ -33,6 +33,15 @@ from ald_gui.store.health import WriterEvent, WriterEventKind, WriterHealth
 # A missed cycle now and then (the machine was busy) is not worth an amber light;
 # several within the hold time mean the schedule is struggling.
 LATE_WARNING_CYCLES = 3
+# The spool holds the samples while the database is away: the disk under it filling
+# up is the alarm that comes before any loss (1,000 tags at 10 Hz spool ~300 MB/h).
+DISK_WARNING_BYTES = 2 * 2**30
+DISK_FAULT_BYTES = 512 * 2**20
+
+
+def _megabytes(size: int | None) -> str:
+    return "unknown" if size is None else f"{size / 2**20:,.0f} MB"
+
 
 Clock = Callable[[], float]
 Figures = list[tuple[str, str]]
@@ -300,6 +309,10 @@ class WriterWatch(_WriterReports):
             return Verdict(State.WARNING, f"Writer no data {duration(silent)}")
         if h is None:
             return Verdict(State.WARNING, "Writer waiting for data")
+        free = h.disk_free_bytes
+        if free is not None and free < DISK_WARNING_BYTES:
+            state = State.FAULT if free < DISK_FAULT_BYTES else State.WARNING
+            return Verdict(state, f"Disk nearly full · {free / 2**20:,.0f} MB free")
         oldest = h.oldest_unsent_age_s
         if oldest is not None and oldest > self._unsent_warning_s:
             return Verdict(
@@ -317,6 +330,7 @@ class WriterWatch(_WriterReports):
             ("Oldest unsent sample", duration(h.oldest_unsent_age_s)),
             ("Rows per second", f"{h.rows_per_second:,.0f}"),
             ("Dead letters", count(self.dead_letters())),
+            ("Free disk for the spool", _megabytes(h.disk_free_bytes)),
             ("Last report", _ago(self.silent_s())),
         ]
 
