@@ -15,6 +15,7 @@ from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.stream import Batch, RunEnded, RunStarted, RunStatus
 from ald_gui.engine.engine import Engine
 from ald_gui.store.invariants import check_invariants
+from tests.fixtures.pg import scalar
 
 
 @pytest.fixture
@@ -28,13 +29,6 @@ def engine(fast_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iter
     e.open()
     yield e
     e.shutdown()
-
-
-def _committed(dsn: str, query: str, *args: object) -> int:
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute(query, args).fetchone()  # type: ignore[arg-type]
-    assert row is not None
-    return int(row[0])
 
 
 def test_samples_reach_the_database_and_runs_bracket_them(
@@ -61,7 +55,7 @@ def test_samples_reach_the_database_and_runs_bracket_them(
 
     qtbot.waitUntil(
         lambda: (
-            _committed(
+            scalar(
                 migrated_pg_dsn,
                 "SELECT count(*) FROM process_executions WHERE id = %s AND ended_at IS NOT NULL",
                 run_id,
@@ -70,7 +64,7 @@ def test_samples_reach_the_database_and_runs_bracket_them(
         ),
         timeout=10000,
     )
-    points = _committed(
+    points = scalar(
         migrated_pg_dsn, "SELECT count(*) FROM process_data_points WHERE run_id = %s", run_id
     )
     assert points > 0 and points % 110 == 0
@@ -118,7 +112,7 @@ def test_shutdown_mid_run_ends_the_run_as_aborted(
     run_id = started.args[0].run.id
     assert e.shutdown(timeout=10.0)
     assert (
-        _committed(
+        scalar(
             migrated_pg_dsn,
             "SELECT count(*) FROM process_executions WHERE id = %s AND status = 'aborted'",
             run_id,

@@ -6,7 +6,6 @@ value is ever made up, and the link comes back by itself.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from ald_gui.engine.engine import Engine
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError, PlcExceptionResponse, PlcTimeout, PlcUnreachable
 from ald_gui.sim.server import Simulator
-from tests.fixtures.plc import quick
+from tests.fixtures.plc import free_port, quick
 from tests.waiting import wait_until
 
 
@@ -93,17 +92,10 @@ def test_refused_connection_backs_off_without_blocking(
         wait_until(lambda: _polls_again(c), 5.0, "the listener to come back")
 
 
-def _dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 def test_plc_read_command_reports_a_dead_plc_within_the_timeout(tmp_path: Path) -> None:
     config = tmp_path / "dead.toml"
     config.write_text(
-        f"[plc]\nport = {_dead_port()}\nconnect_timeout_s = 0.5\n\n"
+        f"[plc]\nport = {free_port()}\nconnect_timeout_s = 0.5\n\n"
         '[[tags]]\ncomponent = "Heater"\nname = "temperature"\ndata_type = "float32"\n'
         'register_kind = "holding"\naddress = 0\nmin = 0\nmax = 100\n',
         encoding="utf-8",

@@ -18,14 +18,8 @@ from ald_gui.config.models import PlcSettings
 from ald_gui.domain.tags import ByteOrder, DataType, RegisterKind, Scaling, Tag, WordOrder
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcExceptionResponse, WriteRefused
+from tests.fixtures.plc import free_port
 from tests.waiting import wait_until
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _accepts(port: int) -> bool:
@@ -38,7 +32,7 @@ def _accepts(port: int) -> bool:
 
 @pytest.fixture
 def tk_plc() -> Iterator[tuple[modbus_tcp.TcpServer, int]]:
-    port = _free_port()
+    port = free_port()
     server = modbus_tcp.TcpServer(port=port, address="127.0.0.1", timeout_in_sec=1)
     slave = server.add_slave(1)
     slave.add_block("hr", cst.HOLDING_REGISTERS, 2000, 16)

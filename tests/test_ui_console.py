@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 
-import psycopg
 import pytest
 from PySide6.QtCore import QObject, QSettings, QTimer, Slot
 from pytestqt.qtbot import QtBot
@@ -20,6 +19,7 @@ from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from ald_gui.store.server import EmbeddedServer
 from ald_gui.ui.main_window import CloseChoice, MainWindow
+from tests.fixtures.pg import scalar
 from tests.fixtures.plc import quick
 
 
@@ -91,13 +91,6 @@ def console(
     window.close()
 
 
-def _count(dsn: str, query: str, *args: object) -> int:
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute(query, args).fetchone()  # type: ignore[arg-type]
-    assert row is not None
-    return int(row[0])
-
-
 def test_start_creates_the_run_and_stop_ends_it(
     console: MainWindow, qtbot: QtBot, migrated_pg_dsn: str
 ) -> None:
@@ -112,7 +105,7 @@ def test_start_creates_the_run_and_stop_ends_it(
     assert "RUNNING" in panel.banner.text() and not panel.start_button.isEnabled()
     qtbot.waitUntil(
         lambda: (
-            _count(
+            scalar(
                 migrated_pg_dsn, "SELECT count(*) FROM process_executions WHERE id = %s", run.run.id
             )
             == 1
@@ -124,7 +117,7 @@ def test_start_creates_the_run_and_stop_ends_it(
     assert "IDLE" in panel.banner.text()
     qtbot.waitUntil(
         lambda: (
-            _count(
+            scalar(
                 migrated_pg_dsn,
                 "SELECT count(*) FROM process_executions WHERE id = %s AND status = 'completed'",
                 run.run.id,
@@ -217,7 +210,7 @@ def test_closing_mid_run_ends_the_run_and_stops_everything(
     assert window.close()
     assert engine.poller is None and engine.writer is None
     assert (
-        _count(
+        scalar(
             migrated_pg_dsn,
             "SELECT count(*) FROM process_executions WHERE id = %s AND status = 'aborted'",
             run_id,
