@@ -238,6 +238,9 @@ class EmbeddedServer:
             for d in (self.data_dir, self._socket_dir):
                 os.chown(d, *account)
                 _let_others_traverse(d.parent)
+            # The server account runs the wheel's programs too: a virtualenv in a 0700
+            # directory (a fresh clone under mktemp -d) would keep it out of them.
+            _let_others_traverse(_bin_dir())
 
     def _initdb(self, account: tuple[int, int] | None) -> None:
         if any(self.data_dir.iterdir()):
@@ -405,7 +408,8 @@ def _server_account() -> tuple[int, int] | None:
 
 def _let_others_traverse(directory: Path) -> None:
     """Add search (x) permission for others on ``directory`` and its ancestors, so the
-    server account can reach a data directory under, say, a 0700 home or pytest tmp dir.
+    server account can reach a data directory (or the server's programs) under, say, a
+    0700 home or temporary directory.
     Nothing becomes listable or readable."""
     for d in (directory, *directory.parents):
         mode = d.stat().st_mode
