@@ -25,6 +25,7 @@ os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 pytest_plugins = [
     "tests.fixtures.pg",
     "tests.fixtures.plc",
+    "tests.fixtures.modbus_peer",
 ]
 
 _TASKS = Path("/proc/self/task")

@@ -22,6 +22,7 @@ from ald_gui.domain.backoff import Backoff
 from ald_gui.domain.stream import now_us
 from ald_gui.domain.tags import DataType, RegisterKind, Tag
 from ald_gui.plc import codec
+from ald_gui.plc.answer import check_answer
 from ald_gui.plc.errors import (
     PlcExceptionResponse,
     PlcGarbage,
@@ -41,6 +42,28 @@ _FUNCTION_CODES = {
     RegisterKind.HOLDING: 3,
     RegisterKind.INPUT: 4,
 }
+
+
+class _RecordingClient(ModbusTcpClient):
+    """pymodbus's synchronous TCP client, keeping the bytes of the last exchange:
+    the request frame sent and everything received since, so each answer can be
+    checked against its request (see plc/answer.py)."""
+
+    def __init__(self, host: str, *, port: int, timeout: float, retries: int) -> None:
+        super().__init__(host, port=port, timeout=timeout, retries=retries)
+        self.sent = b""
+        self.received = bytearray()
+
+    def send(self, request: bytes, addr: tuple[Any, ...] | None = None) -> int:
+        self.sent = bytes(request)
+        self.received.clear()
+        sent: int = super().send(request, addr)
+        return sent
+
+    def recv(self, size: int | None) -> bytes:
+        data = super().recv(size)
+        self.received += data
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +118,7 @@ class PlcClient:
         self._retry_at = 0.0
         self._last_error = ""
         # retries=0: a retry is the next poll, on a fresh connection (see _fail).
-        self._modbus = ModbusTcpClient(
+        self._modbus = _RecordingClient(
             settings.host, port=settings.port, timeout=settings.connect_timeout_s, retries=0
         )
         self._reads: dict[RegisterKind, Callable[..., Any]] = {
@@ -206,9 +229,12 @@ class PlcClient:
         return list(registers)
 
     def _execute(self, call: Callable[[], Any], function_code: int, address: int) -> Any:
+        """Run one exchange; its answer is checked against its request, whatever
+        pymodbus made of it (it skips frames it does not expect, then times out)."""
         try:
             response = call()
         except ModbusIOException as exc:
+            self._check_answer()
             self._fail("no answer")
             raise PlcTimeout(
                 f"PLC {self._where} did not answer function {function_code} at {address} "
@@ -218,15 +244,29 @@ class PlcClient:
             self._fail("connection lost")
             raise PlcUnreachable(f"PLC {self._where}: connection lost") from exc
         except ModbusException as exc:
+            self._check_answer()
             self._fail(f"protocol error: {exc}")
             raise PlcGarbage(f"PLC {self._where}: unreadable answer: {exc}") from exc
         except OSError as exc:
             self._fail(str(exc))
             raise PlcUnreachable(f"PLC {self._where}: {exc}") from exc
+        self._check_answer()
         if response.isError():
             # The PLC is alive and answering: keep the connection.
             raise PlcExceptionResponse(function_code, address, response.exception_code)
         return response
+
+    def _check_answer(self) -> None:
+        try:
+            check_answer(
+                self._modbus.sent,
+                bytes(self._modbus.received),
+                self._where,
+                self.settings.request_timeout_s,
+            )
+        except PlcGarbage as exc:
+            self._fail(str(exc))
+            raise
 
     def _decoder(self, tag: Tag) -> codec.Decoder:
         return codec.decoder(tag.data_type, self.settings.word_order, self.settings.byte_order)

@@ -43,7 +43,37 @@ class PlcExceptionResponse(PlcError):
 
 
 class PlcGarbage(PlcError):
-    """An answer that does not fit the request (wrong length, wrong kind)."""
+    """An answer that does not fit the request (wrong length, wrong kind, not a frame).
+
+    The subclasses below name the field that gave it away; the link is closed after
+    any of them, so nothing left of that answer can be read as the next one.
+    """
+
+
+class WrongProtocolId(PlcGarbage):
+    """The bytes that came back do not carry Modbus TCP's protocol id 0: not a Modbus
+    answer at all (random bytes, another protocol on the port)."""
+
+
+class IncompleteAnswer(PlcGarbage):
+    """Part of a frame arrived, then nothing more within the request timeout."""
+
+
+class WrongTransactionId(PlcGarbage):
+    """A frame that answers another request (a late answer, a confused gateway)."""
+
+
+class WrongUnitId(PlcGarbage):
+    """A frame from another unit than the one asked (a gateway routing wrongly)."""
+
+
+class WrongFunctionCode(PlcGarbage):
+    """A well-formed answer to another kind of request (e.g. input registers, FC4,
+    for a read of holding registers, FC3): its values belong to other addresses."""
+
+
+class WrongByteCount(PlcGarbage):
+    """The answer's byte count disagrees with the count asked for or with its frame."""
 
 
 class WriteRefused(PlcError):
