@@ -14,8 +14,12 @@ from pathlib import Path
 
 from ald_gui import __version__
 from ald_gui.cli import config_cmd, db_cmd, doctor_cmd, headless_cmd, plc_cmd, sim_cmd
-from ald_gui.config.load import ConfigError
-from ald_gui.store.credentials import CredentialsError
+from ald_gui.cli.failures import explain
+
+# Options that may come before the subcommand as well as after it; after it wins.
+# Each is kept under its own name until the subcommand is known, so one given before a
+# subcommand that has no use for it is refused rather than silently ignored.
+GLOBAL_OPTIONS = ("config", "data_dir", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,10 +31,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
+        dest="global_demo",
         help="run with the built-in reactor simulator and the embedded database",
     )
-    parser.add_argument("--config", type=Path, help="TOML file (default: the bundled one)")
-    parser.add_argument("--data-dir", type=Path, help="where the database and spool live")
+    parser.add_argument(
+        "--config",
+        dest="global_config",
+        metavar="CONFIG",
+        type=Path,
+        help="TOML file (default: the bundled one)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        dest="global_data_dir",
+        metavar="DATA_DIR",
+        type=Path,
+        help="where the database and spool live",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (config_cmd, plc_cmd, sim_cmd, headless_cmd, db_cmd, doctor_cmd):
         module.register(sub)
@@ -46,18 +63,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        from ald_gui.cli.console_cmd import run_window
-
-        return run_window(args)
+    _apply_global_options(parser, args)
     try:
+        if args.command is None:
+            from ald_gui.cli.console_cmd import run_window
+
+            return run_window(args)
         status: int = args.run(args)
-    except (ConfigError, CredentialsError) as exc:
-        print(exc, file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        known = explain(exc)
+        if known is None:
+            raise
+        print(known[1], file=sys.stderr)
+        return known[0]
     return status
+
+
+def _apply_global_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Give the subcommand the options written before it, unless repeated after it."""
+    command = " ".join(
+        str(v) for k, v in vars(args).items() if k == "command" or k.endswith("_command")
+    )
+    for name in GLOBAL_OPTIONS:
+        given = getattr(args, f"global_{name}")
+        delattr(args, f"global_{name}")
+        if args.command is None:
+            setattr(args, name, given)
+        elif not given:
+            continue
+        elif not hasattr(args, name):
+            option = "--" + name.replace("_", "-")
+            parser.error(f"{option} does not apply to `{command}`")
+        elif not getattr(args, name):
+            setattr(args, name, given)
 
 
 if __name__ == "__main__":

@@ -93,8 +93,11 @@ def run_headless(args: argparse.Namespace) -> int:
                 control = ControlServer(engine, args.control_port)
             except OSError as exc:
                 print(
-                    f"error: run control port {args.control_port}: {exc.strerror} "
-                    "(--control-port 0 picks a free one, -1 turns it off)",
+                    f"error: run control port {args.control_port}: {exc.strerror}. "
+                    # The window's no-display fallback lands here too, and the window
+                    # takes no --control-port: name the command that does.
+                    "`ald-gui headless --control-port 0` picks a free port, "
+                    "`--control-port -1` runs without run control",
                     file=sys.stderr,
                 )
                 return 2
