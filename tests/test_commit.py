@@ -12,7 +12,7 @@ import pytest
 
 from ald_gui.domain.stream import Batch, Gap, Run, RunEnded, RunStarted, RunStatus, StreamItem
 from ald_gui.domain.tags import DataType, RegisterKind, Tag
-from ald_gui.store.commit import GroupRejected, commit_group, is_transient
+from ald_gui.store.commit import GroupRejected, commit_group, is_data_error, is_transient
 from ald_gui.store.migrations import upgrade
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.server import EmbeddedServer
@@ -300,6 +300,36 @@ def test_server_errors_are_classified_by_sqlstate(
     exc = _raised(pg_conn, sqlstate)
     assert exc.sqlstate == sqlstate
     assert is_transient(exc) is transient
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "data"),
+    [
+        ("22003", True),  # numeric_value_out_of_range
+        ("22021", True),  # character_not_in_repertoire (a NUL in text)
+        ("23505", True),  # unique_violation
+        ("23514", True),  # check_violation
+        ("42501", False),  # insufficient_privilege: a permission revoked
+        ("42P01", False),  # undefined_table: a table renamed or dropped
+        ("58030", False),  # io_error on the server
+        ("XX000", False),  # internal_error
+        ("54000", False),  # program_limit_exceeded
+        ("P0001", False),  # raise_exception from a trigger
+        ("57P01", False),  # admin_shutdown: transient, not the data
+    ],
+)
+def test_only_errors_the_data_causes_are_data_errors(
+    pg_conn: psycopg.Connection[Any], sqlstate: str, data: bool
+) -> None:
+    exc = _raised(pg_conn, sqlstate)
+    assert is_data_error(exc) is data
+
+
+def test_refusals_of_this_code_are_data_errors_and_bugs_are_not() -> None:
+    assert is_data_error(GroupRejected("unknown tag"))
+    assert not is_data_error(KeyError("a bug in commit_group"))
+    assert not is_data_error(TypeError("a bug in commit_group"))
+    assert not is_data_error(ConnectionResetError())
 
 
 def test_a_terminated_connection_is_transient(

@@ -125,6 +125,15 @@ EXAMPLES = [
         (ERR, Category.DATABASE, "Data set aside as a dead letter: Batch seq 8 refused"),
     ),
     (
+        WriterEvent(WriterEventKind.COMMIT_REFUSED, "retrying: permission denied", at_us=T0),
+        (
+            ERR,
+            Category.DATABASE,
+            "Database refuses commits, samples wait in the local spool: "
+            "retrying: permission denied",
+        ),
+    ),
+    (
         WriterEvent(WriterEventKind.SPOOL_FAILED, "cannot journal: disk full", at_us=T0),
         (ERR, Category.ERROR, "Local spool cannot be written: cannot journal: disk full"),
     ),

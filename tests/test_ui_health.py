@@ -199,6 +199,16 @@ def test_database_warning_when_a_commit_is_slow(strip: HealthStrip) -> None:
     assert (strip.state("database"), strip.text("database")) == ("warning", "Database slow 1.6 s")
 
 
+def test_database_fault_while_the_server_refuses_commits(strip: HealthStrip) -> None:
+    strip.on_writer_health(writer(commit_failures=4, last_error="commit refused, retrying"))
+    assert (strip.state("database"), strip.text("database")) == (
+        "fault",
+        "Database REFUSES commits",
+    )
+    strip.on_writer_health(WRITER_OK)
+    assert strip.state("database") == "ok"
+
+
 def test_writer_warning_when_the_oldest_unsent_sample_is_old(strip: HealthStrip) -> None:
     strip.on_writer_health(writer(spool_depth=1234, oldest_unsent_age_s=9.0))
     assert strip.state("writer") == "ok"

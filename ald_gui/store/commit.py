@@ -68,6 +68,10 @@ _TRANSIENT_STATES = frozenset({
 })  # fmt: skip
 
 
+# SQLSTATE classes the data itself causes: data exceptions, integrity constraints.
+_DATA_CLASSES = ("22", "23")
+
+
 @dataclass(frozen=True)
 class CommitResult:
     transaction_id: uuid.UUID
@@ -142,11 +146,28 @@ def commit_group(
     return CommitResult(transaction_id, history_rows, run_rows, gap_rows, False)
 
 
+def is_data_error(exc: BaseException) -> bool:
+    """True if the group's own data makes it fail, so that committing it again can never
+    succeed: PostgreSQL refuses a value (22xxx data exceptions: out of range, invalid
+    text) or a rule (23xxx integrity constraints: a CHECK, a foreign key), or this
+    module refuses the group (GroupRejected). Only such a group is split and its
+    refused items quarantined. Everything else (a revoked permission, a missing table,
+    an I/O error on the server, a bug in this code) is the system's fault, not the
+    data's: it is retried, however long it lasts, so a broken server cannot empty the
+    stream into the dead letters."""
+    if isinstance(exc, GroupRejected):
+        return True
+    if isinstance(exc, psycopg.Error) and exc.sqlstate is not None:
+        return exc.sqlstate.startswith(_DATA_CLASSES)
+    return False
+
+
 def is_transient(exc: BaseException) -> bool:
-    """True if retrying the same group later may succeed: lost or refused connections,
+    """True if the database is away or busy for a while: lost or refused connections,
     server shutdown or restart, serialization failures and deadlocks, exhausted server
-    resources. False for data the database refuses (22xxx, 23xxx), refusals of this
-    module (GroupRejected) and anything unrecognised, which retrying would only repeat."""
+    resources, timeouts. The writer then reports the database lost; an error neither
+    transient nor a data error (:func:`is_data_error`) is retried too, reported as the
+    database refusing commits."""
     if isinstance(exc, psycopg.Error):
         state = exc.sqlstate
         if state is None:

@@ -50,6 +50,9 @@ class WriterHealth:
     last_error: str  # the last database or spool error, "" if none since the start
     at_us: int
     disk_free_bytes: int | None = None  # free space where the spool lives (None: unknown)
+    # Consecutive failed attempts to commit the oldest group for a reason that is not
+    # its data (a permission, a missing table, a server fault): retried, never set aside.
+    commit_failures: int = 0
 
 
 class WriterEventKind(StrEnum):
@@ -57,6 +60,7 @@ class WriterEventKind(StrEnum):
     DATABASE_LOST = "database_lost"  # a transient error: retrying, spool growing
     SCHEMA_REFUSED = "schema_refused"  # migrations failed: nothing is committed
     QUARANTINED = "quarantined"  # PostgreSQL refused an item for good
+    COMMIT_REFUSED = "commit_refused"  # the server refuses commits, not the data: retrying
     SPOOL_FAILED = "spool_failed"  # the local journal could not be written
     RUN_RECOVERED = "run_recovered"  # a run left open by a console that died was ended
 

@@ -7,10 +7,13 @@ Two threads, so that a database that hangs never delays journaling:
   one PostgreSQL transaction each, acknowledging a group only after its commit.
 
 Items therefore sit in memory only for the few milliseconds of a spool write, whatever
-the database does; during an outage the spool, not memory, is the buffer. Transient
-database errors are retried with capped exponential backoff and jitter; a group that
-PostgreSQL refuses for good is split until the refused item stands alone, which is
-quarantined (see :mod:`ald_gui.store.spool`) while the stream goes on.
+the database does; during an outage the spool, not memory, is the buffer. A group
+whose *data* PostgreSQL refuses (a value, a constraint: see
+:func:`~ald_gui.store.commit.is_data_error`) is split until the refused item stands
+alone, which is quarantined (see :mod:`ald_gui.store.spool`) while the stream goes on.
+Every other error (the server away, a permission revoked, a table missing, a bug) is
+retried with capped exponential backoff and jitter, however long it lasts: a broken
+server stalls the stream, visibly, and never empties it into the dead letters.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from enum import Enum, auto
 
+import psycopg
 from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
@@ -32,7 +36,7 @@ from ald_gui.domain.backoff import Backoff
 from ald_gui.domain.stream import Batch, RunStarted, StreamItem, now_us
 from ald_gui.domain.tags import Tag
 from ald_gui.store import migrations
-from ald_gui.store.commit import commit_group, is_transient
+from ald_gui.store.commit import commit_group, is_data_error, is_transient
 from ald_gui.store.db import writer_conninfo
 from ald_gui.store.health import PoolFigures, WriterEvent, WriterEventKind, WriterHealth
 from ald_gui.store.parameters import sync_parameters
@@ -131,6 +135,8 @@ class Writer:
         self._schema_version: int | None = None
         self._last_error = ""
         self._last_commit_s: float | None = None
+        self._commit_failures = 0  # consecutive failed attempts at the front group
+        self._commit_refusal = ""  # the reason last reported, so it is reported once
         self._figures_lock = threading.Lock()  # guards the two deques
         self._committed_rows: deque[tuple[float, int]] = deque()
         self._latencies: deque[float] = deque(maxlen=latency_samples)
@@ -196,6 +202,7 @@ class Writer:
             last_commit_s=self._last_commit_s,
             rows_per_second=rows / _RATE_WINDOW_S,
             dead_letters=self._dead_letters,
+            commit_failures=self._commit_failures,
             database_connected=self._connected,
             schema_version=self._schema_version,
             pool=PoolFigures.from_stats(self._pool.get_stats()),
@@ -384,11 +391,12 @@ class Writer:
                     conn, group.transaction_id, group.items, self._parameter_ids, self._machine
                 )
         except Exception as exc:
-            if is_transient(exc):
-                self._lost(exc)
-                return _Step.BLOCKED
-            self._refuse(group, exc)
-            return _Step.MORE
+            if is_data_error(exc):
+                self._refuse(group, exc)
+                return _Step.MORE
+            self._commit_failed(exc)
+            return _Step.BLOCKED
+        self._commit_failures, self._commit_refusal = 0, ""
         committed = time.monotonic()
         at = now_us()
         self._spool.acknowledge(group)
@@ -410,6 +418,21 @@ class Writer:
         if not self._outage_reported:
             self._outage_reported = True
             self._emit(WriterEvent(WriterEventKind.DATABASE_LOST, f"retrying: {exc}"))
+            self._health_changed()
+
+    def _commit_failed(self, exc: BaseException) -> None:
+        """A commit failed, not because of its data: the group is retried as it is."""
+        if is_transient(exc):
+            self._lost(exc)
+            return
+        if not isinstance(exc, psycopg.Error):  # a bug here, not the server: keep the trace
+            log.error("historian: commit failed, will retry", exc_info=exc)
+        self._commit_failures += 1
+        reason = f"{type(exc).__name__}: {exc}"
+        self._last_error = f"commit refused, retrying: {reason}"
+        if self._commit_refusal != reason:  # once per reason, not once per retry
+            self._commit_refusal = reason
+            self._emit(WriterEvent(WriterEventKind.COMMIT_REFUSED, f"retrying: {reason}"))
             self._health_changed()
 
     def _refuse(self, group: SpoolGroup, exc: BaseException) -> None:

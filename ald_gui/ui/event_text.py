@@ -70,6 +70,11 @@ _WRITER = {
         Category.DATABASE,
         "Data set aside as a dead letter",
     ),
+    WriterEventKind.COMMIT_REFUSED: (
+        Severity.ERROR,
+        Category.DATABASE,
+        "Database refuses commits, samples wait in the local spool",
+    ),
     WriterEventKind.SPOOL_FAILED: (Severity.ERROR, Category.ERROR, "Local spool cannot be written"),
     WriterEventKind.RUN_RECOVERED: (Severity.WARNING, Category.RUN, "Run recovered"),
 }

@@ -11,7 +11,8 @@ State rules, most serious first:
   *warning* when no health arrived for ``stale_after_s`` (the poll thread may be
   stuck), when the round trip is slow, or for ``late_hold_s`` after missed cycles
   went up; *ok* otherwise.
-- Database: *fault* when the schema was refused or the link is lost; *warning*
+- Database: *fault* when the schema was refused, the link is lost or the server
+  refuses commits (a permission, a missing table: retried, nothing set aside); *warning*
   while connecting for the first time and when a commit is slow; *ok* otherwise.
 - Writer: *fault* when samples were set aside (dead letters) or the local spool
   cannot be written; *warning* when the oldest unsent sample is older than
@@ -235,6 +236,8 @@ class DatabaseWatch(_WriterReports):
             return Verdict(State.FAULT, "Database LOST")
         if not self._connected:
             return Verdict(State.WARNING, "Database connecting…")
+        if h is not None and h.commit_failures:
+            return Verdict(State.FAULT, "Database REFUSES commits")
         commit = h.last_commit_s if h is not None else None
         if commit is not None and commit > self._slow_s:
             return Verdict(State.WARNING, f"Database slow {duration(commit)}")

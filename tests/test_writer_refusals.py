@@ -1,0 +1,101 @@
+"""The writer when the server, not the data, refuses commits: a permission revoked, a
+table missing. Such groups are retried, visibly, never set aside as dead letters; once
+the server is repaired the stream arrives whole."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from ald_gui.domain.stream import StreamItem
+from ald_gui.store.health import WriterEvent, WriterEventKind
+from ald_gui.store.spool import Spool
+from tests.test_writer import Stream, _assert_whole, _drained, running
+from tests.waiting import wait_until
+
+
+@pytest.fixture
+def writer_role(migrated_pg_dsn: str) -> Iterator[tuple[str, str]]:
+    """(the role's DSN, its name): an account that may write the historian's tables,
+    not a superuser, so that a REVOKE bites."""
+    name = f"writer_{uuid.uuid4().hex[:8]}"
+    role = sql.Identifier(name)
+    with psycopg.connect(migrated_pg_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
+        admin.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(role))
+        admin.execute(
+            sql.SQL("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {}").format(
+                role
+            )
+        )
+        admin.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(role))
+    yield make_conninfo(migrated_pg_dsn, user=name), name
+    with psycopg.connect(migrated_pg_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP OWNED BY {}").format(role))
+        admin.execute(sql.SQL("DROP ROLE {}").format(role))
+
+
+def _refusals(events: list[WriterEvent]) -> list[WriterEvent]:
+    return [e for e in events if e.kind is WriterEventKind.COMMIT_REFUSED]
+
+
+def test_a_revoked_permission_is_retried_and_nothing_is_dead_lettered(
+    migrated_pg_dsn: str, writer_role: tuple[str, str], tmp_path: Path
+) -> None:
+    dsn, role = writer_role
+    s = Stream()
+    start, before = s.start(), s.batches(3)
+    after, end = s.batches(5), s.end()
+    first: list[StreamItem] = [start, *before]
+    second: list[StreamItem] = [*after, end]
+    events: list[WriterEvent] = []
+    grant = sql.SQL("{} INSERT ON parameter_value_history {} {}")
+    with (
+        Spool(tmp_path / "spool.db") as spool,
+        running(dsn, spool, on_event=events.append) as writer,
+    ):
+        writer.submit(first)
+        wait_until(lambda: _drained(writer), 10, "the first items to arrive")
+        with psycopg.connect(migrated_pg_dsn, autocommit=True) as admin:
+            admin.execute(grant.format(sql.SQL("REVOKE"), sql.SQL("FROM"), sql.Identifier(role)))
+        writer.submit(second)
+        wait_until(lambda: writer.health().commit_failures >= 3, 10, "retries of the refusal")
+        health = writer.health()
+        assert health.dead_letters == 0 and health.spool_depth == len(second)
+        assert "InsufficientPrivilege" in health.last_error
+        [refusal] = _refusals(events)  # once, not once per retry
+        assert "permission denied" in refusal.message
+        with psycopg.connect(migrated_pg_dsn, autocommit=True) as admin:
+            admin.execute(grant.format(sql.SQL("GRANT"), sql.SQL("TO"), sql.Identifier(role)))
+        wait_until(lambda: _drained(writer), 10, "the spool to drain once granted again")
+        assert writer.health().commit_failures == 0
+        assert spool.dead_letters() == []
+    assert not [e for e in events if e.kind is WriterEventKind.QUARANTINED]
+    _assert_whole(migrated_pg_dsn, before + after)
+
+
+def test_a_missing_table_is_retried_until_it_is_back(migrated_pg_dsn: str, tmp_path: Path) -> None:
+    s = Stream()
+    batches = s.batches(6)
+    events: list[WriterEvent] = []
+    with psycopg.connect(migrated_pg_dsn, autocommit=True) as admin:
+        admin.execute("ALTER TABLE parameter_value_history RENAME TO history_moved_away")
+    with (
+        Spool(tmp_path / "spool.db") as spool,
+        running(migrated_pg_dsn, spool, on_event=events.append) as writer,
+    ):
+        writer.submit(batches)
+        wait_until(lambda: writer.health().commit_failures >= 3, 10, "retries of the refusal")
+        assert writer.health().dead_letters == 0
+        assert "UndefinedTable" in _refusals(events)[0].message
+        with psycopg.connect(migrated_pg_dsn, autocommit=True) as admin:
+            admin.execute("ALTER TABLE history_moved_away RENAME TO parameter_value_history")
+        wait_until(lambda: _drained(writer), 10, "the spool to drain once the table is back")
+        assert spool.dead_letters() == []
+    _assert_whole(migrated_pg_dsn, batches)
