@@ -127,3 +127,15 @@ def test_the_no_display_fallback_suggests_a_command_that_exists(tmp_path: Path) 
     # What it suggests parses, with the --demo the user gave.
     args = build_parser().parse_args(["--demo", "headless", "--control-port", "0"])
     assert args.control_port == 0
+
+
+def test_an_outage_does_not_flood_stderr_with_the_pools_warnings(tmp_path: Path) -> None:
+    dsn = f"host=127.0.0.1 port={free_port()} dbname=ald user=ald connect_timeout=5"
+    config = _config(tmp_path / "far.toml", database={"dsn": dsn})
+    done = _ald("headless", "--config", str(config), "--data-dir", str(tmp_path / "data"),
+                "--control-port", "-1", "--quiet", "--duration", "4")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    pool_lines = [line for line in done.stderr.splitlines() if "psycopg.pool" in line]
+    # About two a second unfiltered: eight or more in four seconds.
+    assert 1 <= len(pool_lines) <= 2, done.stderr
+    assert "Database lost" in done.stdout  # the event log says it, once

@@ -40,6 +40,7 @@ from ald_gui.store.commit import commit_group, is_data_error, is_transient
 from ald_gui.store.db import writer_conninfo
 from ald_gui.store.health import PoolFigures, WriterEvent, WriterEventKind, WriterHealth
 from ald_gui.store.parameters import sync_parameters
+from ald_gui.store.pool_log import quiet_pool_warnings
 from ald_gui.store.runs import close_orphaned_runs
 from ald_gui.store.spool import Spool, SpoolGroup
 
@@ -97,6 +98,7 @@ class Writer:
         self._health_interval_s = health_interval_s
         self._backoff = Backoff(retry_first_s, retry_cap_s)
         self._connection_wait_s = connection_wait_s
+        quiet_pool_warnings()  # an outage is reported once, as an event
         self._pool: ConnectionPool[Connection[TupleRow]] = ConnectionPool(
             writer_conninfo(dsn),
             min_size=1,
