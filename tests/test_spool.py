@@ -250,6 +250,57 @@ def test_quarantine_keeps_the_items_and_the_stream_goes_on(tmp_path: Path) -> No
         assert list(rest.items) == items[2:]
 
 
+def _damage(path: Path, pos: int, body: bytes) -> None:
+    """Overwrite one stored row, as a damaged disk or a foreign program might."""
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE spool SET body = ? WHERE pos = ?", (body, pos))
+    db.close()
+
+
+def test_a_row_that_does_not_decode_is_set_aside_raw_and_the_stream_goes_on(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "spool.db"
+    items = _stream(6)
+    with Spool(path) as spool:
+        spool.append(items)
+        first = spool.next_group(3)  # the group id is fixed before anything is decoded
+        assert first is not None
+    _damage(path, 3, b"\x00\xff")  # the third item, a batch, inside that group
+    with Spool(path) as spool:
+        group = spool.next_group(3)
+        assert group is not None
+        assert group.transaction_id != first.transaction_id
+        assert list(group.items) == [items[0], items[1], items[3]]
+        [reason] = spool.take_unreadable()
+        assert "spool position 3" in reason and "kind 3 (2 bytes)" in reason
+        assert spool.take_unreadable() == []
+        assert (spool.depth(), spool.dead_letter_count()) == (len(items) - 1, 1)
+        [letter] = spool.dead_letters()
+        assert (letter.item, letter.body, letter.position) == (None, b"\x00\xff", 3)
+        spool.acknowledge(group)
+        rest = spool.next_group(100)
+        assert rest is not None and list(rest.items) == items[4:]
+
+
+def test_a_row_of_an_unknown_kind_or_a_lost_key_list_is_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    items = _stream(2)
+    with Spool(path) as spool:
+        spool.append(items)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE spool SET kind = 99 WHERE pos = 1")
+        db.execute("DELETE FROM key_set")  # every batch names a key list that is gone
+    db.close()
+    with Spool(path) as spool:
+        group = spool.next_group(100)
+        assert group is not None and list(group.items) == items[-1:]
+        reasons = spool.take_unreadable()
+        assert len(reasons) == 3 and "kind 99" in reasons[0] and "KeyError" in reasons[1]
+
+
 def test_bad_input_is_refused_whole(tmp_path: Path) -> None:
     with Spool(tmp_path / "spool.db") as spool:
         with pytest.raises(TypeError, match="cannot spool str"):

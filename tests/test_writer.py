@@ -3,6 +3,7 @@ refusals, lost acknowledgements and shutdowns."""
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -350,3 +351,26 @@ def test_a_lost_database_is_noticed_with_nothing_to_commit(
         wait_until(lambda: any(e.kind is WriterEventKind.DATABASE_LOST for e in events), 10,
                    "the writer to report the database lost")  # fmt: skip
         assert not writer.health().database_connected
+
+
+def test_a_spool_row_that_does_not_decode_is_set_aside_and_commits_go_on(
+    migrated_pg_dsn: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "spool.db"
+    batches = Stream().batches(8)
+    with Spool(path) as spool:
+        spool.append(batches)
+        assert spool.next_group(100) is not None  # a previous process fixed the group
+    damaged = sqlite3.connect(path)
+    with damaged:
+        damaged.execute("UPDATE spool SET body = x'0badf00d' WHERE pos = 5")
+    damaged.close()
+    events: list[WriterEvent] = []
+    with Spool(path) as spool, running(migrated_pg_dsn, spool, on_event=events.append) as writer:
+        wait_until(lambda: _drained(writer), 10, "the spool to drain past the damaged row")
+        assert writer.health().dead_letters == 1
+        [letter] = spool.dead_letters()
+    assert letter.body == bytes.fromhex("0badf00d")
+    [quarantined] = [e for e in events if e.kind is WriterEventKind.QUARANTINED]
+    assert "spool position 5" in quarantined.message
+    _assert_whole(migrated_pg_dsn, batches[:4] + batches[5:])

@@ -36,7 +36,8 @@ from types import TracebackType
 from typing import Self
 
 from ald_gui.domain.stream import StreamItem, now_us
-from ald_gui.store.spool_items import Keys, decode_item, encode_item
+from ald_gui.store.dead_letters import DeadLetter, read_dead_letters
+from ald_gui.store.spool_items import Keys, UnreadableItem, decode_item, encode_item
 
 __all__ = ["DeadLetter", "Spool", "SpoolError", "SpoolGroup", "SpoolInUse"]
 
@@ -90,17 +91,6 @@ class SpoolGroup:
     items: tuple[StreamItem, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """An item that PostgreSQL refused for good, kept with the reason."""
-
-    position: int
-    transaction_id: uuid.UUID
-    item: StreamItem
-    reason: str
-    quarantined_at_us: int
-
-
 class Spool:
     """A durable, ordered journal of stream items in one SQLite file.
 
@@ -116,6 +106,7 @@ class Spool:
         self._lock = threading.Lock()
         self._keys_by_id: dict[int, tuple[str, ...]] = {}
         self._id_by_keys: dict[tuple[str, ...], int] = {}
+        self._unreadable: list[str] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)  # a fresh user data dir
             self._db = sqlite3.connect(
@@ -165,6 +156,7 @@ class Spool:
             self._keys_by_id[key_id] = key_tuple
             self._id_by_keys[key_tuple] = key_id
         self._depth: int = self._db.execute("SELECT count(*) FROM spool").fetchone()[0]
+        self._dead_count: int = self._db.execute("SELECT count(*) FROM dead_letter").fetchone()[0]
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -239,12 +231,6 @@ class Spool:
 
         return encode_item(item, key_set_id)
 
-    def _decode(self, kind: int, body: bytes) -> StreamItem:
-        try:
-            return decode_item(kind, body, self._keys_by_id.__getitem__)
-        except ValueError as exc:
-            raise SpoolError(f"spool {self.path}: {exc}") from None
-
     # -- groups -----------------------------------------------------------------------
 
     def next_group(self, max_items: int, max_values: int | None = None) -> SpoolGroup | None:
@@ -255,20 +241,65 @@ class Spool:
         group takes up to ``max_items`` items from the front, and stops before the item
         that would bring its samples above ``max_values`` (it always takes at least one
         item); its id is committed to the spool before it is returned.
+
+        A row that does not decode is moved to the dead letters as it is, in the same
+        transaction, and the rest of its group is formed anew under a new id (the old
+        one was never committed: no commit was possible without decoding); see
+        :meth:`take_unreadable`.
         """
         if max_items < 1:
             raise ValueError(f"max_items must be at least 1, not {max_items}")
         with self._lock, self._transaction() as db:
-            first = db.execute("SELECT txid, cap FROM spool ORDER BY pos LIMIT 1").fetchone()
-            if first is None:
-                return None
-            txid_bytes, cap = first
-            if txid_bytes is None:
-                txid_bytes = self._form_group(db, max_items, max_values, cap)
-            rows = db.execute(
-                "SELECT kind, body FROM spool WHERE txid = ? ORDER BY pos", (txid_bytes,)
-            ).fetchall()
-        return SpoolGroup(uuid.UUID(bytes=txid_bytes), tuple(self._decode(*r) for r in rows))
+            while True:
+                first = db.execute("SELECT txid, cap FROM spool ORDER BY pos LIMIT 1").fetchone()
+                if first is None:
+                    group = None
+                    break
+                txid_bytes, cap = first
+                if txid_bytes is None:
+                    txid_bytes = self._form_group(db, max_items, max_values, cap)
+                rows = db.execute(
+                    "SELECT pos, kind, body FROM spool WHERE txid = ? ORDER BY pos", (txid_bytes,)
+                ).fetchall()
+                try:
+                    items = tuple(
+                        decode_item(k, b, self._keys_by_id.__getitem__) for _, k, b in rows
+                    )
+                except UnreadableItem:
+                    self._set_aside_unreadable(db, rows, txid_bytes)
+                    continue
+                group = SpoolGroup(uuid.UUID(bytes=txid_bytes), items)
+                break
+        return group
+
+    def take_unreadable(self) -> list[str]:
+        """Why each row set aside as undecodable since the last call was (oldest first)."""
+        with self._lock:
+            reasons, self._unreadable = self._unreadable, []
+        return reasons
+
+    def _set_aside_unreadable(
+        self, db: sqlite3.Connection, rows: list[tuple[int, int, bytes]], txid: bytes
+    ) -> None:
+        """Move the rows of ``rows`` that do not decode to the dead letters and release
+        the others from group ``txid``. The caller holds the lock."""
+        reasons = []
+        for pos, kind, body in rows:
+            try:
+                decode_item(kind, body, self._keys_by_id.__getitem__)
+            except UnreadableItem as exc:
+                reason = f"spool position {pos}: {exc}"
+                db.execute(
+                    "INSERT INTO dead_letter SELECT pos, kind, at_us, n_values, body, txid, ?, ?"
+                    " FROM spool WHERE pos = ?",
+                    (reason, now_us(), pos),
+                )
+                db.execute("DELETE FROM spool WHERE pos = ?", (pos,))
+                reasons.append(reason)
+        db.execute("UPDATE spool SET txid = NULL WHERE txid = ?", (txid,))
+        self._depth -= len(reasons)
+        self._dead_count += len(reasons)
+        self._unreadable += reasons
 
     def _form_group(
         self, db: sqlite3.Connection, max_items: int, max_values: int | None, cap: int | None
@@ -336,6 +367,7 @@ class Spool:
                     "DELETE FROM spool WHERE txid = ?", (group.transaction_id.bytes,)
                 ).rowcount
             self._depth -= moved
+            self._dead_count += moved
 
     # -- figures ----------------------------------------------------------------------
 
@@ -354,16 +386,8 @@ class Spool:
         """Every quarantined item, oldest first."""
         with self._lock:
             self._check_open()
-            rows = self._db.execute(
-                "SELECT pos, txid, kind, body, reason, quarantined_at_us "
-                "FROM dead_letter ORDER BY pos"
-            ).fetchall()
-        return [
-            DeadLetter(pos, uuid.UUID(bytes=txid), self._decode(kind, body), reason, at)
-            for pos, txid, kind, body, reason, at in rows
-        ]
+            return read_dead_letters(self._db, self._keys_by_id.__getitem__)
 
     def dead_letter_count(self) -> int:
-        with self._lock:
-            self._check_open()
-            return int(self._db.execute("SELECT count(*) FROM dead_letter").fetchone()[0])
+        """Items set aside so far (kept in the file). Cheap: counted as they go."""
+        return self._dead_count

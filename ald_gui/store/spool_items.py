@@ -24,6 +24,11 @@ _BIG_ENDIAN = sys.byteorder == "big"
 Keys = tuple[str, ...]
 
 
+class UnreadableItem(ValueError):
+    """A spool row that does not decode to a stream item (damaged, or of a kind this
+    program does not know)."""
+
+
 class ItemKind(IntEnum):
     RUN_STARTED = 1
     RUN_ENDED = 2
@@ -83,7 +88,18 @@ def encode_item(item: StreamItem, key_set_id: Callable[[Keys], int]) -> tuple[in
 
 def decode_item(kind: int, body: bytes, key_set: Callable[[int], Keys]) -> StreamItem:
     """The item stored as ``kind`` and ``body``; ``key_set`` gives a key list by id.
-    Raises ValueError for a kind this code does not know."""
+    Raises UnreadableItem, naming the row's kind and size, for anything that does not
+    decode (an unknown kind, a truncated or damaged body, a key list that is missing)."""
+    try:
+        return _decode(kind, body, key_set)
+    except (ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
+        raise UnreadableItem(
+            f"cannot decode a spool row of kind {kind} ({len(body)} bytes): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _decode(kind: int, body: bytes, key_set: Callable[[int], Keys]) -> StreamItem:
     if kind == ItemKind.BATCH:
         seq, sampled_at_us, has_run, run, key_id = _BATCH_HEAD.unpack_from(body)
         values = array.array("d")

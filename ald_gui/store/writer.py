@@ -142,7 +142,6 @@ class Writer:
         self._figures_lock = threading.Lock()  # guards the two deques
         self._committed_rows: deque[tuple[float, int]] = deque()
         self._latencies: deque[float] = deque(maxlen=latency_samples)
-        self._dead_letters = spool.dead_letter_count()
         # Runs still open in the database that this session did not start were left
         # by a console that died: closed once the spool is caught up.
         self._session_runs: set[uuid.UUID] = set()
@@ -203,7 +202,7 @@ class Writer:
             oldest_unsent_age_s=None if oldest is None else (now_us() - oldest) / 1e6,
             last_commit_s=self._last_commit_s,
             rows_per_second=rows / _RATE_WINDOW_S,
-            dead_letters=self._dead_letters,
+            dead_letters=self._spool.dead_letter_count(),
             commit_failures=self._commit_failures,
             database_connected=self._connected,
             schema_version=self._schema_version,
@@ -314,6 +313,7 @@ class Writer:
             return _Step.BLOCKED
         self._journaled.clear()  # before looking, so no append goes unnoticed
         group = self._spool.next_group(self._max_items, self._max_values)
+        self._report_unreadable()
         if group is None:
             if not self._orphans_closed:
                 return self._close_orphans()
@@ -444,7 +444,6 @@ class Writer:
         item = group.items[0]
         reason = f"{type(exc).__name__}: {exc}"
         self._spool.quarantine(group, reason)
-        self._dead_letters += 1
         self._last_error = f"quarantined: {reason}"
         self._emit(
             WriterEvent(
@@ -454,6 +453,15 @@ class Writer:
             )
         )
         self._health_changed()
+
+    def _report_unreadable(self) -> None:
+        """Tell of spool rows the spool set aside because they do not decode."""
+        reasons = self._spool.take_unreadable()
+        for reason in reasons:
+            self._last_error = f"quarantined: {reason}"
+            self._emit(WriterEvent(WriterEventKind.QUARANTINED, f"unreadable, kept raw: {reason}"))
+        if reasons:
+            self._health_changed()
 
     # -- callbacks --------------------------------------------------------------------
 
