@@ -17,8 +17,9 @@ import pytest
 from ald_gui.domain.stream import Batch, Gap, Run, RunEnded, RunStarted, RunStatus
 from ald_gui.domain.tags import DataType, RegisterKind, Tag
 from ald_gui.store.commit import commit_group
-from ald_gui.store.invariants import Violation, check_invariants
+from ald_gui.store.invariants import Checked, Violation, check_data, check_invariants
 from ald_gui.store.parameters import sync_parameters
+from ald_gui.store.runs import close_orphaned_runs
 
 MACHINE = "ald-1"
 T0 = 1_700_000_000_000_000
@@ -92,6 +93,12 @@ class History:
             (run_id, MACHINE, _at(start_us), _at(end_us), tx),
         )
         return run_id
+
+    def gap(self, at_us: int, run_id: uuid.UUID | None, tx: uuid.UUID) -> None:
+        self.conn.execute(
+            "INSERT INTO plc_gaps VALUES (%s, %s, 'seeded', %s, %s)",
+            (MACHINE, _at(at_us), run_id, tx),
+        )
 
     def broken_rules(self, machine: str = MACHINE) -> dict[tuple[int, str], int]:
         return {(v.invariant, v.rule): v.count for v in check_invariants(self.conn, machine)}
@@ -222,6 +229,72 @@ def test_run_committed_after_its_data(history: History) -> None:
     assert [(v.invariant, v.count) for v in violations] == [(4, 1)]
     assert violations[0].examples[0]["run_id"] == str(late)
     assert "invariant 4: 1 × run whose row was committed" in str(violations[0])
+
+
+def test_what_was_checked_is_counted(history: History) -> None:
+    assert check_data(history.conn, MACHINE).checked == Checked(
+        history_rows=12, run_rows=6, runs=1, gaps=1, transactions=4
+    )
+    assert check_data(history.conn, "ald-2").checked == Checked(0, 0, 0, 0, 0)
+
+
+def _without_foreign_keys(history: History) -> None:
+    # As a restore with triggers disabled or a logical replica writes: keys unchecked.
+    history.conn.execute("SET session_replication_role = replica")
+
+
+def test_run_rows_whose_run_has_no_row(history: History) -> None:
+    _without_foreign_keys(history)
+    tx = history.ledger(1, 1)
+    history.history_row(RUN_END + 1_000_000, tx)
+    history.run_row(uuid.uuid4(), RUN_END + 1_000_000, tx)
+    assert history.broken_rules() == {(4, "run row whose run has no row"): 1}
+
+
+def test_gap_outside_its_run(history: History) -> None:
+    history.gap(RUN_END, history.run.id, history.ledger(0, 0, 1))  # the end is outside
+    assert history.broken_rules() == {(7, "gap outside its run's interval"): 1}
+
+
+def test_gap_inside_a_run_not_attributed_to_it(history: History) -> None:
+    history.gap(RUN_START + 7_000_000, None, history.ledger(0, 0, 1))
+    assert history.broken_rules() == {
+        (7, "gap inside a run's interval not attributed to that run"): 1
+    }
+
+
+def test_gap_naming_a_run_that_has_no_row(history: History) -> None:
+    _without_foreign_keys(history)
+    history.gap(RUN_END + 1_000_000, uuid.uuid4(), history.ledger(0, 0, 1))
+    assert history.broken_rules() == {(7, "gap naming a run that has no row"): 1}
+
+
+def test_a_run_left_open_ends_after_its_last_gap(history: History) -> None:
+    """A console killed while the PLC was down: the run's last record is a gap."""
+    run = Run(uuid.uuid4(), MACHINE, "bob", RUN_END + 1_000_000)
+    last_gap = RUN_END + 3_000_000
+    history._commit([RunStarted(history._next(), run),
+                     history._batch(RUN_END + 2_000_000, run.id),
+                     Gap(history._next(), last_gap, "PLC did not answer", run.id)])  # fmt: skip
+    assert close_orphaned_runs(history.conn, MACHINE, []) == [run.id]
+    ended = history.conn.execute(
+        "SELECT ended_at FROM process_executions WHERE id = %s", (run.id,)
+    ).fetchone()
+    assert ended == (_at(last_gap + 1),)
+    assert check_invariants(history.conn, MACHINE) == []
+
+
+def test_a_run_left_open_ends_after_its_last_sample(history: History) -> None:
+    run = Run(uuid.uuid4(), MACHINE, "bob", RUN_END + 1_000_000)
+    history._commit([RunStarted(history._next(), run),
+                     Gap(history._next(), RUN_END + 2_000_000, "PLC did not answer", run.id),
+                     history._batch(RUN_END + 3_000_000, run.id)])  # fmt: skip
+    close_orphaned_runs(history.conn, MACHINE, [])
+    ended = history.conn.execute(
+        "SELECT ended_at FROM process_executions WHERE id = %s", (run.id,)
+    ).fetchone()
+    assert ended == (_at(RUN_END + 3_000_001),)
+    assert check_invariants(history.conn, MACHINE) == []
 
 
 def test_other_machines_are_not_reported(history: History) -> None:

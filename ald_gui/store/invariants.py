@@ -1,14 +1,18 @@
-"""The historian's invariants (DESIGN.md 1-4), checked in SQL for ``ald-gui doctor``.
+"""The historian's invariants 1-4 and 7 (README, "Invariants"), checked in SQL for
+``ald-gui doctor``.
 
-Each check counts the rows breaking a rule and keeps a few of them as examples. All
+Each check counts the rows breaking a rule and keeps a few of them as examples; beside
+them, what was checked is counted, so a clean result says how much data it covers. All
 checks of one call read the same snapshot (one repeatable-read, read-only transaction),
 so a writer committing meanwhile cannot produce a false alarm. They scan whole tables:
-run them on demand, not on every commit.
+run them on demand, not on every commit. Invariants 5 and 6 (nothing handed to the
+writer is lost; the schedule never waits on the database) are properties of the running
+console, tested by the fault tests, not of stored rows; 8 has no records yet.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, LiteralString
 
 import psycopg
@@ -30,6 +34,46 @@ class Violation:
         example = f"; e.g. {self.examples[0]}" if self.examples else ""
         return f"invariant {self.invariant}: {self.count} × {self.rule}{example}"
 
+
+@dataclass(frozen=True)
+class Checked:
+    """How much of ``machine``'s data a check covered."""
+
+    history_rows: int
+    run_rows: int
+    runs: int
+    gaps: int
+    transactions: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.history_rows} history rows, {self.run_rows} run rows, {self.runs} runs, "
+            f"{self.gaps} gaps, {self.transactions} transactions"
+        )
+
+    def figures(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    """The result of one check of the stored data: what broke, and what was looked at."""
+
+    violations: list[Violation]
+    checked: Checked
+
+
+_COUNTS: LiteralString = """
+SELECT (SELECT count(*) FROM parameter_value_history h
+        JOIN parameters p ON p.id = h.parameter_id WHERE p.machine = %(machine)s)
+           AS history_rows,
+       (SELECT count(*) FROM process_data_points d
+        JOIN parameters p ON p.id = d.parameter_id WHERE p.machine = %(machine)s)
+           AS run_rows,
+       (SELECT count(*) FROM process_executions WHERE machine = %(machine)s) AS runs,
+       (SELECT count(*) FROM plc_gaps WHERE machine = %(machine)s) AS gaps,
+       (SELECT count(*) FROM write_transactions WHERE machine = %(machine)s) AS transactions
+"""
 
 # A sample taken at t belongs to run P exactly when started_at(P) <= t < ended_at(P), an
 # unended run reaching to infinity. Each query returns example rows plus `total`.
@@ -157,10 +201,23 @@ _CHECKS: tuple[tuple[int, str, LiteralString], ...] = (
         SELECT *, count(*) OVER () AS total FROM orphans
         ORDER BY table_name, transaction_id LIMIT %(limit)s""",
     ),
-    # The foreign key from run rows to runs already refuses a data point whose run row
-    # is not there (committed before, or earlier in the same transaction). What is left to
-    # check is the order of the groups: the run's group must not follow, in stream
-    # order (seq), a group holding its data. committed_at is not used: clocks step.
+    # The foreign key from run rows to runs refuses a data point whose run row is not
+    # there, but only while it is enforced: a restore with triggers disabled, a replica
+    # role (session_replication_role) or a schema without it stores such points. So it
+    # is checked here without relying on the key.
+    (
+        4,
+        "run row whose run has no row",
+        """
+        SELECT d.run_id, d.parameter_id, d.sampled_at, d.transaction_id,
+               count(*) OVER () AS total
+        FROM process_data_points d JOIN parameters p ON p.id = d.parameter_id
+        WHERE p.machine = %(machine)s
+          AND NOT EXISTS (SELECT 1 FROM process_executions r WHERE r.id = d.run_id)
+        ORDER BY d.sampled_at LIMIT %(limit)s""",
+    ),
+    # The order of the groups: the run's group must not follow, in stream order (seq), a
+    # group holding its data. committed_at is not used: clocks step.
     (
         4,
         "run whose row was committed in a group after one holding its data",
@@ -176,19 +233,63 @@ _CHECKS: tuple[tuple[int, str, LiteralString], ...] = (
         WHERE r.machine = %(machine)s AND dw.first_seq < rw.first_seq
         ORDER BY r.started_at LIMIT %(limit)s""",
     ),
+    # A gap is placed like a sample: inside the interval of the run it names, and every
+    # gap inside a run's interval names that run.
+    (
+        7,
+        "gap outside its run's interval",
+        """
+        SELECT g.run_id, g.at, g.reason, r.started_at, r.ended_at, count(*) OVER () AS total
+        FROM plc_gaps g JOIN process_executions r ON r.id = g.run_id
+        WHERE g.machine = %(machine)s
+          AND NOT (g.at >= r.started_at AND g.at < coalesce(r.ended_at, 'infinity'))
+        ORDER BY g.at LIMIT %(limit)s""",
+    ),
+    (
+        7,
+        "gap inside a run's interval not attributed to that run",
+        """
+        SELECT r.id AS run_id, g.run_id AS gap_run_id, g.at, g.reason,
+               count(*) OVER () AS total
+        FROM plc_gaps g
+        JOIN process_executions r
+          ON r.machine = g.machine AND g.at >= r.started_at
+             AND g.at < coalesce(r.ended_at, 'infinity')
+        WHERE g.machine = %(machine)s AND g.run_id IS DISTINCT FROM r.id
+        ORDER BY g.at LIMIT %(limit)s""",
+    ),
+    (
+        7,
+        "gap naming a run that has no row",
+        """
+        SELECT g.run_id, g.at, g.reason, count(*) OVER () AS total
+        FROM plc_gaps g
+        WHERE g.machine = %(machine)s AND g.run_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM process_executions r WHERE r.id = g.run_id)
+        ORDER BY g.at LIMIT %(limit)s""",
+    ),
 )
 
 
 def check_invariants(
     conn: psycopg.Connection[Any], machine: str, *, examples: int = 5
 ) -> list[Violation]:
-    """Every broken rule of invariants 1-4 for ``machine`` ([] when the data is whole),
-    with up to ``examples`` offending rows each. Read-only; blocks for the duration of
-    the scans. ``conn`` must be outside any transaction."""
+    """Every broken rule of invariants 1-4 and 7 for ``machine`` ([] when the data is
+    whole), with up to ``examples`` offending rows each. Read-only; blocks for the
+    duration of the scans. ``conn`` must be outside any transaction."""
+    return check_data(conn, machine, examples=examples).violations
+
+
+def check_data(conn: psycopg.Connection[Any], machine: str, *, examples: int = 5) -> DataCheck:
+    """check_invariants, together with the counts of what was checked, from one snapshot."""
     require_idle(conn, "an invariant check")
     result = []
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cur.execute(_COUNTS, {"machine": machine})
+        counts = cur.fetchone()
+        assert counts is not None  # an aggregate always has a row
+        checked = Checked(**{k: int(v) for k, v in counts.items()})
         for invariant, rule, query in _CHECKS:
             cur.execute(query, {"machine": machine, "limit": examples})
             rows = cur.fetchall()
@@ -196,4 +297,4 @@ def check_invariants(
                 total = int(rows[0]["total"])
                 shown = tuple({k: str(v) for k, v in row.items() if k != "total"} for row in rows)
                 result.append(Violation(invariant, rule, total, shown))
-    return result
+    return DataCheck(result, checked)

@@ -1,9 +1,10 @@
 """Runs left open by a console that died (kill -9, power cut) are closed at the next start.
 
 Such a run has no end in the database, so it would claim every later sample of the
-machine (invariant 1). It is ended as aborted just after its last stored point: every
-sample the dead console recorded during the run stays inside it, every later sample
-stays outside. Called only once the previous session's spool has been committed, so
+machine (invariant 1). It is ended as aborted just after its last stored point or gap,
+whichever is later: every sample and every gap the dead console recorded during the
+run stays inside it (invariants 1 and 7), every later one stays outside. A console
+killed while the PLC was down has a gap as the run's last record. Called only once the previous session's spool has been committed, so
 its last points are in the database.
 """
 
@@ -21,8 +22,11 @@ _CLOSE = """
 UPDATE process_executions r
 SET ended_at = greatest(
         r.started_at,
-        (SELECT max(d.sampled_at) FROM process_data_points d WHERE d.run_id = r.id)
-            + interval '1 microsecond'),
+        -- greatest() skips NULLs: a run without points or without gaps has the other.
+        greatest(
+            (SELECT max(d.sampled_at) FROM process_data_points d WHERE d.run_id = r.id),
+            (SELECT max(g.at) FROM plc_gaps g WHERE g.run_id = r.id)
+        ) + interval '1 microsecond'),
     status = 'aborted',
     reason = %(reason)s
 WHERE r.machine = %(machine)s AND r.ended_at IS NULL AND r.id <> ALL(%(current)s)
