@@ -4,8 +4,9 @@ Such a run has no end in the database, so it would claim every later sample of t
 machine (invariant 1). It is ended as aborted just after its last stored point or gap,
 whichever is later: every sample and every gap the dead console recorded during the
 run stays inside it (invariants 1 and 7), every later one stays outside. A console
-killed while the PLC was down has a gap as the run's last record. Called only once the previous session's spool has been committed, so
-its last points are in the database.
+killed while the PLC was down has a gap as the run's last record. Called only once
+the previous session's spool has been committed, so its last records are in the
+database.
 """
 
 from __future__ import annotations
