@@ -16,6 +16,7 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.stream import Batch, Run, RunStarted
 from ald_gui.store.commit import commit_group
 from ald_gui.store.parameters import sync_parameters
+from tests.fixtures.plc import free_port
 
 T0 = 1_700_000_000_000_000
 
@@ -72,6 +73,11 @@ def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
         "spool": True,
         "plc": True,
     }
+    invariants = next(c for c in report["checks"] if c["name"] == "invariants")
+    assert invariants["figures"]["checked"] == {
+        "history_rows": 2, "run_rows": 1, "runs": 1, "gaps": 0, "transactions": 1
+    }  # fmt: skip
+    assert "2 history rows, 1 run rows, 1 runs, 0 gaps, 1 transactions" in invariants["detail"]
 
     # A sample inside the run's interval stored without its run row breaks invariant 1.
     with psycopg.connect(migrated_pg_dsn) as conn:
@@ -80,6 +86,23 @@ def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
     assert broken.returncode == 1
     assert "FAIL invariants" in broken.stdout
     assert "invariant 1" in broken.stdout and str(run.id) in broken.stdout
+
+
+def test_doctor_data_judges_the_data_without_the_plc(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path
+) -> None:
+    """After a demo, its simulator is gone: the data's verdict must not depend on it."""
+    plc = sim_config.plc.model_copy(update={"port": free_port(), "connect_timeout_s": 0.3})
+    config_file = _config_file(tmp_path, sim_config.model_copy(update={"plc": plc}),
+                               migrated_pg_dsn)  # fmt: skip
+    whole = _ald("doctor", "--config", config_file, data_dir=tmp_path)
+    assert whole.returncode == 1 and "FAIL plc" in whole.stdout
+    data = _ald("doctor", "--data", "--json", "--config", config_file, data_dir=tmp_path)
+    assert data.returncode == 0, data.stdout + data.stderr
+    report = json.loads(data.stdout)
+    assert report["ok"] and [c["name"] for c in report["checks"]] == [
+        "database", "schema", "invariants", "spool"
+    ]  # fmt: skip
 
 
 def test_doctor_fails_on_an_unreachable_database_and_plc(tmp_path: Path) -> None:
