@@ -32,5 +32,5 @@ def run_window(args: argparse.Namespace) -> int:
 
     from ald_gui.ui.app import run_console
 
-    with maybe_simulator(config, args.demo) as config:
+    with maybe_simulator(config, args.demo, args.data_dir) as config:
         return run_console(config, args.data_dir)

@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 
 from ald_gui.cli.database import database
+from ald_gui.cli.demo_plc import plc_config
 from ald_gui.config import paths
-from ald_gui.config.load import load_config
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.stream import now_us
 from ald_gui.plc.client import PlcClient
@@ -141,7 +141,7 @@ def _invariants(conn: psycopg.Connection[Any], machine: str) -> Check:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = plc_config(args)  # a running demo's simulator is found
     checks = [*_database_checks(config, args.data_dir), _spool(args.data_dir)]
     if not args.data:
         checks.append(_plc(config))

@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ald_gui.cli.demo_plc import announced
 from ald_gui.cli.live import LiveReport
+from ald_gui.config import paths
 from ald_gui.config.load import load_config
 from ald_gui.config.models import AppConfig
 
@@ -85,7 +87,7 @@ def run_headless(args: argparse.Namespace) -> int:
     ticker = QTimer()
     ticker.start(200)
     ticker.timeout.connect(lambda: None)
-    with maybe_simulator(config, args.demo) as config:
+    with maybe_simulator(config, args.demo, args.data_dir) as config:
         engine = Engine(config, data_dir=args.data_dir)
         control = None
         if args.control_port >= 0:
@@ -134,14 +136,20 @@ def run_headless(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def maybe_simulator(config: AppConfig, demo: bool) -> Iterator[AppConfig]:
-    """The config unchanged, or pointed at a simulator started here for the demo."""
+def maybe_simulator(
+    config: AppConfig, demo: bool, data_dir: Path | None = None
+) -> Iterator[AppConfig]:
+    """The config unchanged, or pointed at a simulator started here for the demo (and
+    announced in the data directory, for ``plc read`` and ``doctor``)."""
     if not demo:
         yield config
         return
     from ald_gui.sim.server import Simulator
 
-    with Simulator(config, port=0) as sim:
+    with (
+        Simulator(config, port=0) as sim,
+        announced(paths.data_dir(data_dir), "127.0.0.1", sim.port),
+    ):
         # A reactor warming up under vacuum is more telling than one standing cold.
         for key, value in DEMO_STATE.items():
             sim.model.set_value(key, value)

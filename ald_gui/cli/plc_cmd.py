@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ald_gui.config.load import load_config
+from ald_gui.cli.demo_plc import plc_config
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.tags import DataType, Tag
 from ald_gui.plc.client import PlcClient, PollResult
 from ald_gui.plc.errors import PlcError
+
+_DATA_DIR_HELP = "without --config: find the simulator of a demo running on this data directory"
 
 
 def register(sub: Any) -> None:
@@ -22,6 +24,7 @@ def register(sub: Any) -> None:
 
     read = psub.add_parser("read", help="poll every tag once and print values and timings")
     read.add_argument("--config", type=Path, help="TOML file (default: the bundled one)")
+    read.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
     read.add_argument("--json", action="store_true", help="machine-readable output")
     read.set_defaults(run=_read)
 
@@ -29,11 +32,12 @@ def register(sub: Any) -> None:
     write.add_argument("tag", help="tag key, e.g. chamber_heater.temperature_set")
     write.add_argument("value", help="engineering value (on/off/true/false for switches)")
     write.add_argument("--config", type=Path, help="TOML file (default: the bundled one)")
+    write.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
     write.set_defaults(run=_write)
 
 
 def _read(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = plc_config(args)
     started = time.perf_counter()
     with PlcClient(config.plc, config.tags) as client:
         try:
@@ -117,7 +121,7 @@ def _parse_value(text: str) -> float | int | bool:
 
 
 def _write(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = plc_config(args)
     try:
         tag = config.tag(args.tag)
     except KeyError as exc:
