@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from importlib.resources import files
@@ -16,6 +17,7 @@ import pytest
 from ald_gui.store.migrations import (
     MigrationEditedError,
     MigrationFileError,
+    MigrationLockTimeout,
     SchemaAheadError,
     load_migrations,
     status,
@@ -144,6 +146,28 @@ def test_concurrent_upgrades_apply_each_migration_once(pg_dsn: str) -> None:
         t.join(timeout=30)
     assert not errors
     assert sorted(results) == [[], [1]]
+
+
+def test_a_held_migration_lock_is_waited_for_a_bounded_time_and_named(pg_dsn: str) -> None:
+    with psycopg.connect(pg_dsn, autocommit=True, application_name="stuck console") as holder:
+        pid = holder.execute("SELECT pg_backend_pid()").fetchone()
+        holder.execute("SELECT pg_advisory_lock(%s)", (0x616C645F677569,))
+        with psycopg.connect(pg_dsn) as conn:
+            conn.execute("SET lock_timeout = '17s'")
+            conn.commit()
+            started = time.monotonic()
+            with pytest.raises(MigrationLockTimeout) as refused:
+                upgrade(conn, lock_wait_s=0.3)
+            waited = time.monotonic() - started
+            assert pid is not None and f"pid {pid[0]} (stuck console" in str(refused.value)
+            assert "more than 0.3 s" in str(refused.value)
+            assert 0.3 <= waited < 5.0
+            assert _tables(conn) == set()  # nothing applied
+            # Once the lock is free the upgrade goes through, and the session keeps its
+            # own lock timeout.
+            holder.execute("SELECT pg_advisory_unlock_all()")
+            assert upgrade(conn, lock_wait_s=0.3) == [1]
+            assert conn.execute("SHOW lock_timeout").fetchone() == ("17s",)
 
 
 def test_upgrade_refuses_a_connection_inside_a_transaction(

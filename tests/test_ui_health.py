@@ -209,6 +209,19 @@ def test_database_fault_while_the_server_refuses_commits(strip: HealthStrip) -> 
     assert strip.state("database") == "ok"
 
 
+def test_a_commit_running_too_long_shows_though_the_last_one_was_quick(
+    strip: HealthStrip,
+) -> None:
+    strip.on_writer_health(writer(database_busy_s=0.2))
+    assert strip.state("database") == "ok"
+    strip.on_writer_health(writer(database_busy_s=2.5))
+    assert (strip.state("database"), strip.text("database")) == ("warning", "Database slow 2.5 s")
+    strip.on_writer_health(writer(database_busy_s=12.0))
+    assert (strip.state("database"), strip.text("database")) == ("fault", "Database STUCK 12 s")
+    strip.on_writer_health(WRITER_OK)
+    assert strip.text("database") == "Database ok 4.2 ms"
+
+
 def test_writer_warning_when_the_oldest_unsent_sample_is_old(strip: HealthStrip) -> None:
     strip.on_writer_health(writer(spool_depth=1234, oldest_unsent_age_s=9.0))
     assert strip.state("writer") == "ok"

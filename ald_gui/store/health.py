@@ -53,6 +53,9 @@ class WriterHealth:
     # Consecutive failed attempts to commit the oldest group for a reason that is not
     # its data (a permission, a missing table, a server fault): retried, never set aside.
     commit_failures: int = 0
+    # How long the database call in progress (a commit, the schema check) has been
+    # running, None when none is: a server that is alive but blocked shows here.
+    database_busy_s: float | None = None
 
 
 class WriterEventKind(StrEnum):

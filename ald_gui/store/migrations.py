@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import errors
 
 from ald_gui.store.db import require_idle
 
@@ -50,6 +51,11 @@ class MigrationEditedError(SchemaError):
 
 class MigrationFileError(SchemaError):
     """The migrations directory is malformed (bad name, duplicate or missing version)."""
+
+
+class MigrationLockTimeout(SchemaError):
+    """Another session held the migration lock for longer than the wait allowed (a
+    migration in progress elsewhere, or a session that took the lock and hangs)."""
 
 
 @dataclass(frozen=True)
@@ -107,16 +113,21 @@ def load_migrations(migrations_dir: Traversable | Path | None = None) -> list[Mi
 
 
 def upgrade(
-    conn: psycopg.Connection[Any], migrations_dir: Traversable | Path | None = None
+    conn: psycopg.Connection[Any],
+    migrations_dir: Traversable | Path | None = None,
+    *,
+    lock_wait_s: float = 30.0,
 ) -> list[int]:
     """Apply the pending migrations in order, all in one transaction, and return their
-    versions ([] when up to date). Blocks while another process migrates the same
-    database. Raises SchemaAheadError, MigrationEditedError, MigrationFileError, or the
-    database error of a failing migration (then nothing is applied)."""
+    versions ([] when up to date). Waits up to ``lock_wait_s`` while another session
+    holds the migration lock (another process migrating the same database), then raises
+    MigrationLockTimeout naming the holder. Raises SchemaAheadError,
+    MigrationEditedError, MigrationFileError, or the database error of a failing
+    migration (then nothing is applied)."""
     migrations = load_migrations(migrations_dir)
     require_idle(conn, "a schema upgrade")
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
+        _take_migration_lock(conn, lock_wait_s)
         conn.execute(_CREATE_LEDGER)
         applied = _applied(conn)
         problems = _problems(migrations, applied)
@@ -151,6 +162,46 @@ def status(
         pending=tuple(m.version for m in migrations if m.version not in applied),
         problems=tuple(str(p) for p in _problems(migrations, applied)),
     )
+
+
+def _take_migration_lock(conn: psycopg.Connection[Any], wait_s: float) -> None:
+    """Take the transaction's advisory lock, waiting at most ``wait_s`` for it."""
+    row = conn.execute("SHOW lock_timeout").fetchone()
+    session_timeout = row[0] if row else "0"
+    conn.execute(
+        "SELECT set_config('lock_timeout', %s, true)", (f"{max(1, round(wait_s * 1000))}ms",)
+    )
+    try:
+        # A savepoint, so that the transaction survives a timeout long enough to name
+        # the holder; a lock taken in it passes to the transaction when it is released.
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
+    except (errors.LockNotAvailable, errors.QueryCanceled) as exc:
+        raise MigrationLockTimeout(
+            f"the schema migration lock is held by {_lock_holder(conn)} for more than "
+            f"{wait_s:g} s: another console may be migrating this database (then try again "
+            "once it is done), or that session hangs (end it with pg_terminate_backend)"
+        ) from exc
+    # Migrations themselves run under the caller's own lock timeout.
+    conn.execute("SELECT set_config('lock_timeout', %s, true)", (session_timeout,))
+
+
+def _lock_holder(conn: psycopg.Connection[Any]) -> str:
+    """Who holds the migration lock, in words: "pid 4242 (ald-gui historian, idle in
+    transaction since 12 s)"; "another session" if it is gone meanwhile."""
+    row = conn.execute(
+        "SELECT a.pid, a.application_name, a.state,"
+        " extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))::int"
+        " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.database = ("
+        "   SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND l.classid = %s AND l.objid = %s AND l.objsubid = 1",
+        (_ADVISORY_LOCK_KEY >> 32, _ADVISORY_LOCK_KEY & 0xFFFFFFFF),
+    ).fetchone()
+    if row is None:
+        return "another session"
+    pid, application, state, seconds = row
+    return f"pid {pid} ({application or 'no application name'}, {state} for {seconds} s)"
 
 
 def _applied(conn: psycopg.Connection[Any]) -> dict[int, tuple[str, str]]:

@@ -24,7 +24,8 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum, auto
 
 import psycopg
@@ -49,6 +50,10 @@ __all__ = ["Writer"]
 log = logging.getLogger(__name__)
 
 _RATE_WINDOW_S = 5.0  # rows per second are averaged over this
+
+
+def _milliseconds(seconds: float) -> str:
+    return f"{max(1, round(seconds * 1000))}ms"
 
 
 class _Step(Enum):
@@ -84,6 +89,8 @@ class Writer:
         retry_cap_s: float = 5.0,
         connection_wait_s: float = 2.0,
         latency_samples: int = 100_000,
+        statement_timeout_s: float = 30.0,
+        lock_timeout_s: float = 10.0,
     ) -> None:
         if max_group_items < 1 or max_group_values < 1:
             raise ValueError(
@@ -98,6 +105,7 @@ class Writer:
         self._health_interval_s = health_interval_s
         self._backoff = Backoff(retry_first_s, retry_cap_s)
         self._connection_wait_s = connection_wait_s
+        self._statement_timeout_s, self._lock_timeout_s = statement_timeout_s, lock_timeout_s
         quiet_pool_warnings()  # an outage is reported once, as an event
         self._pool: ConnectionPool[Connection[TupleRow]] = ConnectionPool(
             writer_conninfo(dsn),
@@ -111,6 +119,7 @@ class Writer:
             # one, so a server that comes back is found within seconds, not minutes.
             reconnect_timeout=5.0,
             num_workers=1,
+            configure=self._configure,
         )
 
         self._queue: list[StreamItem] = []
@@ -137,6 +146,7 @@ class Writer:
         self._schema_version: int | None = None
         self._last_error = ""
         self._last_commit_s: float | None = None
+        self._busy_since: float | None = None  # when the database call in progress began
         self._commit_failures = 0  # consecutive failed attempts at the front group
         self._commit_refusal = ""  # the reason last reported, so it is reported once
         self._figures_lock = threading.Lock()  # guards the two deques
@@ -193,6 +203,7 @@ class Writer:
     def health(self) -> WriterHealth:
         """The current figures. Cheap; safe from any thread."""
         oldest = self._spool.oldest_unsent_us()
+        busy_since = self._busy_since
         now = time.monotonic()
         with self._figures_lock:
             rows = sum(n for t, n in self._committed_rows if t > now - _RATE_WINDOW_S)
@@ -204,6 +215,7 @@ class Writer:
             rows_per_second=rows / _RATE_WINDOW_S,
             dead_letters=self._spool.dead_letter_count(),
             commit_failures=self._commit_failures,
+            database_busy_s=None if busy_since is None else now - busy_since,
             database_connected=self._connected,
             schema_version=self._schema_version,
             pool=PoolFigures.from_stats(self._pool.get_stats()),
@@ -298,11 +310,34 @@ class Writer:
                 self._stopping.wait(self._backoff.next_delay())
         self._connected = False
 
+    def _configure(self, conn: Connection[TupleRow]) -> None:
+        """Bound every statement and lock wait of the writer's sessions: a server that is
+        alive but blocked (a held lock, a stalled disk) gives an error to retry instead of
+        hanging the commit thread. A migration longer than the statement timeout must be
+        applied with ``ald-gui db upgrade``, which sets none."""
+        conn.execute(
+            "SELECT set_config('statement_timeout', %s, false),"
+            " set_config('lock_timeout', %s, false)",
+            (_milliseconds(self._statement_timeout_s), _milliseconds(self._lock_timeout_s)),
+        )
+        conn.commit()
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection[TupleRow]]:
+        """A pooled connection, timed from the request on: health() shows how long the
+        database call in progress has been running, so a stuck commit is seen."""
+        self._busy_since = time.monotonic()
+        try:
+            with self._pool.connection(timeout=self._wait_s()) as conn:
+                yield conn
+        finally:
+            self._busy_since = None
+
     def _probe(self) -> None:
         """With nothing to commit (the PLC is down, say), still notice a lost database,
         so the health strip does not show it sound until the next sample."""
         try:
-            with self._pool.connection(timeout=self._wait_s()) as conn:
+            with self._connection() as conn:
                 conn.execute("SELECT 1")
         except Exception as exc:
             if is_transient(exc):
@@ -323,7 +358,7 @@ class Writer:
     def _close_orphans(self) -> _Step:
         """Once the spool of earlier sessions is committed, end the runs they left open."""
         try:
-            with self._pool.connection(timeout=self._wait_s()) as conn:
+            with self._connection() as conn:
                 with self._queue_changed:
                     current = set(self._session_runs)
                 closed = close_orphaned_runs(conn, self._machine, current)
@@ -351,8 +386,8 @@ class Writer:
     def _prepare(self) -> bool:
         """Check the schema and sync the tags, on each (re)connection. True if done."""
         try:
-            with self._pool.connection(timeout=self._wait_s()) as conn:
-                migrations.upgrade(conn)
+            with self._connection() as conn:
+                migrations.upgrade(conn, lock_wait_s=self._lock_timeout_s)
                 schema_version = migrations.status(conn).database_version
                 configured = sync_parameters(conn, self._machine, self._tags)
                 # Tags dropped from the configuration keep their rows: batches spooled
@@ -388,7 +423,7 @@ class Writer:
         assert self._parameter_ids is not None
         started = time.monotonic()
         try:
-            with self._pool.connection(timeout=self._wait_s()) as conn:
+            with self._connection() as conn:
                 result = commit_group(
                     conn, group.transaction_id, group.items, self._parameter_ids, self._machine
                 )

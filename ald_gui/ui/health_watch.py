@@ -12,8 +12,10 @@ State rules, most serious first:
   stuck), when the round trip is slow, or for ``late_hold_s`` after missed cycles
   went up; *ok* otherwise.
 - Database: *fault* when the schema was refused, the link is lost or the server
-  refuses commits (a permission, a missing table: retried, nothing set aside); *warning*
-  while connecting for the first time and when a commit is slow; *ok* otherwise.
+  refuses commits (a permission, a missing table: retried, nothing set aside) or a
+  commit has been running for ``stuck_commit_s``; *warning* while connecting for the
+  first time and when a commit is slow (the last one took, or the one in progress has
+  been running for, more than ``slow_commit_s``); *ok* otherwise.
 - Writer: *fault* when samples were set aside (dead letters) or the local spool
   cannot be written; *warning* when the oldest unsent sample is older than
   ``unsent_warning_s`` or no health arrived for ``stale_after_s``; *ok* otherwise.
@@ -203,9 +205,11 @@ class _WriterReports:
 class DatabaseWatch(_WriterReports):
     """The Database indicator, from WriterHealth and the writer's database events."""
 
-    def __init__(self, clock: Clock, *, slow_commit_s: float = 1.0) -> None:
+    def __init__(
+        self, clock: Clock, *, slow_commit_s: float = 1.0, stuck_commit_s: float = 10.0
+    ) -> None:
         super().__init__(clock)
-        self._slow_s = slow_commit_s
+        self._slow_s, self._stuck_s = slow_commit_s, stuck_commit_s
         self._connected: bool | None = None
         self._schema_refused = ""
         self._lost = ""
@@ -238,6 +242,11 @@ class DatabaseWatch(_WriterReports):
             return Verdict(State.WARNING, "Database connecting…")
         if h is not None and h.commit_failures:
             return Verdict(State.FAULT, "Database REFUSES commits")
+        busy = h.database_busy_s if h is not None else None
+        if busy is not None and busy > self._stuck_s:
+            return Verdict(State.FAULT, f"Database STUCK {duration(busy)}")
+        if busy is not None and busy > self._slow_s:
+            return Verdict(State.WARNING, f"Database slow {duration(busy)}")
         commit = h.last_commit_s if h is not None else None
         if commit is not None and commit > self._slow_s:
             return Verdict(State.WARNING, f"Database slow {duration(commit)}")
@@ -255,6 +264,7 @@ class DatabaseWatch(_WriterReports):
                 "not checked" if h.schema_version is None else f"{h.schema_version}",
             ),
             ("Last commit took", duration(h.last_commit_s)),
+            ("Commit running for", duration(h.database_busy_s)),
             ("Rows per second", f"{h.rows_per_second:,.0f}"),
             ("Connections open", f"{p.size} ({p.available} idle)"),
             ("Waiting for a connection", count(p.waiting)),
