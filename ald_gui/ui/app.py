@@ -85,8 +85,16 @@ def run_console(config: AppConfig, data_dir: Path | None = None) -> int:
     ticker = QTimer()
     ticker.timeout.connect(lambda: None)
     ticker.start(200)
+
+    def stop_by_signal(number: int, _frame: object) -> None:
+        # Nobody may be at the screen to answer the close dialog: end the run as
+        # aborted, as headless does, and quit once the window has shut down. Deferred
+        # to the event loop, since the handler may run inside any slot.
+        reason = f"console stopped by {signal.Signals(number).name}"
+        QTimer.singleShot(0, lambda: (window.close_unattended(reason), app.quit()))
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: app.quit())
+        signal.signal(sig, stop_by_signal)
     app.exec()
     ticker.stop()
     # Quit by a signal rather than the window's close (which shut down already):

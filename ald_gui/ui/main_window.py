@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.engine = engine
         self._settings = settings or QSettings("ald-gui", "console")
         self._close_ask = close_ask
+        self._unattended_close = ""  # why the system closes the console (a signal)
         config = engine.config
         interval = config.poll.interval_s
 
@@ -206,17 +207,27 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------------
 
+    def close_unattended(self, reason: str) -> None:
+        """Close without asking anyone (SIGTERM from a logout or a service manager:
+        nobody may be at the screen): a run in progress ends as aborted, for ``reason``."""
+        self._unattended_close = reason
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         run = self.engine.run
         if run is not None:
-            choice = self._close_ask(self, f"Run {str(run.id)[:8]} by {run.operator}")
-            if choice is CloseChoice.CANCEL:
-                event.ignore()
-                return
-            status = RunStatus.COMPLETED if choice is CloseChoice.END_RUN else RunStatus.ABORTED
+            if self._unattended_close:
+                status, reason = RunStatus.ABORTED, self._unattended_close
+            else:
+                choice = self._close_ask(self, f"Run {str(run.id)[:8]} by {run.operator}")
+                if choice is CloseChoice.CANCEL:
+                    event.ignore()
+                    return
+                status = RunStatus.COMPLETED if choice is CloseChoice.END_RUN else RunStatus.ABORTED
+                reason = "console closed by the operator"
             # A stop already on its way (or a run that just ended) needs no second one.
             with suppress(RunNotPossible):
-                self.engine.stop_run("console closed by the operator", status)
+                self.engine.stop_run(reason, status)
         self._save()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
