@@ -28,5 +28,10 @@ def spool_path(root: Path) -> Path:
     return root / "spool.sqlite3"
 
 
+def clock_mark_path(root: Path) -> Path:
+    """The stream clock's high-water mark (store.clock_mark)."""
+    return root / "stream-clock.json"
+
+
 def database_dir(root: Path) -> Path:
     return root / "postgres"

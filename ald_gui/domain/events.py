@@ -56,4 +56,15 @@ class RunRefused:
     severity: Severity = Severity.WARNING
 
 
-Event = PlcLost | PlcBack | WriteConfirmed | WriteFailed | RunRefused
+@dataclass(frozen=True, slots=True)
+class ClockStepped:
+    """The wall clock jumped by ``step_us`` (positive: ahead) against the stream clock,
+    at stream time ``at_us``. A forward step is followed; a backward one is slewed away,
+    so recorded times stay in order and their spacing stays real (domain.clock)."""
+
+    at_us: int
+    step_us: int
+    severity: Severity = Severity.WARNING
+
+
+Event = PlcLost | PlcBack | WriteConfirmed | WriteFailed | RunRefused | ClockStepped

@@ -34,8 +34,10 @@ class Machine:
         self._clock_us = clock_us
         self._last_us = 0
         # Sequence numbers continue across restarts (the spool of a console that died
-        # is replayed beside the new session's items): seeded from the clock, they
-        # start above any number the previous session can have handed out.
+        # is replayed beside the new session's items): seeded from the stream clock,
+        # which starts above the previous session's reserved mark (domain.clock), and
+        # every item of that session took a later stamp, they start above any number
+        # it can have handed out.
         self._seq = clock_us()
         self.run: Run | None = None
 

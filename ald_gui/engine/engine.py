@@ -22,6 +22,7 @@ from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
 from ald_gui.engine.poller import Poller
+from ald_gui.store.clock_mark import ClockMark, ClockMarkError
 from ald_gui.store.credentials import CredentialsError, resolve_dsn
 from ald_gui.store.health import WriterEvent, WriterHealth
 from ald_gui.store.server import EmbeddedServer, ServerError
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 # What keeps the engine from opening, each with a message for the operator: another
 # console on the data directory or the spool, a database that cannot start, a DSN
 # that cannot be used.
-STARTUP_ERRORS = (ServerError, SpoolError, CredentialsError)
+STARTUP_ERRORS = (ServerError, SpoolError, CredentialsError, ClockMarkError)
 
 
 class _Asked(Enum):
@@ -121,8 +122,10 @@ class Engine(QObject):
             on_health=self.writer_health.emit,
             on_event=self._writer_event.emit,
         )
+        # Before the writer starts: an unreadable clock mark refuses the start cleanly.
+        mark = ClockMark(paths.clock_mark_path(self.data_dir))
+        self.poller = Poller(self.config, self.writer.submit, self.machine, mark)
         self.writer.start()
-        self.poller = Poller(self.config, self.writer.submit, self.machine)
         self.poller.sampled.connect(self.sampled)
         self.poller.stream_event.connect(self._on_stream_event)
         self.poller.occurred.connect(self._on_poller_event)

@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from PySide6.QtCore import QThread, Signal
 
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.clock import StreamClock
 from ald_gui.domain.events import PlcBack, PlcLost, RunRefused, WriteConfirmed, WriteFailed
 from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import Machine, RunNotPossible
 from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus, StreamItem, now_us
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
+from ald_gui.store.clock_mark import ClockMark
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +69,22 @@ class Poller(QThread):
     occurred = Signal(object)
     health = Signal(object)
 
-    def __init__(self, config: AppConfig, sink: Sink, machine: str) -> None:
+    def __init__(
+        self, config: AppConfig, sink: Sink, machine: str, clock_mark: ClockMark | None = None
+    ) -> None:
+        """``clock_mark`` keeps the stream clock's times from being reused by the next
+        session (domain.clock); without it, times only rise within this one. Raises
+        ClockMarkError if the mark exists and cannot be read."""
         super().__init__()
         self.setObjectName("plc-poll")
         self._config = config
         self._sink = sink
-        self._machine = Machine(machine)
+        self._clock = StreamClock(
+            floor_us=clock_mark.load() if clock_mark else 0,
+            save=clock_mark.save if clock_mark else lambda _mark: None,
+            on_step=self.occurred.emit,
+        )
+        self._machine = Machine(machine, clock_us=self._clock.now)
         self._commands: queue.SimpleQueue[_Start | _Stop | _Write | None] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stopping = False
@@ -105,7 +117,7 @@ class Poller(QThread):
 
     def run(self) -> None:
         interval = self._config.poll.interval_s
-        with PlcClient(self._config.plc, self._config.tags) as client:
+        with PlcClient(self._config.plc, self._config.tags, stamp_us=self._clock.now) as client:
             deadline = time.monotonic()
             while True:
                 self._apply_commands(client)
@@ -121,6 +133,7 @@ class Poller(QThread):
                 self._missed += late_cycles
                 deadline += (late_cycles + 1) * interval
                 self._sample(client)
+                self._clock.keep_ahead()
 
     def _apply_commands(self, client: PlcClient) -> None:
         while True:

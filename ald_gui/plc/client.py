@@ -79,7 +79,8 @@ class PollResult:
 class PlcClient:
     """A connection to one PLC for the polled ``tags`` of a configuration.
 
-    ``poll()`` reads everything in the fewest requests; ``write()`` sets one tag and
+    ``poll()`` reads everything in the fewest requests, stamped by ``stamp_us`` (the
+    stream clock, in the poll thread; the wall clock by default); ``write()`` sets one tag and
     confirms it by reading it back. Neither blocks longer than the connect timeout
     plus one request timeout per request; while the link is down, calls fail at once
     until the backoff delay has passed, so a dead PLC costs the poll loop nothing.
@@ -91,6 +92,7 @@ class PlcClient:
         tags: Sequence[Tag],
         *,
         clock: Callable[[], float] = time.monotonic,
+        stamp_us: Callable[[], int] = now_us,
     ) -> None:
         self.settings = settings
         self.tags = {t.key: t for t in tags}
@@ -114,6 +116,7 @@ class PlcClient:
             for request in self.plan.requests
         ]
         self._clock = clock
+        self._stamp_us = stamp_us
         self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
         self._retry_at = 0.0
         self._last_error = ""
@@ -180,7 +183,7 @@ class PlcClient:
         """Read every planned tag. Raises a PlcError subclass; never returns partial data."""
         self.connect()
         start = time.perf_counter()
-        sampled_at = now_us()
+        sampled_at = self._stamp_us()
         values: dict[str, Value] = {}
         for request, placed in self._slices:
             data = self._read(request)

@@ -101,6 +101,16 @@ def _write_confirmed(event: ev.WriteConfirmed, tags: Mapping[str, Tag]) -> str:
     return text if readback == requested else f"{text} (reads back {readback})"
 
 
+def _clock_stepped(step_us: int) -> str:
+    size = f"{abs(step_us) / 1e6:.3f} s"
+    if step_us > 0:
+        return f"Wall clock stepped ahead by {size}: sample times jump ahead with it"
+    return (
+        f"Wall clock stepped back by {size}: sample times go on at real elapsed time "
+        "and draw level with the wall clock slowly, never reused"
+    )
+
+
 def _message(event: object, tags: Mapping[str, Tag]) -> tuple[Severity, Category, str] | None:
     match event:
         case RunStarted(run=run):
@@ -122,6 +132,8 @@ def _message(event: object, tags: Mapping[str, Tag]) -> tuple[Severity, Category
         case ev.WriteFailed(tag=key, requested=requested, reason=reason, severity=severity):
             value = _value(key, requested, tags)
             return severity, Category.WRITE, f"Write failed: {key} = {value} — {reason}"
+        case ev.ClockStepped(step_us=step, severity=severity):
+            return severity, Category.PLC, _clock_stepped(step)
         case WriterEvent(kind=kind, message=message):
             severity, category, words = _WRITER[kind]
             return severity, category, f"{words}: {message}" if message else words
