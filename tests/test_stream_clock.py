@@ -160,3 +160,16 @@ def test_the_engine_keeps_its_mark_above_every_recorded_time(
         ).fetchone()
     assert row is not None and row[0] is not None
     assert ClockMark(data_dir / "stream-clock.json").load() > row[0]
+
+
+def test_an_unreadable_mark_refuses_the_start_and_leaves_nothing_running(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "stream-clock.json").write_text("{}", encoding="utf-8")
+    engine = Engine(sim_config, data_dir=data_dir, dsn=migrated_pg_dsn)
+    with pytest.raises(ClockMarkError, match="restore it, or delete it"):
+        engine.open()
+    assert engine.shutdown()
+    assert (data_dir / "stream-clock.json").read_text() == "{}"  # kept for the operator

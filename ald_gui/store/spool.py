@@ -9,7 +9,7 @@ acknowledgement was lost is replayed under the id the ledger already holds and i
 no-op in PostgreSQL.
 
 Because groups are contiguous slices taken from the front, a ``RunStarted`` is always
-committed before (or with) its run's batches (DESIGN invariant 4). A group that fails
+committed before (or with) its run's batches (invariant 4, README). A group that fails
 for good is not quarantined whole: the writer calls :meth:`Spool.isolate`, which splits
 it in halves, persistently, until the failing items stand alone; only those are
 quarantined. A run's start therefore never goes to the dead letters with healthy

@@ -18,16 +18,30 @@ def free_port() -> int:
     return port
 
 
+# The bundled reactor with its physics clock stopped: every read of a register gives
+# the same value, so two ways of reading can be compared value for value.
+_FROZEN = """
+import sys, threading
+from ald_gui.config.load import load_config
+from ald_gui.sim.server import Simulator
+with Simulator(load_config(), "127.0.0.1", int(sys.argv[1]), clock=lambda: 0.0):
+    threading.Event().wait()
+"""
+
+
 @contextmanager
-def simulator_process(config_file: Path | None = None) -> Iterator[int]:
+def simulator_process(config_file: Path | None = None, *, frozen: bool = False) -> Iterator[int]:
     """``ald-gui simulate`` (the bundled config, or ``config_file``) on a free port;
     yields the port once it accepts connections, stops the process afterwards.
+    ``frozen``: the bundled config with the physics stopped (values never change).
 
     A session of its own, so a Ctrl+C at the terminal reaches the benchmark alone,
     which then stops the simulator itself."""
     port = free_port()
     command = [sys.executable, "-m", "ald_gui", "simulate", "--port", str(port)]
-    if config_file is not None:
+    if frozen:
+        command = [sys.executable, "-c", _FROZEN, str(port)]
+    elif config_file is not None:
         command += ["--config", str(config_file)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
     try:
