@@ -62,6 +62,7 @@ from support.simulator import simulator_process
 
 from ald_gui.config.load import parse_config
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.commands import StartRun, StopRun
 from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.stream import Batch, Run, RunStarted, RunStatus, StreamItem, now_us
 from ald_gui.engine.poller import Poller
@@ -353,7 +354,7 @@ def sustained_load(
 
     counter, health = _Counter(writer.submit), _HealthLog()
     poller = _start_poller(stack, config, counter, health)
-    poller.request_start("benchmark", "1,000 tags at 10 Hz")  # applied before the 1st poll
+    poller.submit(StartRun("benchmark", "1,000 tags at 10 Hz"))  # applied before the 1st poll
     cpu0, wall0 = os.times(), time.monotonic()
     poller.start()
 
@@ -378,7 +379,7 @@ def sustained_load(
     end_health = health.latest
     assert end_health is not None, "the poller never polled"
 
-    poller.request_stop(RunStatus.COMPLETED, "benchmark done")
+    poller.submit(StopRun("benchmark done", RunStatus.COMPLETED))
     poller.request_shutdown()
     poller.wait(10_000)
     drain_start = time.monotonic()

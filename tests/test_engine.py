@@ -10,6 +10,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig, PollSettings
+from ald_gui.domain.commands import StopRun
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.stream import Batch, RunEnded, RunStarted, RunStatus
@@ -127,5 +128,6 @@ def test_refusal_from_the_poll_thread_is_an_event(engine: Engine, qtbot: QtBot) 
     with qtbot.waitSignal(
         engine.occurred, timeout=5000, check_params_cb=lambda e: isinstance(e, RunRefused)
     ) as refused:
-        engine.poller.request_stop()
+        engine.poller.submit(StopRun(), request_id=7)
     assert "no run is active" in refused.args[0].reason
+    assert refused.args[0].request_id == 7  # the refusal answers the one who asked

@@ -18,6 +18,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig, PollSettings
+from ald_gui.domain.commands import StartRun, StopRun
 from ald_gui.domain.stream import Batch
 from ald_gui.engine.engine import Engine
 from tests.recording import (
@@ -81,8 +82,8 @@ def test_hundreds_of_transitions_at_50_hz_attribute_every_sample_to_its_run(
     assert engine.poller is not None
     for i in range(BACK_TO_BACK):
         ended = len(recording.ended)
-        engine.poller.request_start(f"quick{i}")
-        engine.poller.request_stop(reason=f"quick end {i}")
+        engine.poller.submit(StartRun(f"quick{i}"))
+        engine.poller.submit(StopRun(f"quick end {i}"))
         wait_end(ended, f"quick run {i} to end")
         wait_batches(rng.choice((0, 1)))
     wait_batches(3)

@@ -3,11 +3,14 @@
 Run starts and ends are stream items (domain.stream) and reach the log too; these are
 the events of the poll thread that are not part of the recorded stream. The database's
 events come from the writer (store.health.WriterEvent).
+
+An outcome of a command (domain.commands) carries the ``request_id`` it answers; it is
+a correlation, not part of what happened, so it takes no part in comparisons.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -38,6 +41,7 @@ class WriteConfirmed:
     requested: float
     readback: float
     severity: Severity = Severity.INFO
+    request_id: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class WriteFailed:
     requested: float
     reason: str
     severity: Severity = Severity.ERROR
+    request_id: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,7 @@ class RunRefused:
     at_us: int
     reason: str
     severity: Severity = Severity.WARNING
+    request_id: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

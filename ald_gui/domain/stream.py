@@ -42,8 +42,12 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class RunStarted:
+    """``request_id``: the command this start answers (domain.commands), None if
+    nobody asked; a correlation, not recorded and not compared."""
+
     seq: int
     run: Run
+    request_id: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,7 @@ class RunEnded:
     ended_at_us: int
     status: RunStatus
     reason: str = ""
+    request_id: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ here blocks the caller on the PLC or the database.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from enum import Enum
@@ -18,6 +19,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.commands import Command, RequestId, StartRun, StopRun, WriteTag
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
@@ -45,12 +47,14 @@ class _Asked(Enum):
 
 
 class Engine(QObject):
-    """Open with a configuration; start and stop runs; shut down cleanly.
+    """Open with a configuration; submit commands (start, stop, write); shut down
+    cleanly. Commands and the life cycle are called from the engine's thread.
 
     Signals:
       sampled(Batch)            every successful poll
       run_changed(item)         RunStarted or RunEnded, when it takes effect
       occurred(event)           PLC lost/back, writes, refusals, writer events
+    (a command's outcome carries the request id ``submit`` returned for it)
       plc_health(PlcHealth)     after every poll
       writer_health(WriterHealth) about once a second and on changes
     """
@@ -76,6 +80,7 @@ class Engine(QObject):
         self._dsn_override = dsn
         self.run: Run | None = None
         self._pending: _Asked | None = None
+        self._request_ids = itertools.count(1)
         self.server: EmbeddedServer | None = None
         self.spool: Spool | None = None
         self.writer: Writer | None = None
@@ -143,7 +148,7 @@ class Engine(QObject):
             # that run too. A stop already asked for is not asked twice.
             starting = self._pending is _Asked.START
             if (self.run is not None or starting) and self._pending is not _Asked.STOP:
-                self.poller.request_stop(RunStatus.ABORTED, "console shut down during the run")
+                self.poller.submit(StopRun("console shut down during the run", RunStatus.ABORTED))
             self.poller.request_shutdown()
             if not self.poller.wait(int(timeout * 1000)):
                 # Every PLC call is bounded by its timeouts, so this wait ends; giving
@@ -165,40 +170,51 @@ class Engine(QObject):
 
     # -- runs and writes -------------------------------------------------------------
 
-    def start_run(self, operator: str, note: str = "") -> None:
-        """Ask for a run to start at the next gap between two samples.
+    def submit(self, command: Command) -> RequestId:
+        """Hand ``command`` to the poll thread, which applies it between two samples;
+        returns the request id that its outcome will carry: RunStarted or RunEnded
+        (signal ``run_changed``), RunRefused, WriteConfirmed or WriteFailed (signal
+        ``occurred``).
 
-        Raises RunNotPossible at once when the engine already knows it cannot be
-        (a run is active or about to start, no operator); the poll thread checks
-        again and emits RunRefused if the state changed meanwhile.
+        Raises RunNotPossible at once, and submits nothing, when the engine already
+        knows the command cannot be carried out: not open, a run active or about to
+        start (start), no run (stop), no operator, text the database cannot store. The
+        poll thread checks again and answers RunRefused if the state changed meanwhile.
         """
         if self.poller is None:
             raise RunNotPossible("the engine is not open")
-        if self.run is not None or self._pending:
-            raise RunNotPossible("a run is active or starting: stop it first")
-        if not operator.strip():
-            raise RunNotPossible("a run needs an operator name")
-        check_recordable("operator", operator)
-        check_recordable("note", note)
-        self._pending = _Asked.START
-        self.poller.request_start(operator, note)
+        match command:
+            case StartRun(operator=operator, note=note):
+                if self.run is not None or self._pending:
+                    raise RunNotPossible("a run is active or starting: stop it first")
+                if not operator.strip():
+                    raise RunNotPossible("a run needs an operator name")
+                check_recordable("operator", operator)
+                check_recordable("note", note)
+                self._pending = _Asked.START
+            case StopRun(reason=reason):
+                if self.run is None or self._pending:
+                    raise RunNotPossible("no run is active")
+                check_recordable("reason", reason)
+                self._pending = _Asked.STOP
+            case WriteTag():
+                pass  # checked against the tag's type and limits by the poll thread
+        request_id = next(self._request_ids)
+        self.poller.submit(command, request_id)
+        return request_id
 
-    def stop_run(self, reason: str = "", status: RunStatus = RunStatus.COMPLETED) -> None:
-        """Ask for the active run to end at the next gap between two samples."""
-        if self.poller is None:
-            raise RunNotPossible("the engine is not open")
-        if self.run is None or self._pending:
-            raise RunNotPossible("no run is active")
-        check_recordable("reason", reason)
-        self._pending = _Asked.STOP
-        self.poller.request_stop(status, reason)
+    def start_run(self, operator: str, note: str = "") -> RequestId:
+        """``submit(StartRun(operator, note))``: a run starts at the next gap between
+        two samples."""
+        return self.submit(StartRun(operator, note))
 
-    def write_tag(self, key: str, value: float | int | bool) -> None:
-        """Ask the poll thread to write a tag between two samples; the outcome
-        arrives as a WriteConfirmed or WriteFailed event."""
-        if self.poller is None:
-            raise RunNotPossible("the engine is not open")
-        self.poller.request_write(key, value)
+    def stop_run(self, reason: str = "", status: RunStatus = RunStatus.COMPLETED) -> RequestId:
+        """``submit(StopRun(reason, status))``: the active run ends at the next gap."""
+        return self.submit(StopRun(reason, status))
+
+    def write_tag(self, key: str, value: float | int | bool) -> RequestId:
+        """``submit(WriteTag(key, value))``: answered by WriteConfirmed or WriteFailed."""
+        return self.submit(WriteTag(key, value))
 
     # -- slots (engine's thread) -----------------------------------------------------
 

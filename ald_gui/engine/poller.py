@@ -17,16 +17,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 
 from PySide6.QtCore import QThread, Signal
 
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.clock import StreamClock
+from ald_gui.domain.commands import Command, RequestId, StartRun, StopRun, WriteTag
 from ald_gui.domain.events import PlcBack, PlcLost, RunRefused, WriteConfirmed, WriteFailed
 from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import Machine, RunNotPossible
-from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus, StreamItem, now_us
+from ald_gui.domain.stream import RunEnded, RunStarted, StreamItem, now_us
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
 from ald_gui.store.clock_mark import ClockMark
@@ -36,32 +37,18 @@ log = logging.getLogger(__name__)
 Sink = Callable[[Sequence[StreamItem]], None]
 
 
-@dataclass(frozen=True, slots=True)
-class _Start:
-    operator: str
-    note: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Stop:
-    status: RunStatus
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Write:
-    key: str
-    value: float | int | bool
+Queued = tuple[Command, RequestId | None] | None
+"""A command and the id its outcome carries; None ends the loop."""
 
 
 class Poller(QThread):
     """Polls ``config``'s tags every ``config.poll.interval_s`` seconds.
 
-    Thread-safe requests: ``request_start``, ``request_stop``, ``request_write``,
-    ``request_shutdown``. Signals (queued to the receiver's thread): ``sampled``
-    (Batch), ``stream_event`` (RunStarted / RunEnded / Gap), ``event`` (PlcLost,
-    PlcBack, RunRefused, WriteConfirmed, WriteFailed) and ``health`` (PlcHealth,
-    after every poll).
+    Thread-safe requests: ``submit`` (a command, with the id its outcome is to carry)
+    and ``request_shutdown``. Signals (queued to the receiver's thread): ``sampled``
+    (Batch), ``stream_event`` (RunStarted / RunEnded / Gap), ``occurred`` (PlcLost,
+    PlcBack, RunRefused, WriteConfirmed, WriteFailed) and ``health`` (PlcHealth, after
+    every poll). The outcome of a submitted command carries its request id.
     """
 
     sampled = Signal(object)
@@ -85,7 +72,7 @@ class Poller(QThread):
             on_step=self.occurred.emit,
         )
         self._machine = Machine(machine, clock_us=self._clock.now)
-        self._commands: queue.SimpleQueue[_Start | _Stop | _Write | None] = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[Queued] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stopping = False
         self._jitter: deque[float] = deque(maxlen=600)
@@ -96,20 +83,16 @@ class Poller(QThread):
 
     # -- requests from other threads ----------------------------------------------
 
-    def request_start(self, operator: str, note: str = "") -> None:
-        self._send(_Start(operator, note))
-
-    def request_stop(self, status: RunStatus = RunStatus.COMPLETED, reason: str = "") -> None:
-        self._send(_Stop(status, reason))
-
-    def request_write(self, key: str, value: float | int | bool) -> None:
-        self._send(_Write(key, value))
+    def submit(self, command: Command, request_id: RequestId | None = None) -> None:
+        """Apply ``command`` between two samples, in the order submitted; its outcome
+        (signal ``stream_event`` or ``occurred``) carries ``request_id``."""
+        self._send((command, request_id))
 
     def request_shutdown(self) -> None:
         """End the loop after the current sample; commands already queued are applied."""
         self._send(None)
 
-    def _send(self, command: _Start | _Stop | _Write | None) -> None:
+    def _send(self, command: Queued) -> None:
         self._commands.put(command)
         self._wake.set()
 
@@ -138,44 +121,54 @@ class Poller(QThread):
     def _apply_commands(self, client: PlcClient) -> None:
         while True:
             try:
-                command = self._commands.get_nowait()
+                queued = self._commands.get_nowait()
             except queue.Empty:
                 return
-            if command is None:
+            if queued is None:
                 self._stopping = True
-            elif isinstance(command, _Write):
-                self._write(client, command)
+                continue
+            command, request_id = queued
+            if isinstance(command, WriteTag):
+                self._write(client, command, request_id)
             else:
-                self._change_run(command)
+                self._change_run(command, request_id)
 
-    def _change_run(self, command: _Start | _Stop) -> None:
+    def _change_run(self, command: StartRun | StopRun, request_id: RequestId | None) -> None:
         item: RunStarted | RunEnded
         try:
-            if isinstance(command, _Start):
+            if isinstance(command, StartRun):
                 item = self._machine.start(command.operator, command.note)
             else:
                 item = self._machine.end(command.status, command.reason)
         except RunNotPossible as exc:
-            self.occurred.emit(RunRefused(now_us(), str(exc)))
+            self.occurred.emit(RunRefused(now_us(), str(exc), request_id=request_id))
             return
+        item = replace(item, request_id=request_id)
         self._sink([item])
         self.stream_event.emit(item)
 
-    def _write(self, client: PlcClient, command: _Write) -> None:
+    def _write(self, client: PlcClient, command: WriteTag, request_id: RequestId | None) -> None:
         value = command.value
         requested = float(value) if isinstance(value, int | float) else math.nan
         try:
             tag = self._config.tag(command.key)
             readback = client.write(tag, value)
         except KeyError as exc:
-            self.occurred.emit(WriteFailed(now_us(), command.key, requested, str(exc.args[0])))
+            reason = str(exc.args[0])  # KeyError's str() would add quotes
+            self.occurred.emit(
+                WriteFailed(now_us(), command.key, requested, reason, request_id=request_id)
+            )
             return
         except Exception as exc:  # a PlcError, or a bug: reported, and polling goes on
             if not isinstance(exc, PlcError):
                 log.exception("write of %s failed unexpectedly", command.key)
-            self.occurred.emit(WriteFailed(now_us(), command.key, requested, str(exc)))
+            self.occurred.emit(
+                WriteFailed(now_us(), command.key, requested, str(exc), request_id=request_id)
+            )
             return
-        self.occurred.emit(WriteConfirmed(now_us(), command.key, requested, float(readback)))
+        self.occurred.emit(
+            WriteConfirmed(now_us(), command.key, requested, float(readback), request_id=request_id)
+        )
 
     def _sample(self, client: PlcClient) -> None:
         self._polls += 1

@@ -1,0 +1,39 @@
+"""What anyone may ask of the engine: typed commands, answered by id.
+
+The window, the HTTP run control and (later) the recipe executor and alarm actions all
+ask through ``Engine.submit(command)``, which returns a request id. The poll thread
+applies each command between two samples, and its outcome (RunStarted, RunEnded,
+RunRefused, WriteConfirmed, WriteFailed) carries that id in ``request_id``, so an
+answer can be given to the one who asked and to nobody else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ald_gui.domain.stream import RunStatus
+
+RequestId = int
+"""Made by the engine, unique within one engine's life; None on an outcome nobody
+asked for (a run aborted at shutdown, a record replayed from the spool)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StartRun:
+    operator: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StopRun:
+    reason: str = ""
+    status: RunStatus = RunStatus.COMPLETED
+
+
+@dataclass(frozen=True, slots=True)
+class WriteTag:
+    key: str
+    value: float | int | bool
+
+
+Command = StartRun | StopRun | WriteTag
