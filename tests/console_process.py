@@ -26,6 +26,7 @@ from typing import Any, Self
 import tomli_w
 
 from ald_gui.config.load import default_config_path
+from ald_gui.engine.control_access import read_token
 
 _CONTROL_LINE = re.compile(r"run control: (http://127\.0\.0\.1:\d+)/status")
 
@@ -48,6 +49,7 @@ class Console:
 
     def __init__(self, config: Path, data_dir: Path, log_dir: Path) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
+        self._data_dir = data_dir
         self._stderr = (log_dir / f"stderr-{time.monotonic_ns()}.txt").open("w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ald_gui", "headless", "--config", str(config),
@@ -124,7 +126,10 @@ class Console:
 
     def request(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body) of a request to the run control."""
-        req = urllib.request.Request(self.url + path, method=method)
+        token = read_token(self._data_dir)
+        req = urllib.request.Request(
+            self.url + path, method=method, headers={"Authorization": f"Bearer {token}"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=15) as answer:
                 return answer.status, json.load(answer)

@@ -2,71 +2,388 @@
 
 from __future__ import annotations
 
+import http.client
+import itertools
 import json
+import socket
+import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError
-from urllib.request import Request, urlopen
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.commands import StartRun, StopRun
+from ald_gui.domain.events import RunRefused, WriteConfirmed, WriteFailed
+from ald_gui.domain.stream import RunEnded, RunStarted
 from ald_gui.engine.control import ControlServer
+from ald_gui.engine.control_access import ControlTokenError, read_token, token_path
 from ald_gui.engine.engine import Engine
+from tests.fixtures.pg import scalar
 from tests.fixtures.plc import quick
+from tests.recording import Recording, settle
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: http.client.HTTPMessage
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost", timeout=10)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(str(self._path))
+
+
+@dataclass
+class Control:
+    engine: Engine
+    server: ControlServer
+    recording: Recording
+    token: str
+    data_dir: Path
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+    def connection(self) -> http.client.HTTPConnection:
+        if self.server.port is None:
+            assert self.server.socket_path is not None
+            return _UnixConnection(self.server.socket_path)
+        return http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+
+    def fetch(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = "own",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Answer:
+        """One request, from any thread. ``token="own"``: the console's token."""
+        sent = {"Host": self.host} if self.server.port is not None else {}
+        if token is not None:
+            sent["Authorization"] = f"Bearer {self.token if token == 'own' else token}"
+        sent |= headers or {}
+        conn = self.connection()
+        try:
+            conn.request(method, path, body=body, headers=sent)
+            response = conn.getresponse()
+            return Answer(response.status, json.loads(response.read()), response.headers)
+        finally:
+            conn.close()
+
+    def call(self, qtbot: QtBot, method: str, path: str, **kw: Any) -> Answer:
+        """``fetch`` on a thread while this one spins Qt's loop: the engine answers
+        through queued signals, as it does in the service."""
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(self.fetch, method, path, **kw)
+            qtbot.waitUntil(future.done, timeout=15000)
+            return future.result()
+
+
+def _open(
+    config: AppConfig, dsn: str, data_dir: Path, **server: Any
+) -> tuple[Engine, Recording, ControlServer]:
+    engine = Engine(config, data_dir=data_dir, dsn=dsn)
+    recording = Recording.of(engine)
+    engine.open()
+    try:
+        control = ControlServer(engine, **server)
+    except BaseException:
+        engine.shutdown()
+        raise
+    control.start()
+    return engine, recording, control
 
 
 @pytest.fixture
-def control(sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iterator[str]:
-    engine = Engine(quick(sim_config, 0.05), data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
-    engine.open()
-    server = ControlServer(engine)
-    server.start()
-    yield f"http://127.0.0.1:{server.port}"
+def control(sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iterator[Control]:
+    data_dir = tmp_path / "data"
+    engine, recording, server = _open(quick(sim_config, 0.05), migrated_pg_dsn, data_dir)
+    yield Control(engine, server, recording, read_token(data_dir), data_dir)
     server.stop()
     engine.shutdown()
 
 
-def _call(qtbot: QtBot, method: str, url: str) -> tuple[int, dict[str, Any]]:
-    """The request runs on a thread while this one spins Qt's loop: the engine answers
-    through queued signals, as it does in the service."""
+def test_start_answers_with_the_run_and_stop_with_its_end(control: Control, qtbot: QtBot) -> None:
+    answer = control.call(qtbot, "POST", "/runs/start?operator=alice&note=w17")
+    assert answer.status == 200, answer.body
+    assert answer.body["run"]["operator"] == "alice" and answer.body["run"]["note"] == "w17"
+    run_id = answer.body["run"]["id"]
 
-    def fetch() -> tuple[int, dict[str, Any]]:
-        try:
-            with urlopen(Request(url, method=method), timeout=10) as answer:
-                return answer.status, json.loads(answer.read())
-        except HTTPError as err:
-            return err.code, json.loads(err.read())
+    answer = control.call(qtbot, "POST", "/runs/start?operator=bob")
+    assert answer.status == 409 and "active" in answer.body["error"]
 
-    with ThreadPoolExecutor(1) as pool:
-        future = pool.submit(fetch)
-        qtbot.waitUntil(future.done, timeout=15000)
-        return future.result()
+    answer = control.call(qtbot, "GET", "/status")
+    assert answer.status == 200 and answer.body["run"]["id"] == run_id
 
+    # Parameters may come as a JSON body too.
+    answer = control.call(
+        qtbot,
+        "POST",
+        "/runs/stop",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"reason": "done"}).encode(),
+    )
+    assert answer.status == 200, answer.body
+    assert answer.body["ended"]["run_id"] == run_id and answer.body["ended"]["reason"] == "done"
 
-def test_start_answers_with_the_run_and_stop_with_its_end(control: str, qtbot: QtBot) -> None:
-    status, body = _call(qtbot, "POST", f"{control}/runs/start?operator=alice&note=w17")
-    assert status == 200 and body["run"]["operator"] == "alice" and body["run"]["note"] == "w17"
-    run_id = body["run"]["id"]
-
-    status, body = _call(qtbot, "POST", f"{control}/runs/start?operator=bob")
-    assert status == 409 and "active" in body["error"]
-
-    status, body = _call(qtbot, "GET", f"{control}/status")
-    assert status == 200 and body["run"]["id"] == run_id
-
-    status, body = _call(qtbot, "POST", f"{control}/runs/stop?reason=done")
-    assert status == 200 and body["ended"]["run_id"] == run_id and body["ended"]["reason"] == "done"
-
-    status, body = _call(qtbot, "POST", f"{control}/runs/stop")
-    assert status == 409 and "no run is active" in body["error"]
+    answer = control.call(qtbot, "POST", "/runs/stop")
+    assert answer.status == 409 and "no run is active" in answer.body["error"]
 
 
-def test_a_start_without_an_operator_is_refused(control: str, qtbot: QtBot) -> None:
-    status, body = _call(qtbot, "POST", f"{control}/runs/start")
-    assert status == 409 and "operator" in body["error"]
-    status, _ = _call(qtbot, "POST", f"{control}/nowhere")
-    assert status == 404
+def test_a_start_without_an_operator_is_refused(control: Control, qtbot: QtBot) -> None:
+    answer = control.call(qtbot, "POST", "/runs/start")
+    assert answer.status == 409 and "operator" in answer.body["error"]
+    assert control.call(qtbot, "POST", "/nowhere").status == 404
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+# (what it stands for, method, path, token, headers, body, status, words in the error)
+NOT_DELIBERATE = [
+    ("a web page's form, no token", "POST", "/runs/start?operator=x", None, FORM,
+     b"operator=x", 401, "no token"),
+    ("a wrong token", "POST", "/runs/start?operator=x", "guessed", {}, None, 401, "wrong token"),
+    ("a rebound DNS name", "POST", "/runs/start?operator=x", "own",
+     {"Host": "attacker.example:8765"}, None, 403, "Host"),
+    ("a rebound DNS name reading", "GET", "/status", "own", {"Host": "attacker.example"}, None,
+     403, "Host"),
+    ("a web page's script", "POST", "/runs/start?operator=x", "own",
+     {"Origin": "http://attacker.example"}, None, 403, "web pages"),
+    ("a link followed", "GET", "/runs/start?operator=x", "own", {}, None, 405, "POST only"),
+    ("a form with the token", "POST", "/runs/start", "own", FORM, b"operator=x", 415,
+     "x-www-form-urlencoded"),
+    ("a text/plain body", "POST", "/runs/start", "own", {"Content-Type": "text/plain"},
+     b'{"operator": "x"}', 415, "text/plain"),
+    ("reading without a token", "GET", "/status", None, {}, None, 401, "no token"),
+]  # fmt: skip
+
+
+def test_requests_that_are_not_from_a_deliberate_client_are_refused_and_change_nothing(
+    control: Control, qtbot: QtBot, migrated_pg_dsn: str
+) -> None:
+    for what, method, path, token, headers, body, status, words in NOT_DELIBERATE:
+        answer = control.call(qtbot, method, path, token=token, headers=headers, body=body)
+        assert (answer.status, answer.body["ok"]) == (status, False), (what, answer.body)
+        assert words in answer.body["error"], (what, answer.body)
+        if status == 401:
+            assert answer.headers["WWW-Authenticate"].startswith("Bearer"), what
+            assert str(token_path(control.data_dir)) in answer.body["error"], what
+        if status == 405:
+            assert answer.headers["Allow"] == "POST", what
+
+    # A start that got through would be applied before the next poll: after two more
+    # batches none has come, and the engine is idle.
+    seen = len(control.recording.batches)
+    settle(qtbot, lambda: control.recording.batches_after(seen) >= 2, 5.0, "two batches")
+    assert control.recording.run_items == [] and control.engine.run is None
+    # And the database holds only the one run started by a deliberate client: the
+    # stream is ordered, so a run started by a refused request would be there first.
+    ok = control.call(qtbot, "POST", "/runs/start?operator=alice")
+    assert ok.status == 200, ok.body
+    assert control.call(qtbot, "POST", "/runs/stop").status == 200
+    query = "SELECT count(*) FROM process_executions WHERE ended_at IS NOT NULL"
+    settle(qtbot, lambda: scalar(migrated_pg_dsn, query) >= 1, 10.0, "the run to be committed")
+    assert scalar(migrated_pg_dsn, "SELECT count(*) FROM process_executions") == 1
+    assert scalar(migrated_pg_dsn, query + " AND operator = 'alice'") == 1
+
+
+def test_the_token_file_is_private_and_kept(control: Control, tmp_path: Path) -> None:
+    path = token_path(control.data_dir)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert len(control.token) >= 40  # 32 random bytes, base64
+    assert read_token(control.data_dir) == control.token  # the same at the next start
+
+    other = tmp_path / "other"
+    token_path(other).parent.mkdir(parents=True)
+    token_path(other).write_text("readable\n")
+    token_path(other).chmod(0o644)
+    with pytest.raises(ControlTokenError, match=r"readable by other users \(mode 0644\).*remove"):
+        read_token(other)
+    with pytest.raises(ControlTokenError, match="is the console running"):
+        read_token(tmp_path / "nowhere")
+
+
+def test_the_unix_socket_serves_with_the_token(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot
+) -> None:
+    socket_path = tmp_path / "control.sock"
+    socket_path.write_bytes(b"")  # not a socket: refused, by name, not overwritten
+    with pytest.raises(OSError, match=r"control\.sock: exists and is not a socket"):
+        _open(quick(sim_config, 0.05), migrated_pg_dsn, tmp_path / "d0", port=None,
+              socket_path=socket_path)  # fmt: skip
+    assert socket_path.read_bytes() == b""
+    socket_path.unlink()
+
+    data_dir = tmp_path / "data"
+    engine, recording, server = _open(
+        quick(sim_config, 0.05), migrated_pg_dsn, data_dir, port=None, socket_path=socket_path
+    )
+    try:
+        assert server.port is None
+        assert stat.S_ISSOCK(socket_path.stat().st_mode)
+        assert stat.S_IMODE(socket_path.stat().st_mode) == 0o600
+        control = Control(engine, server, recording, read_token(data_dir), data_dir)
+        assert control.call(qtbot, "GET", "/status", token=None).status == 401
+        answer = control.call(qtbot, "POST", "/runs/start?operator=alice")
+        assert answer.status == 200 and answer.body["run"]["operator"] == "alice", answer.body
+        assert control.call(qtbot, "GET", "/status").body["run"]["id"] == answer.body["run"]["id"]
+    finally:
+        server.stop()
+        engine.shutdown()
+    assert not socket_path.exists()
+
+
+def test_each_of_many_concurrent_clients_gets_the_answer_to_its_own_request(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot
+) -> None:
+    clients, rounds = 6, 10
+    data_dir = tmp_path / "data"
+    engine, recording, server = _open(quick(sim_config, 0.02), migrated_pg_dsn, data_dir)
+    control = Control(engine, server, recording, read_token(data_dir), data_dir)
+    # An alarm action, nobody's request: it ends every other run as soon as it starts,
+    # so a stop a client sends meanwhile reaches a poll thread that has no run and is
+    # refused there; the alarm's own outcome must reach no client.
+    assert engine.poller is not None
+    poller = engine.poller
+    runs_seen = itertools.count()
+
+    def alarm(item: object) -> None:
+        if isinstance(item, RunStarted) and next(runs_seen) % 2 == 0:
+            poller.submit(StopRun("alarm"))
+
+    engine.run_changed.connect(alarm)
+
+    def client(k: int) -> list[tuple[str, Answer]]:
+        answers = []
+        for i in range(rounds):
+            name = f"client{k}-{i}"
+            path = f"/runs/start?operator={name}" if (k + i) % 2 else f"/runs/stop?reason={name}"
+            answers.append((name, control.fetch("POST", path)))
+        return answers
+
+    try:
+        with ThreadPoolExecutor(clients) as pool:
+            futures = [pool.submit(client, k) for k in range(clients)]
+            settle(qtbot, lambda: all(f.done() for f in futures), 60.0, "every client")
+            answers = [a for f in futures for a in f.result()]
+        engine.run_changed.disconnect(alarm)
+    finally:
+        server.stop()
+        engine.shutdown()
+    outcomes: dict[int, object] = {}
+    for item in [*recording.run_items, *recording.events]:
+        request_id = getattr(item, "request_id", None)
+        if request_id is not None:
+            assert request_id not in outcomes, f"two outcomes for request {request_id}"
+            outcomes[request_id] = item
+
+    by_kind = {"started": 0, "ended": 0, "refused later": 0, "refused at once": 0}
+    ids = [a.body["request"] for _, a in answers if "request" in a.body]
+    assert len(ids) == len(set(ids)), "two answers name the same request"
+    for name, answer in answers:
+        body = answer.body
+        if answer.status == 409 and "request" not in body:
+            by_kind["refused at once"] += 1  # refused on the engine's thread, never submitted
+            continue
+        outcome = outcomes[body["request"]]
+        if answer.status == 200 and body["run"]:
+            assert body["run"]["operator"] == name, (name, body)
+            assert isinstance(outcome, RunStarted) and str(outcome.run.id) == body["run"]["id"]
+            by_kind["started"] += 1
+        elif answer.status == 200:
+            assert body["ended"]["reason"] == name, (name, body)
+            assert isinstance(outcome, RunEnded) and outcome.reason == name
+            by_kind["ended"] += 1
+        else:
+            assert answer.status == 409, (name, body)
+            assert isinstance(outcome, RunRefused) and outcome.reason == body["error"]
+            by_kind["refused later"] += 1
+    assert by_kind["started"] and by_kind["ended"], by_kind
+    assert len(recording.started) == by_kind["started"]
+    assert sum(i.reason == "alarm" for i in recording.ended) >= by_kind["started"] // 2
+
+
+def test_a_refusal_by_the_poll_thread_goes_to_the_one_that_asked(
+    control: Control, qtbot: QtBot
+) -> None:
+    started = control.call(qtbot, "POST", "/runs/start?operator=alice")
+    assert started.status == 200, started.body
+    assert control.engine.poller is not None
+    poller = control.engine.poller
+    fired = []
+
+    def alarm(*_: object) -> None:
+        # Just as the stop below is handed to the engine's thread (and before the
+        # engine submits it), an alarm action ends the run on the poll thread.
+        if not fired:
+            fired.append(True)
+            poller.submit(StopRun("alarm"))
+
+    control.server._bridge.call.connect(alarm, Qt.ConnectionType.DirectConnection)
+    answer = control.call(qtbot, "POST", "/runs/stop?reason=bob")
+    assert fired
+    # The alarm's end is not this request's answer: its stop found no run.
+    assert answer.status == 409 and "no run is active" in answer.body["error"], answer.body
+    settle(qtbot, lambda: control.recording.ended, 5.0, "the alarm's end")
+    (ended,) = control.recording.ended
+    assert ended.reason == "alarm" and ended.request_id is None
+    refusals = [e for e in control.recording.events if isinstance(e, RunRefused)]
+    assert [r.request_id for r in refusals] == [answer.body["request"]]
+
+
+def test_outcomes_carry_the_id_of_the_command_they_answer(
+    control: Control, qtbot: QtBot, simulator: object
+) -> None:
+    engine, recording = control.engine, control.recording
+    assert engine.poller is not None
+
+    def outcome_of(request_id: int) -> object:
+        settle(
+            qtbot,
+            lambda: any(getattr(i, "request_id", None) == request_id for i in recording.events
+                        + recording.run_items),
+            5.0,
+            f"the outcome of request {request_id}",
+        )  # fmt: skip
+        (item,) = [
+            i for i in recording.events + recording.run_items
+            if getattr(i, "request_id", None) == request_id
+        ]  # fmt: skip
+        return item
+
+    asked = engine.submit(StartRun("alice"))
+    # Asked of the poll thread behind the engine's back: refused there, and the
+    # refusal answers request 1000, not the start.
+    engine.poller.submit(StartRun("bob"), request_id=1000)
+    started = outcome_of(asked)
+    assert isinstance(started, RunStarted) and started.run.operator == "alice"
+    refused = outcome_of(1000)
+    assert isinstance(refused, RunRefused) and "alice" in refused.reason
+
+    write = engine.write_tag("chamber_heater.temperature_set", 180.0)
+    confirmed = outcome_of(write)
+    assert isinstance(confirmed, WriteConfirmed) and confirmed.readback == pytest.approx(180.0)
+    failed = outcome_of(engine.write_tag("chamber_heater.temperature_set", 5000.0))
+    assert isinstance(failed, WriteFailed) and "outside" in failed.reason
+    stop = engine.stop_run("done")
+    ended = outcome_of(stop)
+    assert isinstance(ended, RunEnded) and ended.run_id == started.run.id
+    assert len({asked, write, stop, 1000}) == 4

@@ -2,16 +2,19 @@
 
 Stops cleanly on SIGINT and SIGTERM (the stream is flushed into the spool, the run
 in progress is ended as aborted). Runs are started and stopped over the loopback
-HTTP control endpoint (see ald_gui.engine.control), e.g.::
+HTTP control endpoint (see ald_gui.engine.control), with the token the console keeps
+in its data directory, e.g.::
 
-    curl -X POST 'http://127.0.0.1:8765/runs/start?operator=alice'
-    curl -X POST 'http://127.0.0.1:8765/runs/stop'
+    TOKEN=$(cat ~/.local/share/ald-gui/control/token)
+    curl -X POST -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8765/runs/start?operator=alice'
+    curl -X POST -H "Authorization: Bearer $TOKEN" 'http://127.0.0.1:8765/runs/stop'
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +52,13 @@ def register(sub: Any) -> None:
         help=f"loopback HTTP port for run control (default {DEFAULT_CONTROL_PORT}, "
         "0 picks a free one, -1 turns it off)",
     )
+    if hasattr(socket, "AF_UNIX"):
+        p.add_argument(
+            "--control-socket",
+            type=Path,
+            default=None,
+            help="also serve run control on a Unix socket at this path (mode 0600)",
+        )
     p.add_argument(
         "--duration", type=float, default=None, help="stop by itself after this many seconds"
     )
@@ -68,6 +78,7 @@ def run_headless(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QCoreApplication, QTimer
 
     from ald_gui.engine.control import ControlServer
+    from ald_gui.engine.control_access import ControlTokenError
     from ald_gui.engine.engine import STARTUP_ERRORS, Engine
 
     config = load_config(args.config)
@@ -90,16 +101,22 @@ def run_headless(args: argparse.Namespace) -> int:
     with maybe_simulator(config, args.demo, args.data_dir) as config:
         engine = Engine(config, data_dir=args.data_dir)
         control = None
-        if args.control_port >= 0:
+        port = args.control_port if args.control_port >= 0 else None
+        socket_path = getattr(args, "control_socket", None)
+        if port is not None or socket_path is not None:
             try:
-                control = ControlServer(engine, args.control_port)
+                control = ControlServer(engine, port, socket_path)
+            except ControlTokenError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
             except OSError as exc:
                 print(
-                    f"error: run control port {args.control_port}: {exc.strerror}. "
+                    f"error: run control {exc.strerror}. "
                     # The window's no-display fallback lands here too, and the window
                     # takes no --control-port: name the command that does.
                     "`ald-gui headless --control-port 0` picks a free port, "
-                    "`--control-port -1` runs without run control",
+                    "`--control-port -1` runs without run control, "
+                    "`--control-socket` takes another path",
                     file=sys.stderr,
                 )
                 return 2
@@ -114,7 +131,11 @@ def run_headless(args: argparse.Namespace) -> int:
         report = LiveReport(engine, live_line=not args.quiet)
         if control is not None:
             control.start()
-            print(f"run control: http://127.0.0.1:{control.port}/status", flush=True)
+            if control.port is not None:
+                print(f"run control: http://127.0.0.1:{control.port}/status", flush=True)
+            if control.socket_path is not None:
+                print(f"run control socket: {control.socket_path}", flush=True)
+            print(f"run control token: {control.token_file}", flush=True)
         print(f"recording: {engine.describe()}", flush=True)
         if args.duration is not None:
             QTimer.singleShot(int(args.duration * 1000), app.quit)

@@ -1,37 +1,52 @@
-"""A small HTTP control endpoint for the headless service, on the loopback interface.
+"""A small HTTP control endpoint for the headless service, on the loopback interface
+and, where the OS has them, a Unix socket.
 
 Automation starts and stops runs the way it talks to most services: plain HTTP with
-JSON answers, from curl, a MES script or ``ald-gui run start``.
+JSON answers, from curl, a MES script or ``ald-gui run``.
 
     GET  /status                          engine, run and health figures
     POST /runs/start?operator=NAME&note=  start a run (409 if not possible)
     POST /runs/stop?reason=               stop the active run (409 if none)
 
-Requests are handled on the server's thread and carried out on the engine's thread
-(a queued signal), so the engine is only ever touched from one thread.
+Every request carries ``Authorization: Bearer <token>`` (the token file is made at the
+first start; see control_access for all the checks). Parameters come in the query
+string or as a JSON object body.
+
+Requests are handled on the server's threads and submitted on the engine's thread (a
+queued signal), so the engine is only ever touched from one thread; each answer is
+the outcome that carries *its* request's id, whatever other clients asked meanwhile.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import queue
+import socket
+import socketserver
+import stat
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from ald_gui.domain.commands import Command, RequestId, StartRun, StopRun
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.stream import RunEnded, RunStarted
+from ald_gui.engine.control_access import Gate, Refusal, ensure_token, token_path
 from ald_gui.engine.engine import Engine
 
 _ANSWER_TIMEOUT_S = 5.0
+_MAX_BODY = 64 * 1024
+_ROUTES = {"/status": "GET", "/runs/start": "POST", "/runs/stop": "POST"}
 
 
 class _OnEngineThread(QObject):
@@ -71,56 +86,154 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-class ControlServer:
-    """Serves the endpoint on 127.0.0.1:``port`` (0 picks a free port) until ``stop()``."""
+class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
 
-    def __init__(self, engine: Engine, port: int = 0) -> None:
+
+def _bind_unix(path: Path, handler: type[BaseHTTPRequestHandler]) -> _UnixHTTPServer:
+    """A server on a new socket file at ``path``, mode 0600. A socket file left by a
+    console that died is replaced; one that answers is another console's (OSError)."""
+    if path.is_symlink() or (path.exists() and not stat.S_ISSOCK(path.stat().st_mode)):
+        raise OSError(errno.EEXIST, "exists and is not a socket: choose another path")
+    if path.exists():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except ConnectionRefusedError:
+            path.unlink()  # nobody listens: left behind by a console that died
+        else:
+            raise OSError(errno.EADDRINUSE, "in use by another console")
+        finally:
+            probe.close()
+    server = _UnixHTTPServer(str(path), handler)
+    # The token guards the socket anyway; the mode keeps other users from even asking.
+    os.chmod(path, 0o600)
+    return server
+
+
+class ControlServer:
+    """Serves the endpoint on 127.0.0.1:``port`` (0 picks a free port, None: no TCP)
+    and on a Unix socket at ``socket_path`` (None: none) until ``stop()``.
+
+    Makes the token file in the engine's data directory if it is missing; raises
+    ControlTokenError if it cannot, OSError (``strerror`` naming the port or the
+    socket) if the port or the socket cannot be had.
+    """
+
+    def __init__(
+        self, engine: Engine, port: int | None = 0, socket_path: Path | None = None
+    ) -> None:
         self._engine = engine
         self._bridge = _OnEngineThread()
-        # The start request returns once the run has really started (or was refused),
-        # so the caller gets the run id.
-        self._changes = threading.Condition()
-        self._change_count = 0
-        self._recent: deque[tuple[int, object]] = deque(maxlen=64)
-        engine.run_changed.connect(self._note_change)
-        engine.occurred.connect(self._note_change)
-        handler = self._handler_class()
-        self._http = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._http.daemon_threads = True
-        self.port: int = self._http.server_address[1]
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, name="ald-control", daemon=True
-        )
+        self.token_file = token_path(engine.data_dir)
+        token = ensure_token(engine.data_dir)
+        # Answers by request id: a request is registered when submitted, on the engine's
+        # thread, before any outcome can arrive there.
+        self._answers = threading.Condition()
+        self._outcomes: dict[RequestId, object | None] = {}
+        engine.run_changed.connect(self._note_outcome)
+        engine.occurred.connect(self._note_outcome)
+        self._servers: list[socketserver.BaseServer] = []
+        self.port: int | None = None
+        self.socket_path = socket_path
+        try:
+            if port is not None:
+                try:
+                    http = ThreadingHTTPServer(
+                        ("127.0.0.1", port), self._handler_class(Gate(token, self.token_file, port))
+                    )
+                except OSError as exc:
+                    raise OSError(exc.errno, f"port {port}: {exc.strerror}") from exc
+                http.daemon_threads = True
+                self.port = http.server_address[1]
+                # Port 0 is known only now: the gate must check the port really used.
+                http.RequestHandlerClass = self._handler_class(
+                    Gate(token, self.token_file, self.port)
+                )
+                self._servers.append(http)
+            if socket_path is not None:
+                gate = Gate(token, self.token_file, None)
+                try:
+                    self._servers.append(_bind_unix(socket_path, self._handler_class(gate)))
+                except OSError as exc:
+                    raise OSError(exc.errno, f"socket {socket_path}: {exc.strerror}") from exc
+        except BaseException:
+            self._close()
+            raise
+        self._threads = [
+            threading.Thread(target=s.serve_forever, name="ald-control", daemon=True)
+            for s in self._servers
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        """Stop serving and release the port (also when never started)."""
-        if self._thread.is_alive():
-            self._http.shutdown()
-            self._thread.join()
-        self._http.server_close()
+        """Stop serving, release the port and remove the socket file (also when never
+        started)."""
+        for server, thread in zip(self._servers, self._threads, strict=True):
+            if thread.is_alive():
+                server.shutdown()
+                thread.join()
+        self._close()
+
+    def _close(self) -> None:
+        for server in self._servers:
+            server.server_close()
+        if self.socket_path is not None and any(
+            isinstance(s, _UnixHTTPServer) for s in self._servers
+        ):
+            self.socket_path.unlink(missing_ok=True)
+
+    # -- answers ---------------------------------------------------------------------
+
+    def _submit(self, command: Command) -> RequestId:
+        """On the engine's thread: submit, and expect the outcome of that request."""
+        request_id = self._engine.submit(command)
+        with self._answers:
+            self._outcomes[request_id] = None
+        return request_id
 
     @Slot(object)
-    def _note_change(self, item: object) -> None:
-        if not isinstance(item, RunStarted | RunEnded | RunRefused):
-            return
-        with self._changes:
-            self._change_count += 1
-            self._recent.append((self._change_count, item))
-            self._changes.notify_all()
+    def _note_outcome(self, item: object) -> None:
+        request_id = getattr(item, "request_id", None)
+        with self._answers:
+            if request_id in self._outcomes:
+                self._outcomes[request_id] = item
+                self._answers.notify_all()
 
-    def _outcome(self, seen: int, kinds: tuple[type, ...]) -> object | None:
-        """The first change after ``seen`` of one of ``kinds`` (the answer to this
-        request), or None if none came in time."""
+    def _outcome(self, request_id: RequestId) -> object | None:
+        """The outcome of request ``request_id``, or None if none came in time."""
+        with self._answers:
+            self._answers.wait_for(
+                lambda: self._outcomes[request_id] is not None, _ANSWER_TIMEOUT_S
+            )
+            return self._outcomes.pop(request_id)
 
-        def found() -> object | None:
-            return next((i for n, i in self._recent if n > seen and isinstance(i, kinds)), None)
-
-        with self._changes:
-            self._changes.wait_for(lambda: found() is not None, _ANSWER_TIMEOUT_S)
-            return found()
+    def _ask(self, command: Command) -> tuple[HTTPStatus, dict[str, Any]]:
+        """Carry out ``command`` and describe its outcome as an HTTP answer."""
+        try:
+            request_id = self._bridge.invoke(lambda: self._submit(command))
+        except RunNotPossible as exc:
+            return HTTPStatus.CONFLICT, {"ok": False, "error": str(exc)}
+        except queue.Empty:
+            return HTTPStatus.SERVICE_UNAVAILABLE, {
+                "ok": False,
+                "error": "the engine did not answer in time",
+            }
+        outcome = self._outcome(request_id)
+        answer: dict[str, Any] = {"request": request_id}
+        if isinstance(outcome, RunRefused):  # the poll thread said no after all
+            return HTTPStatus.CONFLICT, answer | {"ok": False, "error": outcome.reason}
+        if isinstance(outcome, RunStarted):
+            return HTTPStatus.OK, answer | {"ok": True, "run": _jsonable(outcome.run)}
+        if isinstance(outcome, RunEnded):
+            return HTTPStatus.OK, answer | {"ok": True, "run": None, "ended": _jsonable(outcome)}
+        return HTTPStatus.GATEWAY_TIMEOUT, answer | {
+            "ok": False,
+            "error": "asked, but not confirmed in time: see GET /status",
+        }
 
     def _status(self) -> dict[str, Any]:
         engine = self._engine
@@ -131,70 +244,101 @@ class ControlServer:
             "writer": _jsonable(engine.health_now()),
         }
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    # -- HTTP --------------------------------------------------------------------------
+
+    def _handler_class(self, gate: Gate) -> type[BaseHTTPRequestHandler]:
         control = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the engine's event log records what matters
 
-            def _answer(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+            def _answer(self, status: HTTPStatus, body: dict[str, Any], **headers: str) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name.replace("_", "-"), value)
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _refuse(self, refusal: Refusal) -> None:
+                extra = {}
+                if refusal.status is HTTPStatus.UNAUTHORIZED:
+                    extra["WWW_Authenticate"] = 'Bearer realm="ald-gui run control"'
+                self._answer(refusal.status, {"ok": False, "error": refusal.message}, **extra)
+
             def do_GET(self) -> None:
-                if urlparse(self.path).path != "/status":
-                    self._answer(HTTPStatus.NOT_FOUND, {"error": "try GET /status"})
-                    return
-                self._answer(HTTPStatus.OK, control._bridge.invoke(control._status))
+                self._handle("GET")
 
             def do_POST(self) -> None:
+                self._handle("POST")
+
+            def _handle(self, method: str) -> None:
                 url = urlparse(self.path)
-                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                engine = control._engine
-                with control._changes:
-                    seen = control._change_count
-                try:
-                    if url.path == "/runs/start":
-                        control._bridge.invoke(
-                            lambda: engine.start_run(
-                                query.get("operator", ""), query.get("note", "")
-                            )
-                        )
-                    elif url.path == "/runs/stop":
-                        control._bridge.invoke(lambda: engine.stop_run(query.get("reason", "")))
-                    else:
-                        self._answer(
-                            HTTPStatus.NOT_FOUND, {"error": "try POST /runs/start or /runs/stop"}
-                        )
-                        return
-                except RunNotPossible as exc:
-                    self._answer(HTTPStatus.CONFLICT, {"ok": False, "error": str(exc)})
+                length_header = self.headers.get("Content-Length") or "0"
+                chunked = "Transfer-Encoding" in self.headers
+                has_body = length_header.strip() not in ("", "0") or chunked
+                refusal = gate.refusal(
+                    self.headers, changes_state=method != "GET", has_body=has_body
+                )
+                if refusal is None and (chunked or not length_header.strip().isdigit()):
+                    refusal = Refusal(
+                        HTTPStatus.LENGTH_REQUIRED,
+                        "send a body with a Content-Length (a whole number), not chunked",
+                    )
+                if refusal is not None:
+                    self._refuse(refusal)
                     return
-                except queue.Empty:
+                length = int(length_header)
+                allowed = _ROUTES.get(url.path)
+                if allowed is None:
                     self._answer(
-                        HTTPStatus.SERVICE_UNAVAILABLE,
-                        {"ok": False, "error": "the engine did not answer in time"},
+                        HTTPStatus.NOT_FOUND,
+                        {"ok": False, "error": "try GET /status, POST /runs/start or /runs/stop"},
                     )
                     return
-                expected = RunStarted if url.path == "/runs/start" else RunEnded
-                outcome = control._outcome(seen, (expected, RunRefused))
-                if isinstance(outcome, RunRefused):  # the poll thread said no after all
-                    self._answer(HTTPStatus.CONFLICT, {"ok": False, "error": outcome.reason})
-                elif outcome is None:
+                if method != allowed:
                     self._answer(
-                        HTTPStatus.GATEWAY_TIMEOUT,
-                        {"ok": False, "error": "asked, but not confirmed in time: see GET /status"},
+                        HTTPStatus.METHOD_NOT_ALLOWED,
+                        {"ok": False, "error": f"{url.path} takes {allowed} only"},
+                        Allow=allowed,
                     )
-                elif isinstance(outcome, RunStarted):
-                    self._answer(HTTPStatus.OK, {"ok": True, "run": _jsonable(outcome.run)})
+                    return
+                if url.path == "/status":
+                    self._answer(HTTPStatus.OK, control._bridge.invoke(control._status))
+                    return
+                params = self._parameters(url.query, length)
+                if isinstance(params, Refusal):
+                    self._refuse(params)
+                    return
+                command: Command
+                if url.path == "/runs/start":
+                    command = StartRun(params.get("operator", ""), params.get("note", ""))
                 else:
-                    self._answer(
-                        HTTPStatus.OK, {"ok": True, "run": None, "ended": _jsonable(outcome)}
+                    command = StopRun(params.get("reason", ""))
+                self._answer(*control._ask(command))
+
+            def _parameters(self, query: str, length: int) -> dict[str, str] | Refusal:
+                """The query string's parameters, and the JSON body's over them."""
+                params = {k: v[-1] for k, v in parse_qs(query).items()}
+                if length == 0:
+                    return params
+                if length > _MAX_BODY:
+                    return Refusal(
+                        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                        f"a body of {length} bytes is too large: {_MAX_BODY} at most",
                     )
+                try:
+                    body = json.loads(self.rfile.read(length))
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    return Refusal(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {exc}")
+                if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+                    return Refusal(
+                        HTTPStatus.BAD_REQUEST,
+                        'the body must be a JSON object of text values, e.g. {"operator": "alice"}',
+                    )
+                return params | body
 
         return Handler
