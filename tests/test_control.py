@@ -7,6 +7,7 @@ import itertools
 import json
 import socket
 import stat
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -328,18 +329,22 @@ def test_a_refusal_by_the_poll_thread_goes_to_the_one_that_asked(
     assert started.status == 200, started.body
     assert control.engine.poller is not None
     poller = control.engine.poller
-    fired = []
+    fired = threading.Event()
 
     def alarm(*_: object) -> None:
-        # Just as the stop below is handed to the engine's thread (and before the
+        # Just after the stop below is handed to the engine's thread (and before the
         # engine submits it), an alarm action ends the run on the poll thread.
-        if not fired:
-            fired.append(True)
+        if not fired.is_set():
             poller.submit(StopRun("alarm"))
+            fired.set()
 
     control.server._bridge.call.connect(alarm, Qt.ConnectionType.DirectConnection)
-    answer = control.call(qtbot, "POST", "/runs/stop?reason=bob")
-    assert fired
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(control.fetch, "POST", "/runs/stop?reason=bob")
+        # The engine's thread (this one) takes up the stop only after the alarm's.
+        assert fired.wait(10)
+        qtbot.waitUntil(future.done, timeout=15000)
+        answer = future.result()
     # The alarm's end is not this request's answer: its stop found no run.
     assert answer.status == 409 and "no run is active" in answer.body["error"], answer.body
     settle(qtbot, lambda: control.recording.ended, 5.0, "the alarm's end")
