@@ -15,6 +15,7 @@ import tomli_w
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.stream import Batch, Run, RunStarted
 from ald_gui.store.commit import commit_group
+from ald_gui.store.migrations import load_migrations
 from ald_gui.store.parameters import sync_parameters
 from tests.fixtures.plc import free_port
 
@@ -109,7 +110,8 @@ def test_doctor_fails_on_an_unreachable_database_and_plc(tmp_path: Path) -> None
     config_file = tmp_path / "plant.toml"
     config_file.write_text(
         "[plc]\nport = 1\nconnect_timeout_s = 0.3\n\n"
-        '[database]\ndsn = "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2"\n',
+        '[database]\ndsn = "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2"\n'
+        'password_env = ""\n',  # no password needed: the server is simply not there
         encoding="utf-8",
     )
     done = _ald("doctor", "--json", "--config", config_file, data_dir=tmp_path)
@@ -126,8 +128,11 @@ def test_db_status_and_upgrade_on_a_fresh_database(
     config_file = _config_file(tmp_path, sim_config, pg_dsn)
     behind = _ald("db", "status", "--config", config_file, data_dir=tmp_path)
     assert behind.returncode == 1
-    assert "schema version 0, code version 1" in behind.stdout
+    code = len(load_migrations())
+    assert f"schema version 0, code version {code}" in behind.stdout
     upgraded = _ald("db", "upgrade", "--config", config_file, data_dir=tmp_path)
-    assert upgraded.returncode == 0 and "applied migrations 1" in upgraded.stdout
+    every = ", ".join(str(v) for v in range(1, code + 1))
+    assert upgraded.returncode == 0 and f"applied migrations {every}" in upgraded.stdout
     current = _ald("db", "status", "--config", config_file, data_dir=tmp_path)
-    assert current.returncode == 0 and "schema version 1, code version 1" in current.stdout
+    assert current.returncode == 0
+    assert f"schema version {code}, code version {code}" in current.stdout

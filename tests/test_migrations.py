@@ -26,6 +26,9 @@ from ald_gui.store.migrations import (
 
 _PACKAGED = Path(str(files("ald_gui.migrations")))
 _SECOND = "CREATE TABLE recipes (id uuid PRIMARY KEY, name text NOT NULL);\n"
+# The packaged schema's version, and the name of a migration one past it.
+CODE = len(load_migrations())
+NEXT = f"{CODE + 1:04d}_recipes.sql"
 
 
 def _dir_with(tmp_path: Path, extra: dict[str, str]) -> Path:
@@ -45,28 +48,28 @@ def _tables(conn: psycopg.Connection[Any]) -> set[str]:
 
 def test_fresh_database_gets_the_whole_schema_once(pg_conn: psycopg.Connection[Any]) -> None:
     before = status(pg_conn)
-    assert (before.database_version, before.code_version) == (0, 1)
-    assert before.pending == (1,) and not before.up_to_date
+    assert (before.database_version, before.code_version) == (0, CODE)
+    assert before.pending == tuple(range(1, CODE + 1)) and not before.up_to_date
 
-    assert upgrade(pg_conn) == [1]
+    assert upgrade(pg_conn) == list(range(1, CODE + 1))
     assert _tables(pg_conn) >= {
         "schema_migrations", "parameters", "process_executions", "parameter_value_history",
         "process_data_points", "plc_gaps", "write_transactions",
     }  # fmt: skip
     assert upgrade(pg_conn) == []
     after = status(pg_conn)
-    assert after.up_to_date and after.database_version == 1
+    assert after.up_to_date and after.database_version == CODE
     row = pg_conn.execute(
-        "SELECT version, name, length(checksum) FROM schema_migrations"
+        "SELECT version, name, length(checksum) FROM schema_migrations WHERE version = 1"
     ).fetchone()
     assert row == (1, "initial", 64)
 
 
 def test_older_database_is_upgraded(pg_conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     upgrade(pg_conn)
-    newer = _dir_with(tmp_path, {"0002_recipes.sql": _SECOND})
-    assert status(pg_conn, newer).pending == (2,)
-    assert upgrade(pg_conn, newer) == [2]
+    newer = _dir_with(tmp_path, {NEXT: _SECOND})
+    assert status(pg_conn, newer).pending == (CODE + 1,)
+    assert upgrade(pg_conn, newer) == [CODE + 1]
     assert "recipes" in _tables(pg_conn)
     assert status(pg_conn, newer).up_to_date
 
@@ -74,12 +77,14 @@ def test_older_database_is_upgraded(pg_conn: psycopg.Connection[Any], tmp_path: 
 def test_newer_database_is_refused_naming_both_versions(
     pg_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    upgrade(pg_conn, _dir_with(tmp_path, {"0002_recipes.sql": _SECOND}))
-    with pytest.raises(SchemaAheadError, match=r"version 2 but this code knows versions up to 1"):
+    upgrade(pg_conn, _dir_with(tmp_path, {NEXT: _SECOND}))
+    with pytest.raises(
+        SchemaAheadError, match=rf"version {CODE + 1} but this code knows versions up to {CODE}"
+    ):
         upgrade(pg_conn)
     seen = status(pg_conn)
-    assert seen.database_version == 2 and seen.code_version == 1
-    assert len(seen.problems) == 1 and "2 recipes" in seen.problems[0]
+    assert seen.database_version == CODE + 1 and seen.code_version == CODE
+    assert len(seen.problems) == 1 and f"{CODE + 1} recipes" in seen.problems[0]
 
 
 def test_edited_migration_is_refused_naming_version_and_file(
@@ -104,7 +109,7 @@ def test_line_endings_do_not_count_as_an_edit(tmp_path: Path) -> None:
 def test_failing_migration_applies_nothing(
     pg_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    broken = _dir_with(tmp_path, {"0002_broken.sql": _SECOND + "SELEC oops;\n"})
+    broken = _dir_with(tmp_path, {f"{CODE + 1:04d}_broken.sql": _SECOND + "SELEC oops;\n"})
     with pytest.raises(psycopg.errors.SyntaxError):
         upgrade(pg_conn, broken)
     assert _tables(pg_conn) == set()  # not even 0001, nor the ledger of migrations
@@ -114,9 +119,9 @@ def test_failing_migration_applies_nothing(
 @pytest.mark.parametrize(
     ("files_", "message"),
     [
-        ({"0002-recipes.sql": _SECOND}, "not named NNNN_lowercase_name.sql"),
+        ({NEXT.replace("_", "-", 1): _SECOND}, "not named NNNN_lowercase_name.sql"),
         ({"0001_again.sql": _SECOND}, "share version 1"),
-        ({"0003_recipes.sql": _SECOND}, r"versions \[2\] are missing"),
+        ({f"{CODE + 2:04d}_recipes.sql": _SECOND}, rf"versions \[{CODE + 1}\] are missing"),
     ],
 )
 def test_malformed_migration_directory_is_refused(
@@ -145,7 +150,7 @@ def test_concurrent_upgrades_apply_each_migration_once(pg_dsn: str) -> None:
     for t in threads:
         t.join(timeout=30)
     assert not errors
-    assert sorted(results) == [[], [1]]
+    assert sorted(results) == [[], list(range(1, CODE + 1))]
 
 
 def test_a_held_migration_lock_is_waited_for_a_bounded_time_and_named(pg_dsn: str) -> None:

@@ -6,9 +6,10 @@ Every model forbids unknown keys, so a misspelt key is an error, not a silent de
 
 from __future__ import annotations
 
-from typing import Self
+import re
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ald_gui.domain.tags import ByteOrder, Tag, WordOrder
 
@@ -52,19 +53,50 @@ class PollSettings(_Section):
     interval_s: float = Field(default=0.5, ge=0.01, le=60)
 
 
+# libpq's sslmode values; "" leaves libpq's default (prefer).
+SslMode = Literal["", "disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class DatabaseSettings(_Section):
     """Where samples go. No DSN means the embedded server in the user data directory.
 
-    The password never lives in this file: it comes from the environment variable
-    named by ``password_env`` or from the OS keyring.
+    For an external server, ``dsn`` names the console's login, a member of the group role
+    ``ald_writer``; ``reader_user`` names the login doctor and exports read with, a member
+    of ``ald_reader`` (empty: they read as the writer's login). The passwords never live
+    in this file: they come from the environment variables named here (empty: no
+    password, e.g. peer or certificate authentication) or from the OS keyring.
     """
 
     dsn: str = ""
     password_env: str = "ALD_GUI_DB_PASSWORD"
+    reader_user: str = ""
+    reader_password_env: str = "ALD_GUI_DB_READER_PASSWORD"
     keyring_service: str = ""
-    sslmode: str = ""
+    sslmode: SslMode = ""
     sslrootcert: str = ""
     machine: str = "ald-1"
+
+    @field_validator("password_env", "reader_password_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if value and not _ENV_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not an environment variable name (letters, digits and _, "
+                "not starting with a digit); empty for a login without a password"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _reader_needs_a_server(self) -> Self:
+        if self.reader_user and not self.dsn:
+            raise ValueError(
+                f"reader_user ({self.reader_user!r}) is set but dsn is empty: the embedded "
+                "server has its own reader login; set dsn to the external server, or drop "
+                "reader_user"
+            )
+        return self
 
 
 class AppConfig(_Section):

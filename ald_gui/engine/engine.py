@@ -27,6 +27,7 @@ from ald_gui.engine.poller import Poller
 from ald_gui.store.clock_mark import ClockMark, ClockMarkError
 from ald_gui.store.credentials import CredentialsError, resolve_dsn
 from ald_gui.store.health import WriterEvent, WriterHealth
+from ald_gui.store.roles import Group
 from ald_gui.store.server import EmbeddedServer, ServerError
 from ald_gui.store.spool import Spool, SpoolError
 from ald_gui.store.writer import Writer
@@ -111,7 +112,7 @@ class Engine(QObject):
         if not self.dsn:
             self.server = EmbeddedServer(paths.database_dir(self.data_dir))
             self.server.start()
-            self.dsn = self.server.dsn
+            self.dsn = self.server.login_dsn(Group.WRITER)
 
     def start_recording(self) -> None:
         """Open the spool and start the writer and the poll thread; quick. Call it in

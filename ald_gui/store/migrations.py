@@ -23,6 +23,9 @@ from psycopg import errors
 
 from ald_gui.store.db import require_idle
 
+# The role that owns the schema and runs the migrations (see ald_gui.store.roles).
+SCHEMA_OWNER = "ald_owner"
+
 # Any fixed bigint unique to this application ("ald_gui" in ASCII).
 _ADVISORY_LOCK_KEY = 0x616C645F677569
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -47,6 +50,10 @@ class SchemaAheadError(SchemaError):
 
 class MigrationEditedError(SchemaError):
     """A migration file differs from the one applied to the database."""
+
+
+class SchemaBehindError(SchemaError):
+    """Migrations are pending and the connected role may not apply them."""
 
 
 class MigrationFileError(SchemaError):
@@ -122,17 +129,25 @@ def upgrade(
     versions ([] when up to date). Waits up to ``lock_wait_s`` while another session
     holds the migration lock (another process migrating the same database), then raises
     MigrationLockTimeout naming the holder. Raises SchemaAheadError,
-    MigrationEditedError, MigrationFileError, or the database error of a failing
-    migration (then nothing is applied)."""
+    MigrationEditedError, MigrationFileError, SchemaBehindError (pending, and the role
+    is neither a superuser nor a member of SCHEMA_OWNER), or the database error of a
+    failing migration (then nothing is applied). With nothing pending it needs only
+    SELECT on schema_migrations, so the console's writer can call it to check the
+    schema."""
     migrations = load_migrations(migrations_dir)
     require_idle(conn, "a schema upgrade")
     with conn.transaction():
         _take_migration_lock(conn, lock_wait_s)
-        conn.execute(_CREATE_LEDGER)
+        if not _has_ledger(conn):
+            # Only then: CREATE ... IF NOT EXISTS still needs CREATE on the schema.
+            conn.execute(_CREATE_LEDGER)
         applied = _applied(conn)
         problems = _problems(migrations, applied)
         if problems:
             raise problems[0]
+        pending = [m.version for m in migrations if m.version not in applied]
+        if pending:
+            _require_migrator(conn, max(applied, default=0), pending)
         done = []
         for m in migrations:
             if m.version in applied:
@@ -154,8 +169,7 @@ def status(
     migrations = load_migrations(migrations_dir)
     require_idle(conn, "a schema status check")
     with conn.transaction():
-        row = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
-        applied = _applied(conn) if row is not None and row[0] else {}
+        applied = _applied(conn) if _has_ledger(conn) else {}
     return SchemaStatus(
         database_version=max(applied, default=0),
         code_version=len(migrations),
@@ -202,6 +216,29 @@ def _lock_holder(conn: psycopg.Connection[Any]) -> str:
         return "another session"
     pid, application, state, seconds = row
     return f"pid {pid} ({application or 'no application name'}, {state} for {seconds} s)"
+
+
+def _has_ledger(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    return row is not None and bool(row[0])
+
+
+def _require_migrator(conn: psycopg.Connection[Any], at: int, pending: list[int]) -> None:
+    """Refuse by name, before any statement fails half-way with "permission denied"."""
+    row = conn.execute(
+        "SELECT current_user, rolsuper OR EXISTS (SELECT FROM pg_roles o WHERE o.rolname = %s"
+        " AND pg_has_role(current_user, o.oid, 'USAGE')) FROM pg_roles"
+        " WHERE rolname = current_user",
+        (SCHEMA_OWNER,),
+    ).fetchone()
+    if row is None or row[1]:
+        return
+    raise SchemaBehindError(
+        f"the database schema is at version {at} and this code needs "
+        f"{', '.join(map(str, pending))} too, but the role {row[0]} may not migrate it "
+        f"(only {SCHEMA_OWNER} may): have a DBA run `ald-gui db init --admin-dsn ...`, "
+        "which applies the migrations as the owner"
+    )
 
 
 def _applied(conn: psycopg.Connection[Any]) -> dict[int, tuple[str, str]]:

@@ -40,7 +40,7 @@ from typing import IO, Self
 
 from psycopg.conninfo import make_conninfo
 
-from ald_gui.store import postmaster
+from ald_gui.store import postmaster, roles
 
 SUPERUSER = "postgres"
 SERVER_ACCOUNT = "ald-postgres"
@@ -120,6 +120,12 @@ class EmbeddedServer:
             host="127.0.0.1", port=port, user=SUPERUSER, password=self._password, dbname="postgres"
         )
 
+    def login_dsn(self, group: roles.Group) -> str:
+        """Conninfo of the embedded login of ``group`` (roles.EMBEDDED_LOGINS): what the
+        console records with (WRITER) and doctor reads with (READER)."""
+        port, socket_dir = self._address()
+        return _login_conninfo(self.data_dir, port, str(socket_dir), group)
+
     @property
     def port(self) -> int:
         return self._address()[0]
@@ -144,6 +150,7 @@ class EmbeddedServer:
             self._password = self._read_password()
             self._clear_leftover(account)
             self._start_postmaster(account)
+            self._set_up_roles()
         except ServerError as exc:
             self._release()
             if self._started_once or "Address already in use" not in str(exc):
@@ -325,6 +332,15 @@ class EmbeddedServer:
         self._pid = info.pid
         self._started_once = True
 
+    def _set_up_roles(self) -> None:
+        # The superuser is for this and the migrations only; the console and doctor log in
+        # as members of ald_writer and ald_reader.
+        try:
+            roles.prepare_embedded(self.dsn, self.data_dir)
+        except Exception as exc:
+            self._pg_ctl(_server_account(), "stop", "-m", "fast")
+            raise ServerError(f"setting up the roles of {self.data_dir} failed: {exc}") from exc
+
     def _pg_ctl(self, account: tuple[int, int] | None, action: str, *args: str) -> None:
         log = self.data_dir / _LOG_FILE
         offset = log.stat().st_size if log.exists() else 0
@@ -340,10 +356,11 @@ class EmbeddedServer:
             raise ServerError(f"{exc}\nserver log ({log}):\n{tail}") from None
 
 
-def running_server_dsn(data_dir: Path) -> str | None:
-    """Superuser conninfo of a server already serving ``data_dir`` (started by another
-    EmbeddedServer, typically the console's), or None if none is ready. For one-shot
-    commands (doctor, db status) that must use the directory without taking it over."""
+def running_server_dsn(data_dir: Path, group: roles.Group | None = None) -> str | None:
+    """Conninfo of a server already serving ``data_dir`` (started by another
+    EmbeddedServer, typically the console's), or None if none is ready: as the embedded
+    login of ``group``, or the superuser when None. For one-shot commands (doctor, db
+    status) that must use the directory without taking it over."""
     data_dir = Path(data_dir).resolve()
     info = postmaster.read_pid_file(data_dir)
     if (
@@ -354,6 +371,8 @@ def running_server_dsn(data_dir: Path) -> str | None:
         or not postmaster.is_postmaster_of(info.pid, data_dir)
     ):
         return None
+    if group is not None:
+        return _login_conninfo(data_dir, info.port, info.socket_dir, group)
     if _UNIX_SOCKETS and info.socket_dir:
         return make_conninfo(
             host=info.socket_dir, port=info.port, user=SUPERUSER, dbname="postgres"
@@ -361,6 +380,16 @@ def running_server_dsn(data_dir: Path) -> str | None:
     password = (data_dir / _PASSWORD_FILE).read_text().strip()
     return make_conninfo(
         host="127.0.0.1", port=info.port, user=SUPERUSER, password=password, dbname="postgres"
+    )
+
+
+def _login_conninfo(data_dir: Path, port: int, socket_dir: str, group: roles.Group) -> str:
+    login = roles.EMBEDDED_LOGINS[group]
+    if _UNIX_SOCKETS and socket_dir:
+        return make_conninfo(host=socket_dir, port=port, user=login, dbname="postgres")
+    password = roles.embedded_password(data_dir, login)
+    return make_conninfo(
+        host="127.0.0.1", port=port, user=login, password=password, dbname="postgres"
     )
 
 

@@ -36,7 +36,7 @@ from psycopg_pool import ConnectionPool
 from ald_gui.domain.backoff import Backoff
 from ald_gui.domain.stream import Batch, RunStarted, StreamItem, now_us
 from ald_gui.domain.tags import Tag
-from ald_gui.store import migrations
+from ald_gui.store import migrations, roles
 from ald_gui.store.commit import commit_group, is_data_error, is_transient
 from ald_gui.store.db import writer_conninfo
 from ald_gui.store.health import PoolFigures, WriterEvent, WriterEventKind, WriterHealth
@@ -387,6 +387,7 @@ class Writer:
         """Check the schema and sync the tags, on each (re)connection. True if done."""
         try:
             with self._connection() as conn:
+                roles.require_membership(conn, roles.Group.WRITER)
                 migrations.upgrade(conn, lock_wait_s=self._lock_timeout_s)
                 schema_version = migrations.status(conn).database_version
                 configured = sync_parameters(conn, self._machine, self._tags)
