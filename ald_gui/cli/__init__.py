@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ald_gui import __version__
-from ald_gui.cli import config_cmd, db_cmd, doctor_cmd, headless_cmd, plc_cmd, sim_cmd
+from ald_gui.cli import (
+    config_cmd,
+    db_cmd,
+    doctor_cmd,
+    headless_cmd,
+    plc_cmd,
+    sim_cmd,
+    spool_cmd,
+)
 from ald_gui.cli.failures import explain
 
 # Options that may come before the subcommand as well as after it; after it wins.
@@ -49,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the database and spool live",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (config_cmd, plc_cmd, sim_cmd, headless_cmd, db_cmd, doctor_cmd):
+    for module in (config_cmd, plc_cmd, sim_cmd, headless_cmd, db_cmd, doctor_cmd, spool_cmd):
         module.register(sub)
     return parser
 

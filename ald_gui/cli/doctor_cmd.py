@@ -25,7 +25,8 @@ from ald_gui.plc.errors import PlcError
 from ald_gui.store import migrations
 from ald_gui.store.invariants import check_data
 from ald_gui.store.server import ServerError
-from ald_gui.store.spool import Spool, SpoolInUse
+from ald_gui.store.spool_owner import SpoolError, owned
+from ald_gui.store.spool_view import SpoolView
 
 
 @dataclass
@@ -49,21 +50,50 @@ def register(sub: Any) -> None:
     p.set_defaults(run=_doctor)
 
 
+# A console commits within seconds; an item older than this while one runs means its
+# writer is stuck or the database refuses it (its health strip says which).
+_BEHIND_S = 60.0
+
+
 def _spool(data_dir: Path | None) -> Check:
+    """The spool's depth, age and dead letters, read without disturbing a console that
+    records into it."""
     path = paths.spool_path(paths.data_dir(data_dir))
     if not path.exists():
         return Check("spool", True, "no spool yet", {"depth": 0})
+    recording = owned(path)
     try:
-        with Spool(path) as spool:
+        with SpoolView(path) as spool:
             depth = spool.depth()
             oldest = spool.oldest_unsent_us()
             dead = spool.dead_letter_count()
-    except SpoolInUse:
-        return Check("spool", True, "in use by a running console (its health strip shows it)")
+    except SpoolError as exc:
+        return Check("spool", False, str(exc))
     age = None if oldest is None else (now_us() - oldest) / 1e6
-    figures = {"depth": depth, "oldest_unsent_age_s": age, "dead_letters": dead}
+    figures = {
+        "depth": depth,
+        "oldest_unsent_age_s": age,
+        "dead_letters": dead,
+        "console_recording": recording,
+    }
     if dead:
-        return Check("spool", False, f"{dead} dead-lettered items kept in {path}", figures)
+        return Check(
+            "spool",
+            False,
+            f"{dead} dead-lettered items kept in {path} (ald-gui spool list)",
+            figures,
+        )
+    if recording:
+        if age is not None and age > _BEHIND_S:
+            return Check(
+                "spool",
+                False,
+                f"a console records into it, but {depth} items wait, oldest {age:.0f} s old:"
+                " its writer is not committing (see its health strip)",
+                figures,
+            )
+        return Check("spool", True, f"a console records into it; {depth} items on their way",
+                     figures)  # fmt: skip
     if depth:
         return Check(
             "spool",

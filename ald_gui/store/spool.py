@@ -38,6 +38,7 @@ from typing import Self
 from ald_gui.domain.stream import StreamItem, now_us
 from ald_gui.store.dead_letters import DeadLetter, read_dead_letters
 from ald_gui.store.spool_items import Keys, UnreadableItem, decode_item, encode_item
+from ald_gui.store.spool_owner import SpoolError, SpoolInUse, claim
 
 __all__ = ["DeadLetter", "Spool", "SpoolError", "SpoolGroup", "SpoolInUse"]
 
@@ -70,15 +71,6 @@ CREATE TABLE IF NOT EXISTS dead_letter (
 """
 
 
-# seq, sampled_at_us, has run, run id, key set id; the float64 values follow.
-class SpoolError(Exception):
-    """The spool file cannot be used (newer format, closed, corrupt)."""
-
-
-class SpoolInUse(SpoolError):
-    """Another process (or another Spool object) holds the spool file."""
-
-
 @dataclass(frozen=True, slots=True)
 class SpoolGroup:
     """The oldest unsent items, in stream order, under one transaction id.
@@ -95,8 +87,10 @@ class Spool:
     """A durable, ordered journal of stream items in one SQLite file.
 
     Safe to use from several threads (calls are serialised by a lock); each call is one
-    SQLite transaction and blocks for its fsync (a few ms on an SSD). The file is locked
-    exclusively while open: a second opener gets :class:`SpoolInUse`.
+    SQLite transaction and blocks for its fsync (a few ms on an SSD). One owner at a
+    time: a lock on ``<file>.owner`` is held while open (released by the OS if the
+    process dies), and a second opener gets :class:`SpoolInUse`. Readers that do not
+    own it (:class:`~ald_gui.store.spool_view.SpoolView`) may look meanwhile.
     """
 
     def __init__(self, path: Path) -> None:
@@ -109,32 +103,33 @@ class Spool:
         self._unreadable: list[str] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)  # a fresh user data dir
+            self._owner = claim(self.path)
+        except OSError as exc:
+            raise SpoolError(f"cannot open spool {self.path}: {exc}") from exc
+        try:
+            # A busy timeout, for the moments a reader (doctor, ``ald-gui spool list``)
+            # recovers the WAL index: they never write, so this is never a long wait.
             self._db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=0.0
+                self.path, isolation_level=None, check_same_thread=False, timeout=2.0
             )
         except (OSError, sqlite3.Error) as exc:
+            self._owner.close()
             raise SpoolError(f"cannot open spool {self.path}: {exc}") from exc
         try:
             self._setup()
         except BaseException:
             self._db.close()
+            self._owner.close()
             raise
         self._closed = False
 
     def _setup(self) -> None:
         try:
-            # Exclusive locking: one owner per file, taken now by the write below and
-            # held until close (released by the OS if the process dies).
-            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             if self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
                 raise SpoolError(f"spool {self.path}: SQLite refused WAL mode")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as exc:  # locked, not a database, unreadable
-            if "locked" in str(exc):
-                raise SpoolInUse(
-                    f"spool {self.path} is open elsewhere (another process or Spool object)"
-                ) from exc
+        except sqlite3.DatabaseError as exc:  # not a database, unreadable
             raise SpoolError(f"cannot open spool {self.path}: {exc}") from exc
         try:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -166,6 +161,7 @@ class Spool:
             if not self._closed:
                 self._closed = True
                 self._db.close()
+                self._owner.close()
 
     def __enter__(self) -> Self:
         return self
@@ -368,6 +364,17 @@ class Spool:
                 ).rowcount
             self._depth -= moved
             self._dead_count += moved
+
+    def release_dead_letters(self, transaction_id: uuid.UUID) -> int:
+        """Forget the dead letters of group ``transaction_id``: call only once PostgreSQL
+        has committed them (a replay). Idempotent; returns how many were forgotten."""
+        with self._lock:
+            with self._transaction() as db:
+                gone = db.execute(
+                    "DELETE FROM dead_letter WHERE txid = ?", (transaction_id.bytes,)
+                ).rowcount
+            self._dead_count -= gone
+        return int(gone)
 
     # -- figures ----------------------------------------------------------------------
 
