@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
@@ -40,7 +41,7 @@ def _items(config: AppConfig) -> tuple[RunStarted, list[Batch]]:
     return RunStarted(1, run), batches
 
 
-def _dead_lettered(spool: Spool, items: list[StreamItem], reason: str) -> uuid.UUID:
+def _dead_lettered(spool: Spool, items: Sequence[StreamItem], reason: str) -> uuid.UUID:
     """Journal ``items`` and set them aside as one group, as the writer would have."""
     spool.append(items)
     group = spool.next_group(len(items))
