@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
 import itertools
 import json
-import socket
 import stat
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -22,100 +18,17 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.commands import StartRun, StopRun
 from ald_gui.domain.events import RunRefused, WriteConfirmed, WriteFailed
 from ald_gui.domain.stream import RunEnded, RunStarted
-from ald_gui.engine.control import ControlServer
 from ald_gui.engine.control_access import ControlTokenError, read_token, token_path
-from ald_gui.engine.engine import Engine
+from tests.control_harness import Answer, Control, open_control
 from tests.fixtures.pg import scalar
 from tests.fixtures.plc import quick
-from tests.recording import Recording, settle
-
-
-@dataclass
-class Answer:
-    status: int
-    body: dict[str, Any]
-    headers: http.client.HTTPMessage
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path) -> None:
-        super().__init__("localhost", timeout=10)
-        self._path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
-        self.sock.connect(str(self._path))
-
-
-@dataclass
-class Control:
-    engine: Engine
-    server: ControlServer
-    recording: Recording
-    token: str
-    data_dir: Path
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.server.port}"
-
-    def connection(self) -> http.client.HTTPConnection:
-        if self.server.port is None:
-            assert self.server.socket_path is not None
-            return _UnixConnection(self.server.socket_path)
-        return http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
-
-    def fetch(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str | None = "own",
-        headers: dict[str, str] | None = None,
-        body: bytes | None = None,
-    ) -> Answer:
-        """One request, from any thread. ``token="own"``: the console's token."""
-        sent = {"Host": self.host} if self.server.port is not None else {}
-        if token is not None:
-            sent["Authorization"] = f"Bearer {self.token if token == 'own' else token}"
-        sent |= headers or {}
-        conn = self.connection()
-        try:
-            conn.request(method, path, body=body, headers=sent)
-            response = conn.getresponse()
-            return Answer(response.status, json.loads(response.read()), response.headers)
-        finally:
-            conn.close()
-
-    def call(self, qtbot: QtBot, method: str, path: str, **kw: Any) -> Answer:
-        """``fetch`` on a thread while this one spins Qt's loop: the engine answers
-        through queued signals, as it does in the service."""
-        with ThreadPoolExecutor(1) as pool:
-            future = pool.submit(self.fetch, method, path, **kw)
-            qtbot.waitUntil(future.done, timeout=15000)
-            return future.result()
-
-
-def _open(
-    config: AppConfig, dsn: str, data_dir: Path, **server: Any
-) -> tuple[Engine, Recording, ControlServer]:
-    engine = Engine(config, data_dir=data_dir, dsn=dsn)
-    recording = Recording.of(engine)
-    engine.open()
-    try:
-        control = ControlServer(engine, **server)
-    except BaseException:
-        engine.shutdown()
-        raise
-    control.start()
-    return engine, recording, control
+from tests.recording import settle
 
 
 @pytest.fixture
 def control(sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iterator[Control]:
     data_dir = tmp_path / "data"
-    engine, recording, server = _open(quick(sim_config, 0.05), migrated_pg_dsn, data_dir)
+    engine, recording, server = open_control(quick(sim_config, 0.05), migrated_pg_dsn, data_dir)
     yield Control(engine, server, recording, read_token(data_dir), data_dir)
     server.stop()
     engine.shutdown()
@@ -228,13 +141,13 @@ def test_the_unix_socket_serves_with_the_token(
     socket_path = tmp_path / "control.sock"
     socket_path.write_bytes(b"")  # not a socket: refused, by name, not overwritten
     with pytest.raises(OSError, match=r"control\.sock: exists and is not a socket"):
-        _open(quick(sim_config, 0.05), migrated_pg_dsn, tmp_path / "d0", port=None,
+        open_control(quick(sim_config, 0.05), migrated_pg_dsn, tmp_path / "d0", port=None,
               socket_path=socket_path)  # fmt: skip
     assert socket_path.read_bytes() == b""
     socket_path.unlink()
 
     data_dir = tmp_path / "data"
-    engine, recording, server = _open(
+    engine, recording, server = open_control(
         quick(sim_config, 0.05), migrated_pg_dsn, data_dir, port=None, socket_path=socket_path
     )
     try:
@@ -257,7 +170,7 @@ def test_each_of_many_concurrent_clients_gets_the_answer_to_its_own_request(
 ) -> None:
     clients, rounds = 6, 10
     data_dir = tmp_path / "data"
-    engine, recording, server = _open(quick(sim_config, 0.02), migrated_pg_dsn, data_dir)
+    engine, recording, server = open_control(quick(sim_config, 0.02), migrated_pg_dsn, data_dir)
     control = Control(engine, server, recording, read_token(data_dir), data_dir)
     # An alarm action, nobody's request: it ends every other run as soon as it starts,
     # so a stop a client sends meanwhile reaches a poll thread that has no run and is

@@ -19,6 +19,7 @@ from ald_gui.cli import (
     doctor_cmd,
     headless_cmd,
     plc_cmd,
+    run_cmd,
     sim_cmd,
     spool_cmd,
 )
@@ -57,7 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the database and spool live",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (config_cmd, plc_cmd, sim_cmd, headless_cmd, db_cmd, doctor_cmd, spool_cmd):
+    for module in (
+        config_cmd,
+        plc_cmd,
+        sim_cmd,
+        headless_cmd,
+        run_cmd,
+        db_cmd,
+        doctor_cmd,
+        spool_cmd,
+    ):
         module.register(sub)
     return parser
 
