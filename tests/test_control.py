@@ -267,6 +267,30 @@ def test_a_refusal_by_the_poll_thread_goes_to_the_one_that_asked(
     assert [r.request_id for r in refusals] == [answer.body["request"]]
 
 
+def test_a_request_the_busy_engine_did_not_take_up_in_time_is_not_carried_out(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot
+) -> None:
+    data_dir = tmp_path / "data"
+    engine, recording, server = open_control(
+        quick(sim_config, 0.05), migrated_pg_dsn, data_dir, answer_timeout_s=0.2
+    )
+    try:
+        control = Control(engine, server, recording, read_token(data_dir), data_dir)
+        # This thread is the engine's, and it does not run Qt's loop until the answer
+        # has come: the engine is as busy as it can be.
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(control.fetch, "POST", "/runs/start?operator=late").result(10)
+        assert answer.status == 503 and "nothing was done" in answer.body["error"], answer.body
+        # Now the engine's loop runs again: the request it missed stays undone.
+        seen = len(recording.batches)
+        settle(qtbot, lambda: recording.batches_after(seen) >= 2, 5.0, "two batches")
+        assert recording.run_items == [] and engine.run is None
+        assert control.call(qtbot, "POST", "/runs/start?operator=alice").status == 200
+    finally:
+        server.stop()
+        engine.shutdown()
+
+
 def test_outcomes_carry_the_id_of_the_command_they_answer(
     control: Control, qtbot: QtBot, simulator: object
 ) -> None:

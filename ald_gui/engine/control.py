@@ -44,31 +44,62 @@ from ald_gui.domain.stream import RunEnded, RunStarted
 from ald_gui.engine.control_access import Gate, Refusal, ensure_token, token_path
 from ald_gui.engine.engine import Engine
 
-_ANSWER_TIMEOUT_S = 5.0
 _MAX_BODY = 64 * 1024
 _ROUTES = {"/status": "GET", "/runs/start": "POST", "/runs/stop": "POST"}
+
+
+class _Call:
+    """A call handed to the engine's thread: run there, or given up by its caller
+    before it started, never both, so a caller told "not in time" knows it did not run."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self.answer: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._started = self._cancelled = False
+
+    def begin(self) -> bool:
+        """On the engine's thread: False if the caller gave up already."""
+        with self._lock:
+            self._started = not self._cancelled
+            return self._started
+
+    def cancel(self) -> bool:
+        """On the caller's thread: False if it has started (its answer is on its way)."""
+        with self._lock:
+            self._cancelled = not self._started
+            return self._cancelled
 
 
 class _OnEngineThread(QObject):
     """Runs a callable on the thread this object lives in and hands back its result."""
 
-    call = Signal(object, object)
+    call = Signal(object)
 
     def __init__(self) -> None:
         super().__init__()
         self.call.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
-    @Slot(object, object)
-    def _run(self, fn: Callable[[], Any], answer: queue.SimpleQueue[Any]) -> None:
+    @Slot(object)
+    def _run(self, call: _Call) -> None:
+        if not call.begin():
+            return
         try:
-            answer.put((True, fn()))
+            call.answer.put((True, call.fn()))
         except Exception as exc:  # handed back to the HTTP thread, which reports it
-            answer.put((False, exc))
+            call.answer.put((False, exc))
 
-    def invoke(self, fn: Callable[[], Any]) -> Any:
-        answer: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.call.emit(fn, answer)
-        ok, value = answer.get(timeout=_ANSWER_TIMEOUT_S)
+    def invoke(self, fn: Callable[[], Any], timeout_s: float) -> Any:
+        """``fn()`` run on this object's thread. Raises TimeoutError, and ``fn`` is
+        never run, if that thread has not taken it up within ``timeout_s``."""
+        call = _Call(fn)
+        self.call.emit(call)
+        try:
+            ok, value = call.answer.get(timeout=timeout_s)
+        except queue.Empty:
+            if call.cancel():
+                raise TimeoutError from None
+            ok, value = call.answer.get()  # it started just now; fn is quick
         if not ok:
             raise value
         return value
@@ -121,9 +152,15 @@ class ControlServer:
     """
 
     def __init__(
-        self, engine: Engine, port: int | None = 0, socket_path: Path | None = None
+        self,
+        engine: Engine,
+        port: int | None = 0,
+        socket_path: Path | None = None,
+        *,
+        answer_timeout_s: float = 5.0,
     ) -> None:
         self._engine = engine
+        self._timeout_s = answer_timeout_s
         self._bridge = _OnEngineThread()
         self.token_file = token_path(engine.data_dir)
         token = ensure_token(engine.data_dir)
@@ -206,21 +243,19 @@ class ControlServer:
     def _outcome(self, request_id: RequestId) -> object | None:
         """The outcome of request ``request_id``, or None if none came in time."""
         with self._answers:
-            self._answers.wait_for(
-                lambda: self._outcomes[request_id] is not None, _ANSWER_TIMEOUT_S
-            )
+            self._answers.wait_for(lambda: self._outcomes[request_id] is not None, self._timeout_s)
             return self._outcomes.pop(request_id)
 
     def _ask(self, command: Command) -> tuple[HTTPStatus, dict[str, Any]]:
         """Carry out ``command`` and describe its outcome as an HTTP answer."""
         try:
-            request_id = self._bridge.invoke(lambda: self._submit(command))
+            request_id = self._bridge.invoke(lambda: self._submit(command), self._timeout_s)
         except RunNotPossible as exc:
             return HTTPStatus.CONFLICT, {"ok": False, "error": str(exc)}
-        except queue.Empty:
+        except TimeoutError:
             return HTTPStatus.SERVICE_UNAVAILABLE, {
                 "ok": False,
-                "error": "the engine did not answer in time",
+                "error": "the engine was too busy to take the request: nothing was done, try again",
             }
         outcome = self._outcome(request_id)
         answer: dict[str, Any] = {"request": request_id}
@@ -307,7 +342,15 @@ class ControlServer:
                     )
                     return
                 if url.path == "/status":
-                    self._answer(HTTPStatus.OK, control._bridge.invoke(control._status))
+                    try:
+                        status = control._bridge.invoke(control._status, control._timeout_s)
+                    except TimeoutError:
+                        self._answer(
+                            HTTPStatus.SERVICE_UNAVAILABLE,
+                            {"ok": False, "error": "the engine was too busy to answer: try again"},
+                        )
+                        return
+                    self._answer(HTTPStatus.OK, status)
                     return
                 params = self._parameters(url.query, length)
                 if isinstance(params, Refusal):
