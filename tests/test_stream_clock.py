@@ -16,7 +16,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig
-from ald_gui.domain.clock import StreamClock
+from ald_gui.domain.clock import StreamClock, wall_us
 from ald_gui.domain.events import ClockStepped
 from ald_gui.domain.machine import Machine
 from ald_gui.engine.engine import Engine
@@ -173,3 +173,31 @@ def test_an_unreadable_mark_refuses_the_start_and_leaves_nothing_running(
         engine.open()
     assert engine.shutdown()
     assert (data_dir / "stream-clock.json").read_text() == "{}"  # kept for the operator
+
+
+def test_after_a_restart_behind_the_last_session_the_engine_records_above_its_mark(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot
+) -> None:
+    """As if the wall clock had been set back an hour since the last session."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    mark = wall_us() + 3600 * SECOND
+    ClockMark(data_dir / "stream-clock.json").save(mark)
+    engine = Engine(quick(sim_config, interval_s=0.02), data_dir=data_dir, dsn=migrated_pg_dsn)
+    try:
+        with qtbot.waitSignal(
+            engine.occurred, timeout=5000, check_params_cb=lambda e: isinstance(e, ClockStepped)
+        ) as stepped:
+            engine.open()
+        for _ in range(3):
+            with qtbot.waitSignal(engine.sampled, timeout=5000):
+                pass
+    finally:
+        assert engine.shutdown()
+    assert stepped.args[0].step_us < -3599 * SECOND
+    with psycopg.connect(migrated_pg_dsn) as conn:
+        row = conn.execute(
+            "SELECT (extract(epoch FROM min(sampled_at)) * 1e6)::bigint,"
+            " (SELECT min(first_seq) FROM write_transactions) FROM parameter_value_history"
+        ).fetchone()
+    assert row is not None and row[0] > mark and row[1] > mark  # times and sequence numbers

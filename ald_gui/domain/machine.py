@@ -37,8 +37,10 @@ class Machine:
         # is replayed beside the new session's items): seeded from the stream clock,
         # which starts above the previous session's reserved mark (domain.clock), and
         # every item of that session took a later stamp, they start above any number
-        # it can have handed out.
-        self._seq = clock_us()
+        # it can have handed out. Seeded at the first item, not here: the first reading
+        # of the clock may report a step, and the poll thread's listeners are
+        # connected only after it is built.
+        self._seq: int | None = None
         self.run: Run | None = None
 
     def stamp(self, at_us: int | None = None) -> int:
@@ -49,7 +51,7 @@ class Machine:
         return self._last_us
 
     def _next_seq(self) -> int:
-        self._seq += 1
+        self._seq = (self._clock_us() if self._seq is None else self._seq) + 1
         return self._seq
 
     def start(self, operator: str, note: str = "", recipe: str = "") -> RunStarted:
