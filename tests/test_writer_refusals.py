@@ -21,21 +21,13 @@ from tests.waiting import wait_until
 
 
 @pytest.fixture
-def writer_role(migrated_pg_dsn: str) -> Iterator[tuple[str, str]]:
-    """(the role's DSN, its name): an account that may write the historian's tables,
-    not a superuser, so that a REVOKE bites."""
+def writer_dsn(migrated_pg_dsn: str) -> Iterator[str]:
+    """A login of the ald_writer group, not a superuser, so that a REVOKE bites."""
     name = f"writer_{uuid.uuid4().hex[:8]}"
     role = sql.Identifier(name)
     with psycopg.connect(migrated_pg_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
-        admin.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(role))
-        admin.execute(
-            sql.SQL("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {}").format(
-                role
-            )
-        )
-        admin.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(role))
-    yield make_conninfo(migrated_pg_dsn, user=name), name
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE ald_writer").format(role))
+    yield make_conninfo(migrated_pg_dsn, user=name)
     with psycopg.connect(migrated_pg_dsn, autocommit=True) as admin:
         admin.execute(sql.SQL("DROP OWNED BY {}").format(role))
         admin.execute(sql.SQL("DROP ROLE {}").format(role))
@@ -46,24 +38,22 @@ def _refusals(events: list[WriterEvent]) -> list[WriterEvent]:
 
 
 def test_a_revoked_permission_is_retried_and_nothing_is_dead_lettered(
-    migrated_pg_dsn: str, writer_role: tuple[str, str], tmp_path: Path
+    migrated_pg_dsn: str, writer_dsn: str, tmp_path: Path
 ) -> None:
-    dsn, role = writer_role
     s = Stream()
     start, before = s.start(), s.batches(3)
     after, end = s.batches(5), s.end()
     first: list[StreamItem] = [start, *before]
     second: list[StreamItem] = [*after, end]
     events: list[WriterEvent] = []
-    grant = sql.SQL("{} INSERT ON parameter_value_history {} {}")
     with (
         Spool(tmp_path / "spool.db") as spool,
-        running(dsn, spool, on_event=events.append) as writer,
+        running(writer_dsn, spool, on_event=events.append) as writer,
     ):
         writer.submit(first)
         wait_until(lambda: _drained(writer), 10, "the first items to arrive")
         with psycopg.connect(migrated_pg_dsn, autocommit=True) as admin:
-            admin.execute(grant.format(sql.SQL("REVOKE"), sql.SQL("FROM"), sql.Identifier(role)))
+            admin.execute("REVOKE INSERT ON parameter_value_history FROM ald_writer")
         writer.submit(second)
         wait_until(lambda: writer.health().commit_failures >= 3, 10, "retries of the refusal")
         health = writer.health()
@@ -72,7 +62,7 @@ def test_a_revoked_permission_is_retried_and_nothing_is_dead_lettered(
         [refusal] = _refusals(events)  # once, not once per retry
         assert "permission denied" in refusal.message
         with psycopg.connect(migrated_pg_dsn, autocommit=True) as admin:
-            admin.execute(grant.format(sql.SQL("GRANT"), sql.SQL("TO"), sql.Identifier(role)))
+            admin.execute("GRANT INSERT ON parameter_value_history TO ald_writer")
         wait_until(lambda: _drained(writer), 10, "the spool to drain once granted again")
         assert writer.health().commit_failures == 0
         assert spool.dead_letters() == []
