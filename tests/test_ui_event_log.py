@@ -134,6 +134,10 @@ EXAMPLES = [
         ),
     ),
     (
+        WriterEvent(WriterEventKind.SAMPLES_LOST, "spool full: 5 samples of 1 poll", at_us=T0),
+        (ERR, Category.ERROR, "Samples not recorded: spool full: 5 samples of 1 poll"),
+    ),
+    (
         WriterEvent(WriterEventKind.SPOOL_FAILED, "cannot journal: disk full", at_us=T0),
         (ERR, Category.ERROR, "Local spool cannot be written: cannot journal: disk full"),
     ),

@@ -264,6 +264,17 @@ def test_writer_fault_while_the_spool_cannot_be_written(strip: HealthStrip) -> N
     assert strip.state("writer") == "ok"
 
 
+def test_writer_alarm_once_samples_were_lost(strip: HealthStrip) -> None:
+    strip.on_event(WriterEvent(WriterEventKind.SPOOL_FAILED, "cannot journal: disk full"))
+    strip.on_writer_health(writer(queue_depth=400, samples_lost=12_345))
+    assert (strip.state("writer"), strip.text("writer")) == (
+        "fault",
+        "Writer: 12,345 samples LOST",
+    )
+    strip.on_writer_health(writer(samples_lost=12_345))  # the spool works again
+    assert strip.state("writer") == "fault"  # the loss is not forgotten
+
+
 def test_writer_no_data_after_five_seconds(strip: HealthStrip, clock: Clock) -> None:
     strip.on_writer_health(WRITER_OK)
     clock.advance(5.5)

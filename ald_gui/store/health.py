@@ -56,6 +56,9 @@ class WriterHealth:
     # How long the database call in progress (a commit, the schema check) has been
     # running, None when none is: a server that is alive but blocked shows here.
     database_busy_s: float | None = None
+    # Sample values dropped since the start because neither the spool nor memory could
+    # hold them (each drop is recorded as a gap in the stream).
+    samples_lost: int = 0
 
 
 class WriterEventKind(StrEnum):
@@ -65,6 +68,7 @@ class WriterEventKind(StrEnum):
     QUARANTINED = "quarantined"  # PostgreSQL refused an item for good
     COMMIT_REFUSED = "commit_refused"  # the server refuses commits, not the data: retrying
     SPOOL_FAILED = "spool_failed"  # the local journal could not be written
+    SAMPLES_LOST = "samples_lost"  # spool and memory full: samples dropped, kept as a gap
     RUN_RECOVERED = "run_recovered"  # a run left open by a console that died was ended
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
@@ -34,12 +35,13 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from ald_gui.domain.backoff import Backoff
-from ald_gui.domain.stream import Batch, RunStarted, StreamItem, now_us
+from ald_gui.domain.stream import Batch, Gap, RunStarted, StreamItem, now_us
 from ald_gui.domain.tags import Tag
 from ald_gui.store import migrations, roles
 from ald_gui.store.commit import commit_group, is_data_error, is_transient
 from ald_gui.store.db import writer_conninfo
 from ald_gui.store.health import PoolFigures, WriterEvent, WriterEventKind, WriterHealth
+from ald_gui.store.memory_queue import MemoryQueue
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.pool_log import quiet_pool_warnings
 from ald_gui.store.runs import close_orphaned_runs
@@ -91,6 +93,7 @@ class Writer:
         latency_samples: int = 100_000,
         statement_timeout_s: float = 30.0,
         lock_timeout_s: float = 10.0,
+        max_queue_values: int = 2_000_000,
     ) -> None:
         if max_group_items < 1 or max_group_values < 1:
             raise ValueError(
@@ -122,7 +125,8 @@ class Writer:
             configure=self._configure,
         )
 
-        self._queue: list[StreamItem] = []
+        # ~200 MB at most, some 3 minutes of 1,000 tags at 10 Hz while the spool fails.
+        self._queue = MemoryQueue(max_queue_values)
         self._queue_changed = threading.Condition()
         self._health_due = False
         self._spool_failing = False
@@ -177,9 +181,13 @@ class Writer:
         with self._queue_changed:
             if self._stopping.is_set():
                 raise RuntimeError("writer is stopped: items submitted now would be lost")
+            losing = self._queue.losing
             self._queue.extend(items)
+            began_losing = self._queue.losing and not losing
+            gaps = self._queue.take_gaps()
             self._session_runs.update(i.run.id for i in items if isinstance(i, RunStarted))
             self._queue_changed.notify()
+        self._report_loss(began_losing, gaps)
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Journal everything submitted, commit what can be within ``timeout``, stop.
@@ -191,8 +199,11 @@ class Writer:
         deadline = time.monotonic() + timeout
         with self._queue_changed:
             self._final_deadline = deadline
+            self._queue.close_loss()  # its gap is journaled with the rest
+            gaps = self._queue.take_gaps()
             self._stopping.set()
             self._queue_changed.notify()
+        self._report_loss(False, gaps)
         if self._started:
             self._journal_thread.join(max(0.0, deadline - time.monotonic()))
             self._commit_thread.join(max(0.0, deadline - time.monotonic()))
@@ -215,6 +226,7 @@ class Writer:
             rows_per_second=rows / _RATE_WINDOW_S,
             dead_letters=self._spool.dead_letter_count(),
             commit_failures=self._commit_failures,
+            samples_lost=self._queue.samples_lost,
             database_busy_s=None if busy_since is None else now - busy_since,
             database_connected=self._connected,
             schema_version=self._schema_version,
@@ -248,7 +260,7 @@ class Writer:
                     lambda: bool(self._queue) or self._stopping.is_set() or self._health_due,
                     timeout=max(0.0, next_health - time.monotonic()),
                 )
-                items, stopping = list(self._queue), self._stopping.is_set()
+                items, stopping = self._queue.snapshot(), self._stopping.is_set()
                 health_due, self._health_due = self._health_due, False
             if items:
                 if not self._journal(items):
@@ -271,15 +283,32 @@ class Writer:
             self._spool.append(items)
         except Exception as exc:
             self._last_error = f"spool: {exc}"
+            full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            with self._queue_changed:
+                self._queue.cause = "spool full" if full else f"spool not writable ({exc})"
             if not self._spool_failing:  # once per failure, not once per retry
                 self._spool_failing = True
                 self._emit(WriterEvent(WriterEventKind.SPOOL_FAILED, f"cannot journal: {exc}"))
             return False
         self._spool_failing = False
         with self._queue_changed:
-            del self._queue[: len(items)]
+            self._queue.forget(len(items))
         self._journaled.set()
         return True
+
+    def _report_loss(self, began: bool, gaps: list[Gap]) -> None:
+        """Tell that samples are being dropped, and each gap that records a drop."""
+        if began:
+            self._emit(
+                WriterEvent(
+                    WriterEventKind.SAMPLES_LOST,
+                    f"{self._queue.cause}: memory is full too, samples are NOT being recorded",
+                )
+            )
+        for gap in gaps:
+            self._emit(WriterEvent(WriterEventKind.SAMPLES_LOST, f"{gap.reason} (kept as a gap)"))
+        if began or gaps:
+            self._health_changed()
 
     def _health_changed(self) -> None:
         with self._queue_changed:

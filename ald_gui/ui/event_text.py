@@ -76,6 +76,7 @@ _WRITER = {
         "Database refuses commits, samples wait in the local spool",
     ),
     WriterEventKind.SPOOL_FAILED: (Severity.ERROR, Category.ERROR, "Local spool cannot be written"),
+    WriterEventKind.SAMPLES_LOST: (Severity.ERROR, Category.ERROR, "Samples not recorded"),
     WriterEventKind.RUN_RECOVERED: (Severity.WARNING, Category.RUN, "Run recovered"),
 }
 

@@ -16,8 +16,9 @@ State rules, most serious first:
   commit has been running for ``stuck_commit_s``; *warning* while connecting for the
   first time and when a commit is slow (the last one took, or the one in progress has
   been running for, more than ``slow_commit_s``); *ok* otherwise.
-- Writer: *fault* when samples were set aside (dead letters) or the local spool
-  cannot be written; *warning* when the oldest unsent sample is older than
+- Writer: *fault* when samples were lost (neither the spool nor memory could hold them;
+  until the console restarts), set aside (dead letters) or the local spool cannot be
+  written; *warning* when the oldest unsent sample is older than
   ``unsent_warning_s`` or no health arrived for ``stale_after_s``; *ok* otherwise.
 """
 
@@ -312,6 +313,8 @@ class WriterWatch(_WriterReports):
 
     def verdict(self) -> Verdict:
         h = self.health
+        if h is not None and h.samples_lost:
+            return Verdict(State.FAULT, f"Writer: {count(h.samples_lost)} samples LOST")
         if self._spool_failed:
             return Verdict(State.FAULT, "Spool FAILED")
         if dead := self.dead_letters():
@@ -343,6 +346,7 @@ class WriterWatch(_WriterReports):
             ("Oldest unsent sample", duration(h.oldest_unsent_age_s)),
             ("Rows per second", f"{h.rows_per_second:,.0f}"),
             ("Dead letters", count(self.dead_letters())),
+            ("Samples not recorded", count(h.samples_lost)),
             ("Free disk for the spool", _megabytes(h.disk_free_bytes)),
             ("Last report", _ago(self.silent_s())),
         ]
