@@ -53,6 +53,7 @@ def main() -> None:
         demo = config.model_copy(update={"plc": plc})
         settings = QSettings(str(Path(tmp) / "console.ini"), QSettings.Format.IniFormat)
         settings.setValue("look/theme", args.theme)
+        Path(tmp).chmod(0o711)  # under root, the server account passes to its cluster
         engine = Engine(demo, data_dir=Path(tmp) / "data")
         window = MainWindow(
             engine,

@@ -16,11 +16,11 @@ def test_version() -> None:
     assert done.returncode == 0 and done.stdout.strip() == f"ald-gui {__version__}"
 
 
-def test_demo_without_a_display_records_headless_and_stops_cleanly(tmp_path: Path) -> None:
+def test_demo_without_a_display_records_headless_and_stops_cleanly(pg_tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}  # fmt: skip
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ald_gui", "--demo", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "ald_gui", "--demo", "--data-dir", str(pg_tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:

@@ -129,6 +129,7 @@ def crash(reference_config: AppConfig) -> Iterator[Crash]:
     gap, committed while the killed console's spool is replayed), and, once the spool
     is replayed, stopped with SIGTERM. The database stays up for the tests to read."""
     root = Path(tempfile.mkdtemp(prefix="ald-crash-"))
+    root.chmod(0o711)  # under root, the server account passes through to its cluster
     try:
         with EmbeddedServer(root / "pg" / "data") as server:
             yield _crash(server.dsn, root, reference_config)

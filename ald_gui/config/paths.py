@@ -9,6 +9,7 @@ installations use.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -17,11 +18,29 @@ ENV_VAR = "ALD_GUI_DATA_DIR"
 
 
 def data_dir(override: Path | str | None = None) -> Path:
-    """The data directory (created if missing)."""
+    """The data directory, created 0700 if missing: it holds every process value and
+    operator name, which are no other local user's business. One made by an older
+    release with the umask's 0755 is closed to 0700 when it holds the spool or the
+    database; a directory of anything else is left as it is (its files are 0600)."""
     chosen = override or os.environ.get(ENV_VAR) or platformdirs.user_data_dir("ald-gui", False)
     path = Path(chosen).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    _close(path)
     return path
+
+
+PRIVATE_DIR_MODE = 0o700
+# Under root the embedded server's account may pass through (search bit, its group).
+_ALLOWED_MODES = (PRIVATE_DIR_MODE, PRIVATE_DIR_MODE | stat.S_IXGRP)
+
+
+def _close(path: Path) -> None:
+    if os.name == "nt":  # the profile's ACLs already keep other users out
+        return
+    mode = stat.S_IMODE(path.stat().st_mode)
+    ours = spool_path(path).exists() or database_dir(path).exists()
+    if mode not in _ALLOWED_MODES and (ours or not any(path.iterdir())):
+        path.chmod(PRIVATE_DIR_MODE)
 
 
 def spool_path(root: Path) -> Path:

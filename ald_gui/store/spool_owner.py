@@ -8,6 +8,7 @@ by the OS when the process dies, keeps out only other owners.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import IO
 
@@ -42,7 +43,8 @@ def owned(path: Path) -> bool:
 
 def claim(path: Path) -> IO[str]:
     """Take the owner's lock of the spool at ``path``; raise SpoolInUse if it is held."""
-    owner = open(owner_lock_path(path), "a")  # noqa: SIM115 (held until close)
+    fd = os.open(owner_lock_path(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    owner = open(fd, "a")  # noqa: SIM115 (held until close)
     if not try_lock(owner):
         owner.close()
         raise SpoolInUse(
