@@ -1,10 +1,16 @@
-"""Live trends rendering: the TrendView against pyqtgraph drawn with its defaults.
+"""Live trends rendering: the TrendView against pyqtgraph as a user would set it up.
 
-Both draw 16 curves holding one hour at 10 Hz (36,000 points each), with a new sample
+All draw 16 curves holding one hour at 10 Hz (36,000 points each), with a new sample
 per curve appended at 10 Hz and the view following live, over the whole hour. Frames
-are asked for at --fps (60): the TrendView by its own repaint timer, the baseline by a
-timer that calls setData with the full arrays on a plain PlotWidget (no downsampling,
-no clipping) and moves the range. A third row is the TrendView as shipped (15 Hz).
+are asked for at --fps (30 by default): the TrendView by its own repaint timer, the
+baselines by a timer that calls setData with the full arrays and moves the range.
+Rows:
+- trends: the TrendView at --fps; trends_15hz: the TrendView as shipped (15 Hz);
+- pyqtgraph_tuned (the baseline): the same layout, four stacked plots of four curves
+  sharing one time axis, configured as pyqtgraph's documentation advises (peak
+  downsampling, clip to view, no finite check) and without the grid, legends and
+  marks the TrendView also draws: a baseline given every advantage;
+- pyqtgraph_raw: pyqtgraph's defaults, one PlotWidget, no downsampling, no clipping.
 
 Measured, after a warm-up, on the GUI thread that does all of it:
 - fps: paint events the plot canvas actually received per second of wall time;
@@ -15,7 +21,10 @@ Measured, after a warm-up, on the GUI thread that does all of it:
   the frame tick) / wall time: also counts what the GUI thread waits for while it
   paints (Qt's helper threads, the X server), and time lost to other processes;
 - ms/frame: the CPU time per painted frame.
-Goal: >= 30 fps with the GUI thread at most half busy. Prints a table and a JSON line.
+Goal: >= 30 fps with the GUI thread at most half busy, and a frame costing no more CPU
+than the tuned pyqtgraph's (what the TrendView adds: gaps, marks, lanes, the cursor,
+must not make it slower than doing without). Prints a table and a JSON line; in full
+mode exits 1 when the goal is missed (--short only proves it runs, and exits 0).
 
     python benchmarks/gui_render.py [--seconds S] [--fps F] [--short]
 
@@ -28,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -189,23 +199,89 @@ def bench_trends(
         view.deleteLater()
 
 
-def bench_baseline(
-    app: QApplication, points: int, fps: float, warmup: float, seconds: float
+def _drive(
+    app: QApplication,
+    canvas: QWidget,
+    frame: Callable[[], None],
+    append: Callable[[], None],
+    fps: float,
+    warmup: float,
+    seconds: float,
 ) -> Figures:
-    """pyqtgraph's defaults: one PlotWidget, 16 PlotDataItems, full setData every frame."""
-    widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
-    widget.resize(1280, 800)
-    items = [widget.plot(pen=pg.intColor(i, CURVES)) for i in range(CURVES)]
-    ring = Ring(CURVES, points)  # the same storage, so only the drawing differs
+    feeder = _feeder(append)
+    frames = QTimer()
+    frames.setInterval(max(1, round(1000 / fps)))
+    frames.timeout.connect(BUSY.wrap(frame))
+    frames.start()
+    try:
+        return _measure(app, canvas, warmup, seconds)
+    finally:
+        frames.stop()
+        feeder.stop()
+
+
+def _filled_ring(points: int) -> tuple[Ring, Callable[[], None]]:
+    """The TrendView's storage, filled with the hour, and the 10 Hz appender: only the
+    drawing differs between the rows."""
+    ring = Ring(CURVES, points)
     times, walks = _history(points, time.time())
     for i, t in enumerate(times):
         ring.append(float(t), walks[:, i])
-    widget.show()
     last = walks[:, -1].copy()
 
     def append() -> None:
         last[:] += np.random.default_rng(len(ring)).normal(0, 0.5, CURVES)
         ring.append(time.time(), last)
+
+    return ring, append
+
+
+def bench_tuned(
+    app: QApplication, points: int, fps: float, warmup: float, seconds: float
+) -> Figures:
+    """pyqtgraph as its documentation advises, in the TrendView's layout."""
+    canvas = pg.GraphicsLayoutWidget()
+    canvas.resize(1280, 800)
+    plots: list[pg.PlotItem] = []
+    for row, unit in enumerate(UNITS):
+        plot = canvas.addPlot(
+            row=row, col=0, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")}
+        )
+        plot.setLabel("left", unit)
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setClipToView(True)
+        if plots:
+            plot.setXLink(plots[0])
+        plots.append(plot)
+    # The TrendView's grouping: curve i in the plot of its unit.
+    items = [
+        plots[i % len(UNITS)].plot(pen=pg.intColor(i, CURVES), skipFiniteCheck=True)
+        for i in range(CURVES)
+    ]
+    ring, append = _filled_ring(points)
+    canvas.show()
+
+    def frame() -> None:
+        x = ring.times()
+        for i, item in enumerate(items):
+            item.setData(x, ring.column(i))
+        now = time.time()
+        plots[0].setXRange(now - HOUR_S, now, padding=0)
+
+    try:
+        return _drive(app, canvas.viewport(), frame, append, fps, warmup, seconds)
+    finally:
+        canvas.close()
+        canvas.deleteLater()
+
+
+def bench_raw(app: QApplication, points: int, fps: float, warmup: float, seconds: float) -> Figures:
+    """pyqtgraph's defaults: one PlotWidget, 16 PlotDataItems, full setData every frame."""
+    widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+    widget.resize(1280, 800)
+    items = [widget.plot(pen=pg.intColor(i, CURVES)) for i in range(CURVES)]
+    ring, append = _filled_ring(points)
+    widget.show()
 
     def frame() -> None:
         x = ring.times()
@@ -214,21 +290,14 @@ def bench_baseline(
         now = time.time()
         widget.setXRange(now - HOUR_S, now, padding=0)
 
-    feeder = _feeder(append)
-    frames = QTimer()
-    frames.setInterval(max(1, round(1000 / fps)))
-    frames.timeout.connect(BUSY.wrap(frame))
-    frames.start()
     try:
-        return _measure(app, widget.viewport(), warmup, seconds)
+        return _drive(app, widget.viewport(), frame, append, fps, warmup, seconds)
     finally:
-        frames.stop()
-        feeder.stop()
         widget.close()
         widget.deleteLater()
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -245,10 +314,12 @@ def main() -> None:
     rows = {
         "trends": bench_trends(app, args.points, args.fps, warmup, seconds),
         "trends_15hz": bench_trends(app, args.points, 15.0, warmup, seconds),
-        "pyqtgraph_defaults": bench_baseline(app, args.points, args.fps, warmup, seconds),
+        "pyqtgraph_tuned": bench_tuned(app, args.points, args.fps, warmup, seconds),
+        "pyqtgraph_raw": bench_raw(app, args.points, args.fps, warmup, seconds),
     }
-    ours, base = rows["trends"], rows["pyqtgraph_defaults"]
-    goal = ours.fps >= 30 and ours.busy <= 0.5
+    ours, tuned, raw = rows["trends"], rows["pyqtgraph_tuned"], rows["pyqtgraph_raw"]
+    ratio = tuned.ms_per_frame / ours.ms_per_frame
+    goal = ours.fps >= 30 and ours.busy <= 0.5 and ratio >= 1.0
     platform = QApplication.platformName()
     print(
         f"{CURVES} curves x {args.points:,} points, 1 h window, +1 point/curve at "
@@ -263,8 +334,9 @@ def main() -> None:
             f"{f.ms_per_frame:>9.2f} {f.frames:>7}"
         )
     print(
-        f"frame cost, baseline / trends: {base.ms_per_frame / ours.ms_per_frame:.1f}x; "
-        f"goal (>= 30 fps, busy <= 50 %): {'met' if goal else 'NOT met'}"
+        f"frame cost, tuned pyqtgraph / trends: {ratio:.2f}x (raw defaults / trends: "
+        f"{raw.ms_per_frame / ours.ms_per_frame:.1f}x); goal (>= 30 fps, busy <= 50 %, "
+        f"no dearer than tuned): {'met' if goal else 'NOT met'}"
     )
     print(
         json.dumps(
@@ -276,12 +348,15 @@ def main() -> None:
                 "asked_fps": args.fps,
                 "seconds": seconds,
                 **{name: asdict(f) for name, f in rows.items()},
-                "frame_cost_ratio": base.ms_per_frame / ours.ms_per_frame,
+                "frame_cost_ratio": ratio,
+                "raw_frame_cost_ratio": raw.ms_per_frame / ours.ms_per_frame,
                 "goal_met": goal,
+                "short": args.short,
             }
         )
     )
+    return 0 if goal or args.short else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
