@@ -15,10 +15,10 @@ def _ald(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
 
 
-def test_plc_read_and_doctor_find_the_running_demos_simulator(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def test_plc_read_and_doctor_find_the_running_demos_simulator(pg_tmp_path: Path) -> None:
+    data = pg_tmp_path / "data"
     announcement = data / DEMO_PLC_FILE
-    with (tmp_path / "demo-stderr.txt").open("w+") as err:
+    with (pg_tmp_path / "demo-stderr.txt").open("w+") as err:
         demo = subprocess.Popen(
             [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data),
              "--control-port", "-1", "--quiet"],

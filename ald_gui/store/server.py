@@ -18,8 +18,8 @@ Guarantees:
 
 Under root (containers, CI) PostgreSQL refuses to run, so the server runs as the system
 account ``ald-postgres`` (created once, and said in the log) from a copy of the programs
-it can reach; no directory outside the data directory's parent changes mode (see
-``server_files``). A cluster made by another major version is refused by name
+it can reach; nothing above the cluster's parent (the console's data directory) changes
+mode (see ``server_files``). A cluster made by another major version is refused by name
 (``ClusterVersionMismatch``), before anything runs on it. Blocking calls: ``start()``
 (about 0.1 s, plus 0.6 s initdb the first time), ``stop()``, ``kill()``; each is bounded
 by a timeout.
