@@ -8,6 +8,7 @@ import os
 import pwd
 import stat
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +157,35 @@ def test_under_root_the_server_account_is_created_once_and_said(
         assert not caplog.records
     finally:
         subprocess.run(["userdel", name], capture_output=True)
+
+
+def test_a_headless_demo_leaves_nothing_that_another_user_could_read(pg_tmp_path: Path) -> None:
+    """As a user runs it: every file the console, its spool, its run control and its
+    embedded server made is the user's (or the server account's) alone, and nothing
+    above the data directory changed."""
+    data = pg_tmp_path / "ald-gui"
+    before = _ancestry(pg_tmp_path, server._bin_dir())
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data),
+         "--control-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:  # ends if the demo dies: no wait on the clock
+            if line.startswith("recording:"):
+                break
+        made = sorted(data.rglob("*"))  # while it runs: the spool's WAL, the locks
+        modes = {p: _mode(p) for p in made if not p.is_symlink()}
+        demo.terminate()
+        _, err = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode == 0, err
+    assert _mode(data) == (0o710 if AS_ROOT else 0o700)
+    assert paths.spool_path(data) in modes and (data / "control" / "token") in modes
+    wide = {str(p): f"{m:04o}" for p, m in modes.items() if m & 0o077}
+    assert not wide, f"readable or enterable by others: {wide}"
+    assert _ancestry(pg_tmp_path, server._bin_dir()) == before

@@ -56,7 +56,8 @@ class ClockMark:
         and two flushes to disk."""
         temporary = self.path.with_name(self.path.name + ".new")
         try:
-            with open(temporary, "w", encoding="utf-8") as f:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # 0600 at once
+            with open(fd, "w", encoding="utf-8") as f:
                 json.dump({"reserved_us": reserved_us}, f)
                 f.flush()
                 os.fsync(f.fileno())
