@@ -73,4 +73,30 @@ class ClockStepped:
     severity: Severity = Severity.WARNING
 
 
-Event = PlcLost | PlcBack | WriteConfirmed | WriteFailed | RunRefused | ClockStepped
+@dataclass(frozen=True, slots=True)
+class DatabaseServerDied:
+    """The embedded database server stopped without being asked (killed, out of
+    memory): it is being started again."""
+
+    at_us: int
+    severity: Severity = Severity.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseServerRestarted:
+    at_us: int
+    down_s: float
+    attempts: int
+    severity: Severity = Severity.WARNING
+
+
+Event = (
+    PlcLost
+    | PlcBack
+    | WriteConfirmed
+    | WriteFailed
+    | RunRefused
+    | ClockStepped
+    | DatabaseServerDied
+    | DatabaseServerRestarted
+)

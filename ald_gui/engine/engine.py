@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from enum import Enum
 from pathlib import Path
@@ -30,6 +31,7 @@ from ald_gui.store.health import WriterEvent, WriterHealth
 from ald_gui.store.roles import Group
 from ald_gui.store.server import EmbeddedServer, ServerError
 from ald_gui.store.spool import Spool, SpoolError
+from ald_gui.store.supervisor import ServerSupervisor
 from ald_gui.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,10 @@ log = logging.getLogger(__name__)
 # console on the data directory or the spool, a database that cannot start, a DSN
 # that cannot be used.
 STARTUP_ERRORS = (ServerError, SpoolError, CredentialsError, ClockMarkError)
+
+
+# Poll threads that did not stop at shutdown: a QThread object must outlive its thread.
+_stuck_threads: list[Poller] = []
 
 
 class _Asked(Enum):
@@ -86,7 +92,13 @@ class Engine(QObject):
         self.spool: Spool | None = None
         self.writer: Writer | None = None
         self.poller: Poller | None = None
+        self.supervisor: ServerSupervisor | None = None
         self.dsn = ""
+        # open_database() may run on a worker thread while the window is closed:
+        # shutdown waits for a server start under way, then stops it, and an
+        # open_database() that comes after a shutdown starts nothing.
+        self._life = threading.Lock()
+        self._shut_down = False
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -103,22 +115,31 @@ class Engine(QObject):
         self.open_database()
         self.start_recording()
 
+    @property
+    def is_shut_down(self) -> bool:
+        return self._shut_down
+
     def open_database(self) -> None:
         """The slow, blocking part of opening: start the embedded server (initdb the
-        first time, crash recovery after a kill) or resolve the external DSN. Safe to
-        call from a worker thread, so a window stays responsive meanwhile. Raises one
-        of STARTUP_ERRORS."""
-        self.dsn = self._dsn_override or resolve_dsn(self.config.database)
-        if not self.dsn:
-            self.server = EmbeddedServer(paths.database_dir(self.data_dir))
-            self.server.start()
-            self.dsn = self.server.login_dsn(Group.WRITER)
+        first time, crash recovery after a kill) or resolve the external DSN, and open
+        the spool (which counts what an outage left in it). Safe to call from a worker
+        thread, so a window stays responsive meanwhile; does nothing once shut down.
+        Raises one of STARTUP_ERRORS (SpoolError if another console holds the spool)."""
+        with self._life:
+            if self._shut_down:
+                return
+            self.dsn = self._dsn_override or resolve_dsn(self.config.database)
+            if not self.dsn:
+                self.server = EmbeddedServer(paths.database_dir(self.data_dir))
+                self.server.start()
+                self.dsn = self.server.login_dsn(Group.WRITER)
+            self.spool = Spool(paths.spool_path(self.data_dir))
 
     def start_recording(self) -> None:
-        """Open the spool and start the writer and the poll thread; quick. Call it in
-        the engine's thread after ``open_database()``. Raises SpoolError if another
-        console holds the spool."""
-        self.spool = Spool(paths.spool_path(self.data_dir))
+        """Start the writer, the poll thread and the embedded server's supervisor;
+        quick. Call it in the engine's thread after ``open_database()``."""
+        if self._shut_down or self.spool is None:
+            raise RunNotPossible("the engine was shut down before it opened")
         self._writer_event.connect(self._on_writer_event)
         self.writer = Writer(
             self.dsn,
@@ -137,11 +158,17 @@ class Engine(QObject):
         self.poller.occurred.connect(self._on_poller_event)
         self.poller.health.connect(self.plc_health)
         self.poller.start()
+        if self.server is not None:
+            # Events reach the receivers queued, from the supervisor's thread.
+            self.supervisor = ServerSupervisor(self.server, on_event=self._on_server_event)
+            self.supervisor.start()
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """End an active run (aborted: the console closed), stop polling, put every
         sample into the spool, commit what can be within ``timeout``, stop the
-        database. Returns True if nothing was left behind in memory. Blocks."""
+        database (after a start under way on another thread has finished). Returns True
+        if nothing was left behind in memory. Blocks, about ``timeout`` at most."""
+        self._shut_down = True
         clean = True
         deadline = time.monotonic() + timeout
         if self.poller is not None:
@@ -152,21 +179,27 @@ class Engine(QObject):
                 self.poller.submit(StopRun("console shut down during the run", RunStatus.ABORTED))
             self.poller.request_shutdown()
             if not self.poller.wait(int(timeout * 1000)):
-                # Every PLC call is bounded by its timeouts, so this wait ends; giving
-                # up the last reference to a running QThread would abort the process.
-                log.warning("poll thread slow to stop: waiting for its PLC call to time out")
-                self.poller.wait()
+                # Every PLC call is bounded by its timeouts, so this does not happen
+                # unless the poll thread is stuck. Waiting on would hang the window for
+                # ever; dropping the last reference to a running QThread would abort
+                # the process: it is kept, and the shutdown is reported unclean.
+                log.error("poll thread did not stop within %.0f s", timeout)
+                _stuck_threads.append(self.poller)
                 clean = False
             self.poller = None
         if self.writer is not None:
             clean = self.writer.stop(max(0.5, deadline - time.monotonic())) and clean
             self.writer = None
-        if self.spool is not None:
-            self.spool.close()
-            self.spool = None
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        if self.supervisor is not None:
+            self.supervisor.stop()  # finishes a restart under way first
+            self.supervisor = None
+        with self._life:  # waits for open_database() on another thread
+            if self.spool is not None:
+                self.spool.close()
+                self.spool = None
+            if self.server is not None:
+                self.server.stop()
+                self.server = None
         return clean
 
     # -- runs and writes -------------------------------------------------------------
@@ -234,6 +267,10 @@ class Engine(QObject):
     def _on_poller_event(self, event: object) -> None:
         if isinstance(event, RunRefused):
             self._pending = None
+        self.occurred.emit(event)
+
+    def _on_server_event(self, event: object) -> None:
+        log.warning("database server: %s", event)
         self.occurred.emit(event)
 
     @Slot(object)

@@ -174,10 +174,20 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         """Fast shutdown (open transactions are rolled back, committed data is on disk),
-        waiting for the server to exit. Does nothing if not running."""
-        if self.is_running:
+        waiting for the server to exit. Does nothing if not running. A postmaster
+        started on the directory from outside while this instance owns it (a restart
+        by hand after a kill) is stopped too: none is left behind."""
+        if self.is_running or (self._lock is not None and self._postmaster_from_outside()):
             self._pg_ctl(_server_account(), "stop", "-m", "fast")
         self._release()
+
+    def _postmaster_from_outside(self) -> bool:
+        info = postmaster.read_pid_file(self.data_dir)
+        return (
+            info is not None
+            and postmaster.process_alive(info.pid)
+            and postmaster.is_postmaster_of(info.pid, self.data_dir)
+        )
 
     def kill(self) -> None:
         """SIGKILL the postmaster, as a crash would, and wait until it and its backends

@@ -64,6 +64,8 @@ def run_console(config: AppConfig, data_dir: Path | None = None) -> int:
     def database_opened(error: object) -> None:
         nonlocal status
         opener.join()
+        if engine.is_shut_down:  # the window was closed while the database started
+            return
         if error is None:
             try:
                 engine.start_recording()

@@ -135,6 +135,15 @@ def _message(event: object, tags: Mapping[str, Tag]) -> tuple[Severity, Category
             return severity, Category.WRITE, f"Write failed: {key} = {value} — {reason}"
         case ev.ClockStepped(step_us=step, severity=severity):
             return severity, Category.PLC, _clock_stepped(step)
+        case ev.DatabaseServerDied(severity=severity):
+            return severity, Category.DATABASE, "Database server stopped unexpectedly, restarting"
+        case ev.DatabaseServerRestarted(down_s=down_s, attempts=attempts, severity=severity):
+            tries = f", {attempts} attempts" if attempts > 1 else ""
+            return (
+                severity,
+                Category.DATABASE,
+                f"Database server restarted after {down_s:.1f} s{tries}",
+            )
         case WriterEvent(kind=kind, message=message):
             severity, category, words = _WRITER[kind]
             return severity, category, f"{words}: {message}" if message else words
