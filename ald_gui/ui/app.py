@@ -93,7 +93,12 @@ def run_console(config: AppConfig, data_dir: Path | None = None) -> int:
         # aborted, as headless does, and quit once the window has shut down. Deferred
         # to the event loop, since the handler may run inside any slot.
         reason = f"console stopped by {signal.Signals(number).name}"
-        QTimer.singleShot(0, lambda: (window.close_unattended(reason), app.quit()))
+
+        def close_and_quit() -> None:
+            window.close_unattended(reason)
+            app.quit()
+
+        QTimer.singleShot(0, close_and_quit)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop_by_signal)
