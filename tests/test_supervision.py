@@ -17,7 +17,8 @@ from ald_gui.domain.events import DatabaseServerDied, DatabaseServerRestarted
 from ald_gui.engine.engine import Engine
 from ald_gui.store import postmaster
 from ald_gui.store.health import WriterEventKind
-from ald_gui.store.server import SERVER_ACCOUNT, EmbeddedServer, _bin_dir
+from ald_gui.store.server import EmbeddedServer, _bin_dir
+from ald_gui.store.server_files import SERVER_ACCOUNT
 from ald_gui.ui.event_text import describe
 from tests.recording import (
     Audit,
@@ -153,3 +154,19 @@ def test_closing_while_the_database_starts_leaves_no_server_running(
         opener.join(60)
     assert _live_postmaster(cluster) is None, "a postmaster was left running"
     assert engine.server is None and engine.spool is None
+
+
+def test_the_spool_is_opened_with_the_database_not_on_the_window_thread(
+    reference_config: AppConfig, tmp_path: Path, migrated_pg_dsn: str
+) -> None:
+    # Opening the spool counts what an outage left in it: seconds after a long one.
+    # open_database() runs on the opener thread; start_recording() on the window's.
+    engine = Engine(reference_config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    opener = threading.Thread(target=engine.open_database, name="test-opener")
+    opener.start()
+    opener.join(60)
+    try:
+        assert engine.spool is not None
+    finally:
+        assert engine.shutdown()
+    assert engine.spool is None

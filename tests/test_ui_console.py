@@ -24,12 +24,16 @@ from tests.fixtures.plc import quick
 
 
 class StallMeter(QObject):
-    """The longest time the GUI thread did not get round to a 10 ms timer."""
+    """The longest time the GUI thread did not get round to a 10 ms timer, and the most
+    CPU time the GUI thread spent in one such stall (its own work, whereas the rest of
+    a stall is the machine's other load: threads and processes it was waiting behind)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.longest_s = 0.0
+        self.most_busy_s = 0.0
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._timer = QTimer(self)
         self._timer.setInterval(10)
         self._timer.timeout.connect(self._tick)
@@ -37,9 +41,10 @@ class StallMeter(QObject):
 
     @Slot()
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         self.longest_s = max(self.longest_s, now - self._last - 0.010)
-        self._last = now
+        self.most_busy_s = max(self.most_busy_s, cpu - self._last_cpu)
+        self._last, self._last_cpu = now, cpu
 
     def stop(self) -> None:
         self._timer.stop()
@@ -51,7 +56,7 @@ class StallMeter(QObject):
         try:
             yield
         finally:
-            self._last = time.perf_counter()
+            self._last, self._last_cpu = time.perf_counter(), time.thread_time()
             self._timer.start()
 
 
@@ -165,7 +170,7 @@ def test_health_strip_follows_the_plc_and_the_database_and_the_window_stays_resp
     engine = Engine(quick_config, data_dir=tmp_path / "data", dsn=server.dsn)
     window = _window(engine, settings, qtbot)
     strip = window.health
-    meter = StallMeter()
+    meter = None
     try:
         try:
             qtbot.waitUntil(
@@ -174,6 +179,9 @@ def test_health_strip_follows_the_plc_and_the_database_and_the_window_stays_resp
             )
         except Exception:
             raise AssertionError(f"{strip.text('plc')!r} {strip.text('database')!r}") from None
+        # Measured from here: the window's first paints (a start-up cost, about 100 ms
+        # of CPU here) are not what failures do to it.
+        meter = StallMeter()
         simulator.stall()
         qtbot.waitUntil(lambda: strip.state("plc") == "fault", timeout=5000)
         simulator.clear_faults()
@@ -186,12 +194,18 @@ def test_health_strip_follows_the_plc_and_the_database_and_the_window_stays_resp
             server.start()
         qtbot.waitUntil(lambda: strip.state("database") == "ok", timeout=20000)
     finally:
-        meter.stop()
+        if meter is not None:
+            meter.stop()
         window.close()
-    print(f"longest GUI-thread stall: {meter.longest_s * 1000:.0f} ms")  # pytest -s
-    # The goal is 100 ms (see the note in README); this bound only catches a GUI thread
-    # that waits on I/O, which would stall it for the length of a timeout (seconds).
-    assert meter.longest_s < 0.5, f"GUI thread stalled for {meter.longest_s * 1000:.0f} ms"
+    assert meter is not None
+    longest, busy = meter.longest_s * 1000, meter.most_busy_s * 1000
+    print(f"longest GUI-thread stall: {longest:.0f} ms, {busy:.0f} ms of it busy")  # pytest -s
+    # Its own work in one go stays under the 50 ms goal. The stall as a whole also holds
+    # the time a loaded machine (2 cores, several test runs) gives to others: 40-150 ms
+    # measured here. Either bound catches a GUI thread that waits on the PLC or the
+    # database, which would stall it for a timeout (0.5 s and more).
+    assert busy < 50, f"the GUI thread worked {busy:.0f} ms without a break"
+    assert longest < 250, f"GUI thread stalled for {longest:.0f} ms"
 
 
 def test_closing_mid_run_ends_the_run_and_stops_everything(
