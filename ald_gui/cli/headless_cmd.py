@@ -80,6 +80,7 @@ def run_headless(args: argparse.Namespace) -> int:
     from ald_gui.engine.control import ControlServer
     from ald_gui.engine.control_access import ControlTokenError
     from ald_gui.engine.engine import STARTUP_ERRORS, Engine
+    from ald_gui.store.credentials import CredentialsError
 
     config = load_config(args.config)
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
@@ -127,7 +128,8 @@ def run_headless(args: argparse.Namespace) -> int:
             engine.shutdown()
             if control is not None:
                 control.stop()
-            return 1
+            # A configuration that cannot work (no password) is bad usage, like a bad file.
+            return 2 if isinstance(exc, CredentialsError) else 1
         report = LiveReport(engine, live_line=not args.quiet)
         if control is not None:
             control.start()

@@ -81,8 +81,8 @@ def _create_role(name: str, options: str) -> str:
     # A DO block so that it is idempotent and safe when two consoles set up at once
     # (the loser of a concurrent CREATE ROLE sees a unique violation, not duplicate_object).
     return (
-        f"DO $$ BEGIN CREATE ROLE {name} {options}; "
-        "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        f"DO $$ BEGIN\n    CREATE ROLE {name} {options};\n"
+        "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;\nEND $$"
     )
 
 
@@ -100,16 +100,18 @@ def setup_statements() -> list[str]:
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
         f"GRANT USAGE, CREATE ON SCHEMA public TO {Group.OWNER}",
         f"GRANT USAGE ON SCHEMA public TO {Group.WRITER}, {Group.READER}",
-        "DO $$ DECLARE t text; BEGIN "
-        "FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-        f"AND tablename IN ({adopt_tables}) AND tableowner <> '{Group.OWNER}' LOOP "
-        f"EXECUTE format('ALTER TABLE public.%I OWNER TO {Group.OWNER}', t); END LOOP; "
-        "FOR t IN SELECT p.oid::regprocedure::text FROM pg_proc p "
-        "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "
-        f"AND p.oid::regprocedure::text IN ({adopt_functions}) "
-        f"AND pg_get_userbyid(p.proowner) <> '{Group.OWNER}' LOOP "
-        f"EXECUTE format('ALTER FUNCTION public.%s OWNER TO {Group.OWNER}', t); END LOOP; "
-        "END $$",
+        "DO $$ DECLARE t text; BEGIN\n"
+        "    FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public'\n"
+        f"        AND tablename IN ({adopt_tables})\n"
+        f"        AND tableowner <> '{Group.OWNER}' LOOP\n"
+        f"        EXECUTE format('ALTER TABLE public.%I OWNER TO {Group.OWNER}', t);\n"
+        "    END LOOP;\n"
+        "    FOR t IN SELECT p.oid::regprocedure::text FROM pg_proc p\n"
+        "        JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'\n"
+        f"        AND p.oid::regprocedure::text IN ({adopt_functions})\n"
+        f"        AND pg_get_userbyid(p.proowner) <> '{Group.OWNER}' LOOP\n"
+        f"        EXECUTE format('ALTER FUNCTION public.%s OWNER TO {Group.OWNER}', t);\n"
+        "    END LOOP;\nEND $$",
     ]
 
 
@@ -126,20 +128,25 @@ def setup_script(logins: Mapping[str, Group] | None = None) -> str:
     """The whole setup as one SQL script for a DBA to review: what ``initialise()`` runs."""
     lines = [
         "-- ald-gui db init: run by a superuser (or a role with CREATEROLE) connected to",
-        "-- the historian's database. Every statement is idempotent.",
+        "-- the historian's database. Every statement can run again safely.",
+        "-- The group roles, the schema's privileges, and tables made before roles",
+        f"-- existed adopted by {Group.OWNER}:",
         *(f"{s};" for s in setup_statements()),
-        "-- The schema, as its owner: the migrations in migrations/NNNN_*.sql, in order.",
-        "-- (an administrator who is not a superuser is made a member of the owner first:",
-        f"--  GRANT {Group.OWNER} TO CURRENT_USER;)",
-        f"SET ROLE {Group.OWNER};",
-        "--   (migrations/0001_initial.sql, migrations/0002_roles.sql, ...)",
-        "RESET ROLE;",
+        "-- An administrator who is not a superuser becomes a member of the owner:",
+        f"--   GRANT {Group.OWNER} TO CURRENT_USER;",
     ]
     if logins:
         lines.append("-- One login per console; its password is set as a SCRAM verifier.")
         for login, group in logins.items():
             lines += [f"{s};" for s in login_statements(login, group)]
             lines.append(f"ALTER ROLE {login} PASSWORD 'SCRAM-SHA-256$...';")
+    lines += [
+        "-- The schema, as its owner: the migrations in migrations/NNNN_*.sql, in order,",
+        "-- in one transaction, each recorded with its checksum in schema_migrations.",
+        f"SET ROLE {Group.OWNER};",
+        "--   \\i migrations/0001_initial.sql, migrations/0002_roles.sql, ...",
+        "RESET ROLE;",
+    ]
     return "\n".join(lines) + "\n"
 
 
