@@ -79,7 +79,8 @@ def test_db_commands_say_the_database_is_unreachable_without_a_traceback(
     tmp_path: Path, action: str
 ) -> None:
     dsn = f"host=127.0.0.1 port={free_port()} dbname=ald user=ald connect_timeout=5"
-    config = _config(tmp_path / "far.toml", database={"dsn": dsn})
+    # No password needed: nothing listens there (a missing one would be refused first).
+    config = _config(tmp_path / "far.toml", database={"dsn": dsn, "password_env": ""})
     done = _ald("db", action, "--config", str(config))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "error: cannot reach the database" in done.stderr
@@ -131,7 +132,8 @@ def test_the_no_display_fallback_suggests_a_command_that_exists(tmp_path: Path) 
 
 def test_an_outage_does_not_flood_stderr_with_the_pools_warnings(tmp_path: Path) -> None:
     dsn = f"host=127.0.0.1 port={free_port()} dbname=ald user=ald connect_timeout=5"
-    config = _config(tmp_path / "far.toml", database={"dsn": dsn})
+    # No password needed: nothing listens there (a missing one would be refused first).
+    config = _config(tmp_path / "far.toml", database={"dsn": dsn, "password_env": ""})
     done = _ald("headless", "--config", str(config), "--data-dir", str(tmp_path / "data"),
                 "--control-port", "-1", "--quiet", "--duration", "4")  # fmt: skip
     assert done.returncode == 0, done.stderr
