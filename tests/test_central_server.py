@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -20,12 +21,14 @@ from ald_gui.cli.db_cmd import ADMIN_PASSWORD_ENV
 from ald_gui.config.load import ConfigError, parse_config
 from ald_gui.store import roles
 from ald_gui.store.health import WriterEvent, WriterEventKind
+from ald_gui.store.migrations import load_migrations
 from ald_gui.store.spool import Spool
 from tests.fixtures.debian_pg import DebianCluster
 from tests.fixtures.pg import PASSWORD, READER_LOGIN, WRITER_LOGIN, RolesDatabase, scalar
 from tests.test_writer import Stream, running
 from tests.waiting import wait_until
 
+EVERY_VERSION = [m.version for m in load_migrations()]
 _README = Path(__file__).resolve().parents[1] / "README.md"
 WRITER_ENV, READER_ENV = "ALD_GUI_DB_PASSWORD", "ALD_GUI_DB_READER_PASSWORD"
 
@@ -75,7 +78,7 @@ def test_db_init_makes_roles_schema_and_logins_that_record_and_read(
     init = ["db", "init", "--admin-dsn", admin, "--writer", console, "--reader", viewer]
     first = _ald(*init, "--config", config, env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "applied migrations 1, 2" in first.stdout
+    assert f"applied migrations {', '.join(map(str, EVERY_VERSION))}" in first.stdout
     assert f"login {console} is a member of ald_writer" in first.stdout
     again = _ald(*init, "--config", config, env=env, cwd=tmp_path)
     assert again.returncode == 0 and "schema up to date" in again.stdout
@@ -185,3 +188,27 @@ def test_the_readme_shows_the_sql_db_init_runs(tmp_path: Path) -> None:
 def test_bad_database_settings_are_named(database: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_config({"database": database}, "plant.toml")
+
+
+def test_a_dba_with_createrole_but_not_superuser_can_set_up_a_database_it_owns(
+    debian_15: Any, debian_server: DebianCluster
+) -> None:
+    # debian_15: the group roles exist already, made by a superuser, as on a server where
+    # another database was set up first.
+    suffix = uuid.uuid4().hex[:8]
+    dba, console, dbname = f"dba_{suffix}", f"console_{suffix}", f"ald_{suffix}"
+    with psycopg.connect(debian_server.admin_dsn(), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {dba} LOGIN CREATEROLE")
+        roles.set_password(admin, dba, PASSWORD)
+        admin.execute(f"CREATE DATABASE {dbname} OWNER {dba}")
+    try:
+        with psycopg.connect(debian_server.login_dsn(dba, PASSWORD, dbname)) as conn:
+            applied = roles.initialise(conn, {console: roles.Group.WRITER}, {console: PASSWORD})
+        assert applied == EVERY_VERSION
+        with psycopg.connect(debian_server.login_dsn(console, PASSWORD, dbname)) as conn:
+            assert conn.execute("SELECT count(*) FROM parameters").fetchone() == (0,)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("ALTER TABLE plc_gaps DISABLE TRIGGER ALL")
+    finally:
+        with psycopg.connect(debian_server.admin_dsn(), autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {dbname} WITH (FORCE)")

@@ -17,7 +17,7 @@ import pytest
 from ald_gui.domain.stream import RunStatus
 from ald_gui.store import roles
 from ald_gui.store.health import WriterEvent, WriterEventKind
-from ald_gui.store.migrations import SchemaBehindError, upgrade
+from ald_gui.store.migrations import SchemaBehindError, load_migrations, upgrade
 from ald_gui.store.roles import EMBEDDED_LOGINS, Group
 from ald_gui.store.server import EmbeddedServer, running_server_dsn
 from ald_gui.store.spool import Spool
@@ -26,6 +26,7 @@ from tests.test_migrations import _SECOND, NEXT, _dir_with
 from tests.test_writer import MACHINE, Stream, running
 from tests.waiting import wait_until
 
+EVERY_VERSION = [m.version for m in load_migrations()]
 HISTORY = ("parameter_value_history", "process_data_points", "write_transactions", "plc_gaps")
 ALL_TABLES = (*HISTORY, "process_executions", "parameters", "schema_migrations")
 
@@ -208,6 +209,15 @@ def test_setup_of_a_database_made_before_roles_adopts_its_tables(
     with psycopg.connect(pg_dsn) as conn:
         upgrade(conn, before_roles)  # tables owned by the superuser, as before 0002
         roles.initialise(conn)
+        owners = conn.execute(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    assert owners == [("ald_owner",)]
+
+
+def test_db_upgrade_by_a_superuser_leaves_every_table_to_the_owner(empty_db: str) -> None:
+    with psycopg.connect(empty_db) as conn:
+        assert roles.upgrade(conn) == EVERY_VERSION
         owners = conn.execute(
             "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
         ).fetchall()

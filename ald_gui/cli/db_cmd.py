@@ -75,8 +75,8 @@ def _upgrade(args: argparse.Namespace) -> int:
         psycopg.connect(dsn) as conn,
     ):
         try:
-            applied = migrations.upgrade(conn)
-        except migrations.SchemaError as exc:
+            applied = roles.upgrade(conn)
+        except (migrations.SchemaError, roles.RoleError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     print(where)

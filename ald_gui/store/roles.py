@@ -44,6 +44,7 @@ __all__ = [
     "set_password",
     "setup_script",
     "setup_statements",
+    "upgrade",
 ]
 
 
@@ -176,6 +177,25 @@ def initialise(
     return _migrate_as_owner(conn)
 
 
+def upgrade(conn: psycopg.Connection[Any]) -> list[int]:
+    """``ald-gui db upgrade``: the pending migrations, applied as ``ald_owner`` so that it
+    owns what they create. A superuser runs the whole ``initialise()`` (the owner may
+    need its privileges on a database set up before roles); a member of ald_owner
+    migrates as it; anyone else is refused by name (migrations.SchemaBehindError) if
+    anything is pending. Returns the versions applied."""
+    if _is_superuser(conn):
+        return initialise(conn)
+    row = conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = %s"
+        " AND pg_has_role(current_user, oid, 'USAGE'))",
+        (str(Group.OWNER),),
+    ).fetchone()
+    conn.rollback()
+    if row is not None and row[0]:
+        return _migrate_as_owner(conn)
+    return migrations.upgrade(conn)
+
+
 def prepare_embedded(superuser_dsn: str, data_dir: Path) -> None:
     """Set up the embedded cluster's ``postgres`` database at each start: the roles, the
     EMBEDDED_LOGINS with their passwords (made once, kept in 0600 files in ``data_dir``,
@@ -272,7 +292,10 @@ def _migrate_as_owner(conn: psycopg.Connection[Any]) -> list[int]:
 
 
 def _is_superuser(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
     return bool(row and row[0])
 
 
