@@ -19,16 +19,21 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from ald_gui.config.load import load_config
+from ald_gui.domain.stream import RunStarted
 from ald_gui.ui.app import run_console
 from ald_gui.ui.main_window import MainWindow
 
 app = QApplication(sys.argv[:1])
 
+def said(item):
+    if isinstance(item, RunStarted):
+        print("run", item.run.id, flush=True)
+
 def start_when_open():
     for window in app.topLevelWidgets():
         if isinstance(window, MainWindow) and window.engine.poller is not None:
             hand.stop()
-            window.engine.run_changed.connect(lambda item: print("run", item.run.id, flush=True))
+            window.engine.run_changed.connect(said)
             window.engine.start_run("alice", "signal test")
 
 hand = QTimer()
