@@ -325,6 +325,17 @@ def test_only_errors_the_data_causes_are_data_errors(
     assert is_data_error(exc) is data
 
 
+def test_a_value_psycopg_refuses_before_sending_is_a_data_error(
+    conn: psycopg.Connection[Any],
+) -> None:
+    """A NUL in text never reaches the server: psycopg refuses it, with no SQLSTATE."""
+    ids = sync_parameters(conn, MACHINE, TAGS)
+    with pytest.raises(psycopg.Error) as e:
+        commit_group(conn, uuid.uuid4(), [Gap(1, T0, "PLC\x00garbage")], ids, MACHINE)
+    assert e.value.sqlstate is None
+    assert is_data_error(e.value)
+
+
 def test_refusals_of_this_code_are_data_errors_and_bugs_are_not() -> None:
     assert is_data_error(GroupRejected("unknown tag"))
     assert not is_data_error(KeyError("a bug in commit_group"))

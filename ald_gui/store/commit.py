@@ -155,8 +155,8 @@ def is_data_error(exc: BaseException) -> bool:
     an I/O error on the server, a bug in this code) is the system's fault, not the
     data's: it is retried, however long it lasts, so a broken server cannot empty the
     stream into the dead letters."""
-    if isinstance(exc, GroupRejected):
-        return True
+    if isinstance(exc, GroupRejected | psycopg.DataError | psycopg.IntegrityError):
+        return True  # psycopg's classes of 22xxx and 23xxx; also raised before sending
     if isinstance(exc, psycopg.Error) and exc.sqlstate is not None:
         return exc.sqlstate.startswith(_DATA_CLASSES)
     return False

@@ -293,9 +293,7 @@ def _migrate_as_owner(conn: psycopg.Connection[Any]) -> list[int]:
 
 def _is_superuser(conn: psycopg.Connection[Any]) -> bool:
     with conn.transaction():
-        row = conn.execute(
-            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
-        ).fetchone()
+        row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
     return bool(row and row[0])
 
 
