@@ -48,6 +48,18 @@ def _ancestry(*paths_: Path) -> dict[Path, tuple[int, int, int]]:
     return found
 
 
+def _modes_under(directory: Path) -> dict[Path, int]:
+    found = {}
+    for p in directory.rglob("*"):
+        try:
+            st = p.lstat()
+        except FileNotFoundError:  # a temporary file renamed meanwhile: its target counts
+            continue
+        if not stat.S_ISLNK(st.st_mode):
+            found[p] = stat.S_IMODE(st.st_mode)
+    return found
+
+
 def test_data_directory_spool_and_its_wal_are_for_the_user_alone(tmp_path: Path) -> None:
     data = paths.data_dir(tmp_path / "home" / "ald-gui")
     assert _mode(data) == 0o700
@@ -175,8 +187,7 @@ def test_a_headless_demo_leaves_nothing_that_another_user_could_read(pg_tmp_path
         for line in demo.stdout:  # ends if the demo dies: no wait on the clock
             if line.startswith("recording:"):
                 break
-        made = sorted(data.rglob("*"))  # while it runs: the spool's WAL, the locks
-        modes = {p: _mode(p) for p in made if not p.is_symlink()}
+        modes = _modes_under(data)  # while it runs: the spool's WAL, the locks
         demo.terminate()
         _, err = demo.communicate(timeout=60)
     finally:
