@@ -176,6 +176,9 @@ class Writer:
     def submit(self, items: Sequence[StreamItem]) -> None:
         """Hand items over, in stream order. Never blocks on the database or the disk.
 
+        While the spool cannot be written, items wait in memory, batches up to
+        ``max_queue_values`` sample values; batches beyond are dropped, counted
+        (``samples_lost``) and recorded as a gap (see :mod:`ald_gui.store.memory_queue`).
         Raises RuntimeError once ``stop()`` was called: the items would not be kept.
         """
         with self._queue_changed:
