@@ -81,6 +81,7 @@ def run_headless(args: argparse.Namespace) -> int:
     from ald_gui.engine.control_access import ControlTokenError
     from ald_gui.engine.engine import STARTUP_ERRORS, Engine
     from ald_gui.store.credentials import CredentialsError
+    from ald_gui.store.health import WriterEvent, WriterEventKind
 
     config = load_config(args.config)
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
@@ -131,6 +132,17 @@ def run_headless(args: argparse.Namespace) -> int:
             # A configuration that cannot work (no password) is bad usage, like a bad file.
             return 2 if isinstance(exc, CredentialsError) else 1
         report = LiveReport(engine, live_line=not args.quiet)
+        taken = ""
+
+        def on_event(event: object) -> None:
+            # Another console took this machine: a service that goes on would only
+            # fill its spool. Stop, say so, exit non-zero; the spool keeps every sample.
+            nonlocal taken
+            if isinstance(event, WriterEvent) and event.kind is WriterEventKind.LEASE_TAKEN:
+                taken = event.message
+                app.quit()
+
+        engine.occurred.connect(on_event)
         if control is not None:
             control.start()
             if control.port is not None:
@@ -149,13 +161,20 @@ def run_headless(args: argparse.Namespace) -> int:
             control.stop()
         clean = engine.shutdown()
         report.close()
+        if taken:
+            print(
+                f"error: stopped recording: {taken}. Every sample this console took is in "
+                f"its spool, {engine.data_dir}; none was committed under the other's lease",
+                file=sys.stderr,
+                flush=True,
+            )
         print(
             "stopped: everything is in the database or the spool"
             if clean
             else "stopped, but some samples may not have reached the spool",
             flush=True,
         )
-        return 0 if clean else 1
+        return 0 if clean and not taken else 1
 
 
 @contextmanager

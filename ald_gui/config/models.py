@@ -77,6 +77,9 @@ class DatabaseSettings(_Section):
     sslmode: SslMode = ""
     sslrootcert: str = ""
     machine: str = "ald-1"
+    # How long the machine's lease outlives its console's last renewal (renewed every
+    # third of it): a console out of reach this long may be replaced by another.
+    lease_timeout_s: float = Field(default=30.0, ge=1, le=3600)
 
     @field_validator("password_env", "reader_password_env")
     @classmethod

@@ -27,7 +27,8 @@ from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
 from ald_gui.engine.poller import Poller
 from ald_gui.store.clock_mark import ClockMark, ClockMarkError
 from ald_gui.store.credentials import CredentialsError, resolve_dsn
-from ald_gui.store.health import WriterEvent, WriterHealth
+from ald_gui.store.health import WriterEvent, WriterEventKind, WriterHealth
+from ald_gui.store.lease import Lease, LeaseTaken, take_at_start
 from ald_gui.store.roles import Group
 from ald_gui.store.server import EmbeddedServer, ServerError
 from ald_gui.store.spool import Spool, SpoolError
@@ -38,8 +39,8 @@ log = logging.getLogger(__name__)
 
 # What keeps the engine from opening, each with a message for the operator: another
 # console on the data directory or the spool, a database that cannot start, a DSN
-# that cannot be used.
-STARTUP_ERRORS = (ServerError, SpoolError, CredentialsError, ClockMarkError)
+# that cannot be used, another console recording the same machine name.
+STARTUP_ERRORS = (ServerError, SpoolError, CredentialsError, ClockMarkError, LeaseTaken)
 
 
 # Poll threads that did not stop at shutdown: a QThread object must outlive its thread.
@@ -93,6 +94,8 @@ class Engine(QObject):
         self.writer: Writer | None = None
         self.poller: Poller | None = None
         self.supervisor: ServerSupervisor | None = None
+        self.lease: Lease | None = None
+        self.not_recording = ""  # why, once another console took the machine
         self.dsn = ""
         # open_database() may run on a worker thread while the window is closed:
         # shutdown waits for a server start under way, then stops it, and an
@@ -124,7 +127,8 @@ class Engine(QObject):
         first time, crash recovery after a kill) or resolve the external DSN, and open
         the spool (which counts what an outage left in it). Safe to call from a worker
         thread, so a window stays responsive meanwhile; does nothing once shut down.
-        Raises one of STARTUP_ERRORS (SpoolError if another console holds the spool)."""
+        Raises one of STARTUP_ERRORS (SpoolError if another console holds the spool,
+        LeaseTaken if another console records this machine)."""
         with self._life:
             if self._shut_down:
                 return
@@ -133,7 +137,18 @@ class Engine(QObject):
                 self.server = EmbeddedServer(paths.database_dir(self.data_dir))
                 self.server.start()
                 self.dsn = self.server.login_dsn(Group.WRITER)
+            # The spool first: a second console on this data directory is refused by it
+            # before it could touch the lease this directory's console holds.
             self.spool = Spool(paths.spool_path(self.data_dir))
+            self.lease = Lease.for_data_dir(
+                self.machine, self.data_dir, timeout_s=self.config.database.lease_timeout_s
+            )
+            try:
+                take_at_start(self.lease, self.dsn)
+            except LeaseTaken:
+                self.spool.close()  # refused: this console holds nothing, may try again
+                self.spool = None
+                raise
 
     def start_recording(self) -> None:
         """Start the writer, the poll thread and the embedded server's supervisor;
@@ -148,6 +163,7 @@ class Engine(QObject):
             self.config.tags,
             on_health=self.writer_health.emit,
             on_event=self._writer_event.emit,
+            lease=self.lease,
         )
         # Before the writer starts: an unreadable clock mark refuses the start cleanly.
         mark = ClockMark(paths.clock_mark_path(self.data_dir))
@@ -217,6 +233,8 @@ class Engine(QObject):
         """
         if self.poller is None:
             raise RunNotPossible("the engine is not open")
+        if self.not_recording:
+            raise RunNotPossible(f"this console stopped recording: {self.not_recording}")
         match command:
             case StartRun(operator=operator, note=note):
                 if self.run is not None or self._pending:
@@ -276,6 +294,15 @@ class Engine(QObject):
     @Slot(object)
     def _on_writer_event(self, event: WriterEvent) -> None:
         log.info("historian: %s", event)
+        if event.kind is WriterEventKind.LEASE_TAKEN and self.poller is not None:
+            # Another console records this machine: sampling on would only fill the
+            # spool with data nobody may commit. The run ends (aborted) in the spool.
+            log.error("not recording: %s", event.message)
+            self.not_recording = event.message
+            if self.run is not None or self._pending is _Asked.START:
+                self.poller.submit(StopRun("another console took the machine", RunStatus.ABORTED))
+                self._pending = _Asked.STOP
+            self.poller.request_shutdown()
         self.occurred.emit(event)
 
     def health_now(self) -> WriterHealth | None:

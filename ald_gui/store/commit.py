@@ -10,7 +10,7 @@ rows written, because both commit or neither does.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,8 +92,12 @@ def commit_group(
     items: Sequence[StreamItem],
     parameter_ids: Mapping[str, int],
     machine: str,
+    fence: Callable[[psycopg.Connection[Any]], None] | None = None,
 ) -> CommitResult:
     """Write ``items`` (in stream order) and their ledger row in one transaction.
+
+    ``fence``, if given, runs first inside that transaction; whatever it raises aborts
+    the group (the machine's lease: see :mod:`ald_gui.store.lease`).
 
     Returns ``already_committed=True``, writing nothing, when ``transaction_id`` is in
     the ledger already. ``conn`` must be outside any transaction; the transaction is
@@ -104,6 +108,8 @@ def commit_group(
     history_rows, run_rows, gap_rows = _count(items, parameter_ids, machine)
     require_idle(conn, "commit_group")
     with conn.transaction(), conn.cursor() as cur:
+        if fence is not None:
+            fence(conn)
         cur.execute(
             _INSERT_LEDGER,
             (transaction_id, machine, history_rows, run_rows, gap_rows, items[0].seq,

@@ -59,6 +59,7 @@ class WriterHealth:
     # Sample values dropped since the start because neither the spool nor memory could
     # hold them (each drop is recorded as a gap in the stream).
     samples_lost: int = 0
+    lease_taken: str = ""  # another console records this machine: who, and since when
 
 
 class WriterEventKind(StrEnum):
@@ -70,6 +71,7 @@ class WriterEventKind(StrEnum):
     SPOOL_FAILED = "spool_failed"  # the local journal could not be written
     SAMPLES_LOST = "samples_lost"  # spool and memory full: samples dropped, kept as a gap
     RUN_RECOVERED = "run_recovered"  # a run left open by a console that died was ended
+    LEASE_TAKEN = "lease_taken"  # another console records the machine: nothing committed
 
 
 @dataclass(frozen=True, slots=True)

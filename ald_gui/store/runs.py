@@ -6,13 +6,14 @@ whichever is later: every sample and every gap the dead console recorded during 
 run stays inside it (invariants 1 and 7), every later one stays outside. A console
 killed while the PLC was down has a gap as the run's last record. Called only once
 the previous session's spool has been committed, so its last records are in the
-database.
+database, and only under the machine's lease: a run open in the database may belong to
+another console recording the same machine name, alive.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import psycopg
@@ -36,11 +37,16 @@ RETURNING r.id
 
 
 def close_orphaned_runs(
-    conn: psycopg.Connection[Any], machine: str, current: Collection[uuid.UUID]
+    conn: psycopg.Connection[Any],
+    machine: str,
+    current: Collection[uuid.UUID],
+    fence: Callable[[psycopg.Connection[Any]], None],
 ) -> list[uuid.UUID]:
     """End, as aborted, every run of ``machine`` still open except the ``current``
-    session's own runs. Returns their ids."""
+    session's own runs. Returns their ids. ``fence`` (the lease's) runs first in the
+    same transaction; what it raises leaves every run as it was."""
     with conn.transaction():
+        fence(conn)
         rows = conn.execute(
             _CLOSE, {"reason": REASON, "machine": machine, "current": list(current)}
         ).fetchall()

@@ -41,6 +41,7 @@ from ald_gui.store import migrations, roles
 from ald_gui.store.commit import commit_group, is_data_error, is_transient
 from ald_gui.store.db import writer_conninfo
 from ald_gui.store.health import PoolFigures, WriterEvent, WriterEventKind, WriterHealth
+from ald_gui.store.lease import Lease, LeaseTaken
 from ald_gui.store.memory_queue import MemoryQueue
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.pool_log import quiet_pool_warnings
@@ -64,6 +65,7 @@ class _Step(Enum):
     MORE = auto()  # go on at once
     IDLE = auto()  # the spool is empty: wait for items
     BLOCKED = auto()  # the database is away or refuses the schema: back off
+    LEASE_TAKEN = auto()  # another console records the machine: commit nothing more
 
 
 class Writer:
@@ -94,6 +96,7 @@ class Writer:
         statement_timeout_s: float = 30.0,
         lock_timeout_s: float = 10.0,
         max_queue_values: int = 2_000_000,
+        lease: Lease | None = None,
     ) -> None:
         if max_group_items < 1 or max_group_values < 1:
             raise ValueError(
@@ -156,6 +159,9 @@ class Writer:
         self._figures_lock = threading.Lock()  # guards the two deques
         self._committed_rows: deque[tuple[float, int]] = deque()
         self._latencies: deque[float] = deque(maxlen=latency_samples)
+        # Nothing is written for the machine but under its lease (see store.lease).
+        self._lease = lease or Lease.for_data_dir(machine, spool.path.parent)
+        self._lease_taken = ""  # why not, once another console holds the lease
         # Runs still open in the database that this session did not start were left
         # by a console that died: closed once the spool is caught up.
         self._session_runs: set[uuid.UUID] = set()
@@ -237,6 +243,7 @@ class Writer:
             last_error=self._last_error,
             at_us=now_us(),
             disk_free_bytes=self._disk_free(),
+            lease_taken=self._lease_taken,
         )
 
     def _disk_free(self) -> int | None:
@@ -335,11 +342,15 @@ class Writer:
                 continue
             if final:
                 break
+            if step is _Step.LEASE_TAKEN:
+                self._journal_done.wait()  # journal on, commit nothing: no fight for it
+                continue
             if step is _Step.IDLE:
                 if not self._journaled.wait(self._health_interval_s):
                     self._probe()
             else:
                 self._stopping.wait(self._backoff.next_delay())
+        self._release_lease()
         self._connected = False
 
     def _configure(self, conn: Connection[TupleRow]) -> None:
@@ -365,6 +376,16 @@ class Writer:
         finally:
             self._busy_since = None
 
+    def _release_lease(self) -> None:
+        # A clean stop hands the machine over at once rather than after the timeout.
+        if not self._lease.held:
+            return
+        try:
+            with self._connection() as conn:
+                self._lease.release(conn)
+        except Exception as exc:  # it expires by itself
+            log.info("historian: lease of %s not released: %s", self._machine, exc)
+
     def _probe(self) -> None:
         """With nothing to commit (the PLC is down, say), still notice a lost database,
         so the health strip does not show it sound until the next sample."""
@@ -376,8 +397,12 @@ class Writer:
                 self._lost(exc)
 
     def _step(self) -> _Step:
+        if self._lease_taken:
+            return _Step.LEASE_TAKEN
         if self._parameter_ids is None and not self._prepare():
-            return _Step.BLOCKED
+            return _Step.LEASE_TAKEN if self._lease_taken else _Step.BLOCKED
+        if self._lease.renewal_due() and not self._renew_lease():
+            return _Step.LEASE_TAKEN if self._lease_taken else _Step.BLOCKED
         self._journaled.clear()  # before looking, so no append goes unnoticed
         group = self._spool.next_group(self._max_items, self._max_values)
         self._report_unreadable()
@@ -393,7 +418,10 @@ class Writer:
             with self._connection() as conn:
                 with self._queue_changed:
                     current = set(self._session_runs)
-                closed = close_orphaned_runs(conn, self._machine, current)
+                closed = close_orphaned_runs(conn, self._machine, current, self._lease.fence)
+        except LeaseTaken as exc:
+            self._taken(exc)
+            return _Step.LEASE_TAKEN
         except Exception as exc:
             if is_transient(exc):
                 self._lost(exc)
@@ -422,6 +450,7 @@ class Writer:
                 roles.require_membership(conn, roles.Group.WRITER)
                 migrations.upgrade(conn, lock_wait_s=self._lock_timeout_s)
                 schema_version = migrations.status(conn).database_version
+                self._lease.hold(conn)  # before the first write for the machine
                 configured = sync_parameters(conn, self._machine, self._tags)
                 # Tags dropped from the configuration keep their rows: batches spooled
                 # before the change still name them and must not be refused.
@@ -429,6 +458,9 @@ class Writer:
                     "SELECT key, id FROM parameters WHERE machine = %s", (self._machine,)
                 ).fetchall()
             parameter_ids = {**dict(rows), **configured}
+        except LeaseTaken as exc:
+            self._taken(exc)
+            return False
         except Exception as exc:
             if is_transient(exc):
                 self._lost(exc)
@@ -458,8 +490,12 @@ class Writer:
         try:
             with self._connection() as conn:
                 result = commit_group(
-                    conn, group.transaction_id, group.items, self._parameter_ids, self._machine
-                )
+                    conn, group.transaction_id, group.items, self._parameter_ids, self._machine,
+                    fence=self._lease.fence,
+                )  # fmt: skip
+        except LeaseTaken as exc:
+            self._taken(exc)
+            return _Step.LEASE_TAKEN
         except Exception as exc:
             if is_data_error(exc):
                 self._refuse(group, exc)
@@ -480,6 +516,28 @@ class Writer:
                 (at - i.sampled_at_us) / 1e6 for i in group.items if isinstance(i, Batch)
             )
         return _Step.MORE
+
+    def _renew_lease(self) -> bool:
+        try:
+            with self._connection() as conn:
+                self._lease.hold(conn)
+        except LeaseTaken as exc:
+            self._taken(exc)
+            return False
+        except Exception as exc:
+            if is_transient(exc):
+                self._lost(exc)
+                return False
+            raise
+        return True
+
+    def _taken(self, exc: LeaseTaken) -> None:
+        """Another console records the machine: stop committing for good (this
+        session), keep journaling, and say so once."""
+        self._lease_taken = str(exc)
+        self._last_error = f"lease: {exc}"
+        self._emit(WriterEvent(WriterEventKind.LEASE_TAKEN, str(exc)))
+        self._health_changed()
 
     def _lost(self, exc: BaseException) -> None:
         self._parameter_ids = None  # re-check the schema once reconnected

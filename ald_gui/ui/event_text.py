@@ -78,6 +78,11 @@ _WRITER = {
     WriterEventKind.SPOOL_FAILED: (Severity.ERROR, Category.ERROR, "Local spool cannot be written"),
     WriterEventKind.SAMPLES_LOST: (Severity.ERROR, Category.ERROR, "Samples not recorded"),
     WriterEventKind.RUN_RECOVERED: (Severity.WARNING, Category.RUN, "Run recovered"),
+    WriterEventKind.LEASE_TAKEN: (
+        Severity.ERROR,
+        Category.DATABASE,
+        "Not recording: another console records this machine",
+    ),
 }
 
 

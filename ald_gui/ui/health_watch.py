@@ -214,6 +214,7 @@ class DatabaseWatch(_WriterReports):
         self._connected: bool | None = None
         self._schema_refused = ""
         self._lost = ""
+        self._lease_taken = ""
 
     def report(self, health: WriterHealth) -> None:
         super().report(health)
@@ -225,6 +226,8 @@ class DatabaseWatch(_WriterReports):
         kind = event.kind if isinstance(event, WriterEvent) else None
         if isinstance(event, WriterEvent) and kind is WriterEventKind.DATABASE_LOST:
             self._connected, self._lost = False, event.message or "lost"
+        elif isinstance(event, WriterEvent) and kind is WriterEventKind.LEASE_TAKEN:
+            self._lease_taken = event.message or "taken"
         elif isinstance(event, WriterEvent) and kind is WriterEventKind.SCHEMA_REFUSED:
             self._connected, self._schema_refused = False, event.message or "refused"
         elif kind is WriterEventKind.DATABASE_CONNECTED:
@@ -235,6 +238,8 @@ class DatabaseWatch(_WriterReports):
 
     def verdict(self) -> Verdict:
         h = self.health
+        if self._lease_taken or (h is not None and h.lease_taken):
+            return Verdict(State.FAULT, "Machine TAKEN by another console")
         if self._schema_refused:
             return Verdict(State.FAULT, "Database schema REFUSED")
         if self._connected is False and (self._lost or (h is not None and h.last_error)):
