@@ -31,14 +31,17 @@ from ald_gui.engine.control_access import read_token
 _CONTROL_LINE = re.compile(r"run control: (http://127\.0\.0\.1:\d+)/status")
 
 
-def write_config(path: Path, *, plc_port: int, dsn: str, interval_s: float = 0.02) -> Path:
+def write_config(
+    path: Path, *, plc_port: int, dsn: str, interval_s: float = 0.02, lease_timeout_s: float = 30.0
+) -> Path:
     """The bundled configuration with the PLC at 127.0.0.1:``plc_port``, polled every
-    ``interval_s``, recording into ``dsn`` (which must hold no password)."""
+    ``interval_s``, recording into ``dsn`` (which must hold no password) as machine
+    ``ald-1`` under a lease of ``lease_timeout_s``."""
     with default_config_path().open("rb") as f:
         data: dict[str, Any] = tomllib.load(f)
     data["plc"].update(host="127.0.0.1", port=plc_port)
     data["poll"] = {"interval_s": interval_s}
-    data["database"] = {"dsn": dsn, "machine": "ald-1"}
+    data["database"] = {"dsn": dsn, "machine": "ald-1", "lease_timeout_s": lease_timeout_s}
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return path
 

@@ -27,7 +27,7 @@ from ald_gui.store.runs import close_orphaned_runs
 from ald_gui.store.spool import Spool
 from ald_gui.store.writer import Writer
 from tests.fixtures.pg import scalar
-from tests.test_commit import KEYS, TAGS, T0
+from tests.test_commit import KEYS, T0, TAGS
 from tests.waiting import wait_until
 
 MACHINE = "ald-1"

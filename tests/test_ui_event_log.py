@@ -145,6 +145,14 @@ EXAMPLES = [
         WriterEvent(WriterEventKind.RUN_RECOVERED, "run 1f3a9c2e ended as failed", at_us=T0),
         (WARN, Category.RUN, "Run recovered: run 1f3a9c2e ended as failed"),
     ),
+    (
+        WriterEvent(WriterEventKind.LEASE_TAKEN, "machine ald-1 is recorded by …", at_us=T0),
+        (
+            ERR,
+            Category.DATABASE,
+            "Not recording: another console records this machine: machine ald-1 is recorded by …",
+        ),
+    ),
 ]
 
 

@@ -194,6 +194,21 @@ def test_schema_refused_is_a_fault_until_the_database_is_connected(strip: Health
     assert strip.state("database") == "ok"
 
 
+def test_a_machine_taken_by_another_console_is_a_fault_that_stays(strip: HealthStrip) -> None:
+    strip.on_event(WriterEvent(WriterEventKind.LEASE_TAKEN, "machine ald-1 is recorded by …"))
+    assert (strip.state("database"), strip.text("database")) == (
+        "fault",
+        "Machine TAKEN by another console",
+    )
+    strip.on_writer_health(WRITER_OK)  # connected, and still not recording
+    assert strip.state("database") == "fault"
+
+
+def test_a_taken_machine_shows_from_health_alone(strip: HealthStrip) -> None:
+    strip.on_writer_health(writer(lease_taken="machine ald-1 is recorded by …"))
+    assert strip.text("database") == "Machine TAKEN by another console"
+
+
 def test_database_warning_when_a_commit_is_slow(strip: HealthStrip) -> None:
     strip.on_writer_health(writer(last_commit_s=1.6))
     assert (strip.state("database"), strip.text("database")) == ("warning", "Database slow 1.6 s")
