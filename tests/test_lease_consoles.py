@@ -7,22 +7,38 @@ and what it sampled meanwhile stays in its own spool.
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
+from pytestqt.qtbot import QtBot
 
-from ald_gui.domain.stream import Batch
+from ald_gui.config.models import AppConfig, PollSettings
+from ald_gui.domain.machine import RunNotPossible
+from ald_gui.domain.stream import Batch, RunEnded, RunStatus
+from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
+from ald_gui.store.health import WriterEventKind
+from ald_gui.store.lease import LeaseTaken
 from ald_gui.store.spool import Spool
 from tests.console_process import Console, write_config
 from tests.fixtures.pg import scalar
 from tests.fixtures.pg_proxy import SocketProxy
-from tests.recording import Audit, committed_history_rows, committed_instants, spool_contents
+from tests.recording import (
+    Audit,
+    Recording,
+    committed_history_rows,
+    committed_instants,
+    settle,
+    spool_contents,
+)
 from tests.waiting import wait_until
 
 MACHINE = "ald-1"
 TAGS = 110  # polled tags of the reference reactor: rows per batch
+LOST, TAKEN = WriterEventKind.DATABASE_LOST, WriterEventKind.LEASE_TAKEN
 
 
 def _run_rows(dsn: str, run_id: str) -> int:
@@ -137,3 +153,45 @@ def test_a_console_whose_lease_was_taken_while_it_was_cut_off_stops_recording(
     last = max(at for r, at in audit.run_rows_per_sample if r == uuid.UUID(run_id))
     assert run.status == "aborted" and run.ended_at_us == last + 1
     assert audit.violations == []
+
+
+# -- the engine behind the window: the same, in one process -------------------------------
+
+
+def test_an_engine_whose_lease_was_taken_ends_its_run_and_refuses_new_ones(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot
+) -> None:
+    dsn = migrated_pg_dsn
+    database = sim_config.database.model_copy(update={"lease_timeout_s": 1.0})
+    config = sim_config.model_copy(
+        update={"poll": PollSettings(interval_s=0.02), "database": database}
+    )
+    with SocketProxy(dsn) as link:
+        first = Engine(config, data_dir=tmp_path / "pc-1", dsn=link.dsn)
+        recording = Recording.of(first)
+        second = Engine(config, data_dir=tmp_path / "pc-2", dsn=dsn)
+        try:
+            first.open()
+            first.start_run("eve")
+            settle(qtbot, lambda: first.run is not None, 5, "the run to start")
+            with pytest.raises(LeaseTaken, match=f"process {os.getpid()}"):
+                second.open_database()  # refused while the first holds the machine
+            link.cut()
+            settle(qtbot, lambda: recording.writer_events(LOST), 10, "the database lost")
+            wait_until(lambda: _lease_expired(dsn), 10, "the first's lease to expire")
+            second.open_database()
+            second.start_recording()
+            link.restore()
+            settle(qtbot, lambda: recording.writer_events(TAKEN), 15, "the lease found taken")
+            settle(qtbot, lambda: first.run is None, 5, "the run to end")
+            ended = [i for i in recording.run_items if isinstance(i, RunEnded)]
+            assert [(e.status, e.reason) for e in ended] == [
+                (RunStatus.ABORTED, "another console took the machine")
+            ]
+            with pytest.raises(RunNotPossible, match="stopped recording"):
+                first.start_run("eve")
+            assert "recorded by another console" in first.not_recording
+        finally:
+            assert second.shutdown()
+            assert first.shutdown()
+    assert Audit.read(dsn, MACHINE).violations == []
