@@ -26,7 +26,7 @@ from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.runs import close_orphaned_runs
 from ald_gui.store.spool import Spool
 from ald_gui.store.writer import Writer
-from tests.fixtures.pg import scalar
+from tests.fixtures.pg import RolesDatabase, scalar
 from tests.test_commit import KEYS, T0, TAGS
 from tests.waiting import wait_until
 
@@ -185,3 +185,28 @@ def test_a_writer_refused_the_lease_commits_nothing_and_keeps_its_spool(
         scalar(migrated_pg_dsn, "SELECT count(*) FROM process_executions WHERE ended_at IS NULL")
         == 1
     )
+
+
+def test_the_writer_role_holds_the_lease_and_cannot_delete_it(
+    roles_db: RolesDatabase, tmp_path: Path
+) -> None:
+    """On both servers a console meets (embedded 18, Debian's 15), as the login the
+    console records with: the lease works, and its row outlives every holder."""
+    with psycopg.connect(roles_db.writer) as conn:
+        away = _lease(tmp_path, "pc-1", timeout_s=0.2)
+        away.hold(conn)
+        away.hold(conn)  # renewed
+        with conn.transaction():
+            away.fence(conn)
+        wait_until(lambda: _expired(conn), 10, "the unrenewed lease to expire")
+        other = _lease(tmp_path, "pc-2")
+        other.hold(conn)  # taken over
+        other.release(conn)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM machine_leases")
+        conn.rollback()
+    with psycopg.connect(roles_db.reader) as conn:
+        assert conn.execute("SELECT epoch FROM machine_leases").fetchall() == [(2,)]
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            _lease(tmp_path, "pc-3").hold(conn)
