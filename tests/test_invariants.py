@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -18,11 +19,21 @@ from ald_gui.domain.stream import Batch, Gap, Run, RunEnded, RunStarted, RunStat
 from ald_gui.domain.tags import DataType, RegisterKind, Tag
 from ald_gui.store.commit import commit_group
 from ald_gui.store.invariants import Checked, Violation, check_data, check_invariants
+from ald_gui.store.lease import Lease
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.runs import close_orphaned_runs
 
 MACHINE = "ald-1"
 T0 = 1_700_000_000_000_000
+
+
+def _close_orphans(conn: psycopg.Connection[Any]) -> list[uuid.UUID]:
+    """Close the runs left open, as a console does: under the machine's lease."""
+    lease = Lease(MACHINE, uuid.uuid4(), Path("the next console"))
+    lease.hold(conn)
+    return close_orphaned_runs(conn, MACHINE, [], lease.fence)
+
+
 RUN_START, RUN_END = T0 + 10_000_000, T0 + 20_000_000  # µs; the good run's interval
 TAGS = [
     Tag(component="Heater", name=f"T{i}", data_type=DataType.FLOAT32,
@@ -276,7 +287,7 @@ def test_a_run_left_open_ends_after_its_last_gap(history: History) -> None:
     history._commit([RunStarted(history._next(), run),
                      history._batch(RUN_END + 2_000_000, run.id),
                      Gap(history._next(), last_gap, "PLC did not answer", run.id)])  # fmt: skip
-    assert close_orphaned_runs(history.conn, MACHINE, []) == [run.id]
+    assert _close_orphans(history.conn) == [run.id]
     ended = history.conn.execute(
         "SELECT ended_at FROM process_executions WHERE id = %s", (run.id,)
     ).fetchone()
@@ -289,7 +300,7 @@ def test_a_run_left_open_ends_after_its_last_sample(history: History) -> None:
     history._commit([RunStarted(history._next(), run),
                      Gap(history._next(), RUN_END + 2_000_000, "PLC did not answer", run.id),
                      history._batch(RUN_END + 3_000_000, run.id)])  # fmt: skip
-    close_orphaned_runs(history.conn, MACHINE, [])
+    _close_orphans(history.conn)
     ended = history.conn.execute(
         "SELECT ended_at FROM process_executions WHERE id = %s", (run.id,)
     ).fetchone()
