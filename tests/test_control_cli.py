@@ -7,6 +7,8 @@ spins Qt's loop, through which the engine answers, as it does in the service.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,8 +17,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from ald_gui.cli import main
+from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
-from ald_gui.engine.control_access import ensure_token, read_token
+from ald_gui.engine.control_access import ensure_token, read_token, token_path
 from tests.control_harness import Control, open_control
 from tests.fixtures.plc import quick
 
@@ -81,3 +84,20 @@ def test_a_wrong_or_missing_token_and_no_console_are_clear_messages(
         idle = str(nobody.getsockname()[1])
         assert _run(qtbot, "status", "--port", idle, "--data-dir", str(control.data_dir)) == 1
     assert f"no console answers run control on 127.0.0.1:{idle}" in capsys.readouterr().err
+
+
+def test_headless_refuses_a_token_file_others_can_read(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    token = token_path(data_dir)
+    token.parent.mkdir(parents=True)
+    token.write_text("seen-by-everyone\n")
+    token.chmod(0o644)
+    done = subprocess.run(
+        [sys.executable, "-m", "ald_gui", "headless", "--data-dir", str(data_dir), "--quiet"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"the run-control token {token} is readable by other users" in done.stderr
+    assert "Traceback" not in done.stderr and "recording:" not in done.stdout
+    # Nothing was started: no spool, no database.
+    assert not paths.spool_path(data_dir).exists() and not paths.database_dir(data_dir).exists()
