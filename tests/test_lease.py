@@ -21,7 +21,15 @@ import pytest
 from ald_gui.domain.stream import Batch, Run, RunStarted
 from ald_gui.store.commit import commit_group
 from ald_gui.store.health import WriterEvent, WriterEventKind
-from ald_gui.store.lease import Lease, LeaseLost, LeaseTaken, console_id, take_at_start
+from ald_gui.store.lease import (
+    Lease,
+    LeaseLost,
+    LeaseTaken,
+    SpoolWithheld,
+    check_spool_released,
+    console_id,
+    take_at_start,
+)
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.runs import close_orphaned_runs
 from ald_gui.store.spool import Spool
@@ -180,6 +188,10 @@ def test_a_writer_refused_the_lease_commits_nothing_and_keeps_its_spool(
             assert writer.stop(timeout=5.0)
         assert spool.depth() == 1
     assert scalar(migrated_pg_dsn, "SELECT count(*) FROM parameters") == 0  # not even tags
+    with pytest.raises(SpoolWithheld, match="recorded by another console"):
+        check_spool_released(tmp_path / "pc-2")  # not committed at the next start either
+    (tmp_path / "pc-2" / "lease-lost").unlink()  # until the operator says so
+    check_spool_released(tmp_path / "pc-2")
     assert scalar(migrated_pg_dsn, "SELECT count(*) FROM write_transactions") == 1
     assert (
         scalar(migrated_pg_dsn, "SELECT count(*) FROM process_executions WHERE ended_at IS NULL")

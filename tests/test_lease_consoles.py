@@ -141,6 +141,15 @@ def test_a_console_whose_lease_was_taken_while_it_was_cut_off_stops_recording(
                 )
                 assert second.terminate() == 0
 
+        # Started again with the machine free, it still commits nothing of that spool:
+        # those samples overlap the second's record. The operator decides.
+        with Console(config["direct"], tmp_path / "pc-1", tmp_path) as again:
+            assert again.finished() == 1
+            refusal = again.stderr()
+        assert "this console stopped recording at" in refusal
+        assert f"delete {tmp_path / 'pc-1' / 'lease-lost'}" in refusal
+        assert "Traceback" not in refusal
+
     # What the first sampled while cut off stays in its own spool, none of it committed.
     spooled = _spooled_instants(tmp_path / "pc-1")
     assert len(spooled) >= 10
@@ -191,6 +200,7 @@ def test_an_engine_whose_lease_was_taken_ends_its_run_and_refuses_new_ones(
             with pytest.raises(RunNotPossible, match="stopped recording"):
                 first.start_run("eve")
             assert "recorded by another console" in first.not_recording
+            assert (tmp_path / "pc-1" / "lease-lost").stat().st_mode & 0o777 == 0o600
         finally:
             assert second.shutdown()
             assert first.shutdown()

@@ -164,7 +164,8 @@ def run_headless(args: argparse.Namespace) -> int:
         if taken:
             print(
                 f"error: stopped recording: {taken}. Every sample this console took is in "
-                f"its spool, {engine.data_dir}; none was committed under the other's lease",
+                f"its spool, {engine.data_dir}, none committed under the other's lease, "
+                "and withheld from the next start until you decide what becomes of it",
                 file=sys.stderr,
                 flush=True,
             )

@@ -28,7 +28,7 @@ from ald_gui.engine.poller import Poller
 from ald_gui.store.clock_mark import ClockMark, ClockMarkError
 from ald_gui.store.credentials import CredentialsError, resolve_dsn
 from ald_gui.store.health import WriterEvent, WriterEventKind, WriterHealth
-from ald_gui.store.lease import Lease, LeaseTaken, take_at_start
+from ald_gui.store.lease import Lease, LeaseError, check_spool_released, take_at_start
 from ald_gui.store.roles import Group
 from ald_gui.store.server import EmbeddedServer, ServerError
 from ald_gui.store.spool import Spool, SpoolError
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # What keeps the engine from opening, each with a message for the operator: another
 # console on the data directory or the spool, a database that cannot start, a DSN
 # that cannot be used, another console recording the same machine name.
-STARTUP_ERRORS = (ServerError, SpoolError, CredentialsError, ClockMarkError, LeaseTaken)
+STARTUP_ERRORS = (ServerError, SpoolError, CredentialsError, ClockMarkError, LeaseError)
 
 
 # Poll threads that did not stop at shutdown: a QThread object must outlive its thread.
@@ -128,7 +128,8 @@ class Engine(QObject):
         the spool (which counts what an outage left in it). Safe to call from a worker
         thread, so a window stays responsive meanwhile; does nothing once shut down.
         Raises one of STARTUP_ERRORS (SpoolError if another console holds the spool,
-        LeaseTaken if another console records this machine)."""
+        LeaseTaken if another console records this machine, SpoolWithheld if this one
+        lost it to another before)."""
         with self._life:
             if self._shut_down:
                 return
@@ -144,8 +145,9 @@ class Engine(QObject):
                 self.machine, self.data_dir, timeout_s=self.config.database.lease_timeout_s
             )
             try:
+                check_spool_released(self.data_dir)
                 take_at_start(self.lease, self.dsn)
-            except LeaseTaken:
+            except LeaseError:
                 self.spool.close()  # refused: this console holds nothing, may try again
                 self.spool = None
                 raise

@@ -22,6 +22,10 @@ Why a table with a heartbeat, not an advisory lock held by a session:
 A lease not renewed for ``timeout_s`` expires: another console may then take it. The
 console id lives in the data directory (``console-id``), so a console killed and
 started again on the same data directory takes its lease back at once.
+
+A console that finds its lease taken stops, and its spool is withheld (``lease-lost``
+in the data directory): what it sampled meanwhile overlaps what the other console
+recorded, so it is not committed at a later start unless the operator says so.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +44,22 @@ import psycopg
 
 from ald_gui.store.db import require_idle, writer_conninfo
 
-__all__ = ["Holder", "Lease", "LeaseLost", "LeaseTaken", "console_id", "take_at_start"]
+__all__ = [
+    "Holder",
+    "Lease",
+    "LeaseError",
+    "LeaseLost",
+    "LeaseTaken",
+    "SpoolWithheld",
+    "check_spool_released",
+    "console_id",
+    "take_at_start",
+]
 
 log = logging.getLogger(__name__)
 
 _ID_FILE = "console-id"
+_LOST_FILE = "lease-lost"
 
 # Insert the lease, renew it (same console) or take over an expired one, in one
 # statement: two consoles racing for it cannot both win. A new holder gets a new epoch.
@@ -107,7 +122,11 @@ class Holder:
         )
 
 
-class LeaseTaken(Exception):
+class LeaseError(Exception):
+    """This console may not record its machine (a message for the operator)."""
+
+
+class LeaseTaken(LeaseError):
     """Another console holds the machine's lease: this one must not record into it."""
 
     def __init__(self, machine: str, holder: Holder | None) -> None:
@@ -123,6 +142,27 @@ class LeaseTaken(Exception):
 class LeaseLost(LeaseTaken):
     """The lease this console held was taken by another console (it had expired: the
     database was out of reach longer than the lease lasts)."""
+
+
+class SpoolWithheld(LeaseError):
+    """This data directory's console lost its machine to another: its spool waits for
+    the operator, who alone can tell whether committing it now is right."""
+
+
+def check_spool_released(data_dir: Path) -> None:
+    """Raise SpoolWithheld if the console of ``data_dir`` stopped because another took
+    its machine (``Lease.withhold_spool``) and the operator has not released it."""
+    marker = data_dir / _LOST_FILE
+    try:
+        why = marker.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return
+    raise SpoolWithheld(
+        f"this console stopped recording at {why}. The samples it took since wait "
+        f"uncommitted in its spool, {data_dir}: the other console recorded the machine "
+        "meanwhile. To keep them aside, start with another data directory (--data-dir); "
+        f"to commit them anyway, delete {marker}"
+    )
 
 
 def console_id(data_dir: Path) -> uuid.UUID:
@@ -207,6 +247,14 @@ class Lease:
             was_held, self._epoch = self._epoch is not None, None
             holder = self._holder(conn)
             raise (LeaseLost if was_held else LeaseTaken)(self.machine, holder)
+
+    def withhold_spool(self, reason: str) -> None:
+        """Mark the data directory so that its spool is not committed at the next start
+        (see check_spool_released). Raises OSError if the mark cannot be written."""
+        marker = Path(self._data_dir) / _LOST_FILE
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC: {reason}\n")
 
     def release(self, conn: psycopg.Connection[Any]) -> None:
         """Give the lease up (on a clean stop), so another console may start at once."""

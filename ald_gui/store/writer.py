@@ -536,6 +536,10 @@ class Writer:
         session), keep journaling, and say so once."""
         self._lease_taken = str(exc)
         self._last_error = f"lease: {exc}"
+        try:
+            self._lease.withhold_spool(str(exc))
+        except OSError as failed:
+            log.error("historian: cannot withhold the spool: %s", failed)
         self._emit(WriterEvent(WriterEventKind.LEASE_TAKEN, str(exc)))
         self._health_changed()
 
