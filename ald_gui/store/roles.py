@@ -228,14 +228,23 @@ def embedded_password(data_dir: Path, login: str) -> str:
 
 def _password(data_dir: Path, login: str) -> str:
     path = data_dir / _password_file_name(login)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return path.read_text().strip()
-    password = secrets.token_urlsafe(24)
+    # Written whole under another name, then linked into place: a crash never leaves an
+    # empty password file, and of two processes racing the first one's password wins.
+    partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(password)
-    return password
+        f.write(secrets.token_urlsafe(24))
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink()
+    return path.read_text().strip()
 
 
 def _password_file_name(login: str) -> str:
