@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from ald_gui.domain.stream import RunStatus
+from ald_gui.engine.engine import Engine
 from ald_gui.store import roles
 from ald_gui.store.health import WriterEvent, WriterEventKind
 from ald_gui.store.migrations import SchemaBehindError, load_migrations, upgrade
@@ -222,3 +223,15 @@ def test_db_upgrade_by_a_superuser_leaves_every_table_to_the_owner(empty_db: str
             "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
         ).fetchall()
     assert owners == [("ald_owner",)]
+
+
+def test_the_engine_records_with_the_embedded_writer_login(
+    sim_config: Any, pg_tmp_path: Path
+) -> None:
+    engine = Engine(sim_config, data_dir=pg_tmp_path / "data")  # no DSN: the embedded server
+    engine.open_database()
+    try:
+        with psycopg.connect(engine.dsn) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == ("ald_console",)
+    finally:
+        assert engine.shutdown()
