@@ -212,3 +212,25 @@ def test_a_dba_with_createrole_but_not_superuser_can_set_up_a_database_it_owns(
     finally:
         with psycopg.connect(debian_server.admin_dsn(), autocommit=True) as admin:
             admin.execute(f"DROP DATABASE {dbname} WITH (FORCE)")
+
+
+def test_db_init_names_what_is_missing_and_changes_nothing(
+    roles_db_15: RolesDatabase, tmp_path: Path
+) -> None:
+    admin, _ = _without_password(roles_db_15.admin)
+    no_admin_password = _ald("db", "init", "--admin-dsn", admin, env={}, cwd=tmp_path)
+    assert no_admin_password.returncode == 2
+    assert f"set the environment variable {ADMIN_PASSWORD_ENV}" in no_admin_password.stderr
+    in_the_dsn = _ald("db", "init", "--admin-dsn", roles_db_15.admin, env={}, cwd=tmp_path)
+    assert in_the_dsn.returncode == 2 and "--admin-dsn contains a password" in in_the_dsn.stderr
+    login = f"console_{uuid.uuid4().hex[:8]}"
+    no_login_password = _ald(
+        "db", "init", "--admin-dsn", admin, "--writer", login,
+        env={ADMIN_PASSWORD_ENV: PASSWORD}, cwd=tmp_path,
+    )  # fmt: skip
+    assert no_login_password.returncode == 2
+    assert f"set the environment variable {WRITER_ENV}" in no_login_password.stderr
+    exists = f"SELECT count(*) FROM pg_roles WHERE rolname = '{login}'"
+    assert scalar(roles_db_15.admin, exists) == 0
+    for done in (no_admin_password, in_the_dsn, no_login_password):
+        assert PASSWORD not in done.stdout + done.stderr and "Traceback" not in done.stderr

@@ -108,6 +108,13 @@ def _init(args: argparse.Namespace) -> int:
         with psycopg.connect(dsn) as conn:
             applied = roles.initialise(conn, logins, passwords)
     except (psycopg.Error, roles.RoleError, migrations.SchemaError) as exc:
+        if isinstance(exc, psycopg.OperationalError) and "no password supplied" in str(exc):
+            print(
+                f"error: db init on {redact(dsn)}: the server asks for the administrator's "
+                f"password: set the environment variable {ADMIN_PASSWORD_ENV}",
+                file=sys.stderr,
+            )
+            return 2
         print(f"error: db init on {redact(dsn)}: {exc}".strip(), file=sys.stderr)
         return 1
     print(f"roles {', '.join(Group)} ready on {redact(dsn)}")
