@@ -171,7 +171,9 @@ def test_an_engine_whose_lease_was_taken_ends_its_run_and_refuses_new_ones(
     sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot
 ) -> None:
     dsn = migrated_pg_dsn
-    database = sim_config.database.model_copy(update={"lease_timeout_s": 1.0})
+    # Long enough that a loaded machine does not miss a renewal (one a second) by all
+    # of it: the refusal below must meet a live lease.
+    database = sim_config.database.model_copy(update={"lease_timeout_s": 3.0})
     config = sim_config.model_copy(
         update={"poll": PollSettings(interval_s=0.02), "database": database}
     )
