@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -170,3 +171,43 @@ def test_the_spool_is_opened_with_the_database_not_on_the_window_thread(
     finally:
         assert engine.shutdown()
     assert engine.spool is None
+
+
+def test_headless_says_the_server_was_restarted_and_leaves_none_at_exit(
+    pg_tmp_path: Path,
+) -> None:
+    data = pg_tmp_path / "data"
+    cluster = paths.database_dir(data)
+    with (pg_tmp_path / "stderr.txt").open("w+") as err:
+        console = subprocess.Popen(
+            [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data),
+             "--control-port", "-1", "--quiet"],
+            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        said = []
+        # If the restart is never said, the console would run for ever: end it then.
+        watchdog = threading.Timer(90, console.kill)
+        watchdog.start()
+        try:
+            assert console.stdout is not None
+            for line in console.stdout:  # ends if the console dies: no wait on the clock
+                said.append(line)
+                if line.startswith("recording:"):
+                    pid = _live_postmaster(cluster)
+                    assert pid is not None
+                    os.kill(pid, signal.SIGKILL)
+                elif "Database server restarted after" in line:
+                    console.terminate()
+            console.communicate(timeout=60)
+        finally:
+            watchdog.cancel()
+            watchdog.join()
+            if console.poll() is None:
+                console.kill()
+                console.communicate()
+        err.seek(0)
+        assert console.returncode == 0, "".join(said) + err.read()
+    output = "".join(said)
+    assert "Database server stopped unexpectedly, restarting" in output
+    assert "stopped: everything is in the database or the spool" in output
+    assert _live_postmaster(cluster) is None, "a postmaster was left running"
