@@ -200,3 +200,16 @@ def test_a_headless_demo_leaves_nothing_that_another_user_could_read(pg_tmp_path
     wide = {str(p): f"{m:04o}" for p, m in modes.items() if m & 0o077}
     assert not wide, f"readable or enterable by others: {wide}"
     assert _ancestry(pg_tmp_path, server._bin_dir()) == before
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="root's own default data directory")
+def test_under_root_the_default_data_directory_is_one_the_server_account_can_reach(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The quick start under root (a container, CI) needs no --data-dir: the default is
+    not under /root (0700, and left so) but where a system service keeps its state."""
+    monkeypatch.delenv(paths.ENV_VAR, raising=False)
+    default = paths.default_data_dir()
+    assert default == Path("/var/lib/ald-gui")
+    closed = [str(p) for p in default.parents if p.exists() and not _mode(p) & 0o001]
+    assert not closed, f"the server account could not pass through {closed}"

@@ -2,8 +2,10 @@
 
 The user data directory by default (platformdirs: ~/.local/share/ald-gui on Linux,
 %LOCALAPPDATA%\\ald-gui on Windows, ~/Library/Application Support/ald-gui on macOS);
-``ALD_GUI_DATA_DIR`` or ``--data-dir`` moves it, which tests and side-by-side
-installations use.
+under root on Linux and macOS, /var/lib/ald-gui, where a system service keeps its state
+(root's home is 0700, and the embedded server's account must pass through to its cluster;
+widening /root is not ours to do). ``ALD_GUI_DATA_DIR`` or ``--data-dir`` moves it, which
+tests and side-by-side installations use.
 """
 
 from __future__ import annotations
@@ -22,13 +24,21 @@ def data_dir(override: Path | str | None = None) -> Path:
     operator name, which are no other local user's business. One made by an older
     release with the umask's 0755 is closed to 0700 when it holds the spool or the
     database; a directory of anything else is left as it is (its files are 0600)."""
-    chosen = override or os.environ.get(ENV_VAR) or platformdirs.user_data_dir("ald-gui", False)
+    chosen = override or os.environ.get(ENV_VAR) or default_data_dir()
     path = Path(chosen).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
     _close(path)
     return path
 
 
+def default_data_dir() -> Path:
+    """Where the data lives when nothing says otherwise (see the module's docstring)."""
+    if os.name == "posix" and os.geteuid() == 0:
+        return Path(SYSTEM_DATA_DIR)
+    return Path(platformdirs.user_data_dir("ald-gui", False))
+
+
+SYSTEM_DATA_DIR = "/var/lib/ald-gui"
 PRIVATE_DIR_MODE = 0o700
 # Under root the embedded server's account may pass through (search bit, its group).
 _ALLOWED_MODES = (PRIVATE_DIR_MODE, PRIVATE_DIR_MODE | stat.S_IXGRP)
