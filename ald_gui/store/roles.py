@@ -157,10 +157,11 @@ def initialise(
     passwords: Mapping[str, str] | None = None,
 ) -> list[int]:
     """Run ``setup_script()`` on ``conn`` (an administrator's connection, outside any
-    transaction): the roles, the privileges, the migrations as ``ald_owner``, then the
-    logins and those of their ``passwords`` given. Returns the migration versions
-    applied. Idempotent. Raises psycopg errors (e.g. InsufficientPrivilege for an
-    administrator who is not one), RoleError, migrations.SchemaError."""
+    transaction): the roles and privileges, the ``logins`` with those of their
+    ``passwords`` given (one transaction), then the migrations as ``ald_owner``
+    (another). Returns the migration versions applied. Idempotent. Raises psycopg
+    errors (e.g. InsufficientPrivilege for an administrator who is not one), RoleError,
+    migrations.SchemaError."""
     with conn.transaction():
         for s in setup_statements():
             conn.execute(s.encode())
