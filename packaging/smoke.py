@@ -183,15 +183,19 @@ class Smoke:
             "--data-dir", self.data,
         ) as headless:  # fmt: skip
             url = headless.wait_for_line(r"run control: (http://127\.0\.0\.1:\d+)/status")[1]
-            answer = http(f"{url}/runs/start?operator=smoke&note=frozen+build", post=True)
+            # As the README's curl lines do: the console made its token at start.
+            token = (Path(self.data) / "control" / "token").read_text(encoding="utf-8").strip()
+            answer = http(f"{url}/runs/start?operator=smoke&note=frozen+build", token, post=True)
             expect(answer.get("ok") is True, "run start over HTTP", json.dumps(answer))
             run = answer["run"]
-            status = wait_until(lambda: committed_during_run(http(f"{url}/status"), run), headless)
+            status = wait_until(
+                lambda: committed_during_run(http(f"{url}/status", token), run), headless
+            )
             self.figures["headless demo, start to first committed sample"] = (
                 f"{time.monotonic() - headless.started:.2f} s (first start: initdb included)"
             )
             expect(status["run"]["id"] == run["id"], "run id in /status", json.dumps(status))
-            answer = http(f"{url}/runs/stop?reason=smoke+done", post=True)
+            answer = http(f"{url}/runs/stop?reason=smoke+done", token, post=True)
             expect(answer.get("ok") is True, "run stop over HTTP", json.dumps(answer))
             finished = headless.finish()
             expect(
@@ -371,8 +375,10 @@ def with_plc_port(config_text: str, port: int) -> str:
     return changed
 
 
-def http(url: str, post: bool = False) -> dict[str, Any]:
-    request = urllib.request.Request(url, method="POST" if post else "GET")
+def http(url: str, token: str, post: bool = False) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url, method="POST" if post else "GET", headers={"Authorization": f"Bearer {token}"}
+    )
     with urllib.request.urlopen(request, timeout=10) as answer:
         body: dict[str, Any] = json.load(answer)
         return body
