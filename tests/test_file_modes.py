@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from ald_gui.config import paths
 from ald_gui.domain.stream import Batch
-from ald_gui.store import server, server_files
+from ald_gui.store import server_files, server_programs
 from ald_gui.store.server import EmbeddedServer, ServerError
 from ald_gui.store.spool import Spool
 
@@ -91,7 +91,7 @@ def test_data_directory_of_an_older_release_is_closed_and_a_foreign_one_left_alo
 def test_embedded_server_files_are_private_and_nothing_above_changes(pg_tmp_path: Path) -> None:
     data = paths.data_dir(pg_tmp_path / "ald-gui")
     cluster = paths.database_dir(data)
-    bin_dir = server._bin_dir()
+    bin_dir = server_programs.bin_dir()
     before = _ancestry(pg_tmp_path, bin_dir)
     with EmbeddedServer(cluster) as running:
         socket_dir = Path(str(conninfo_to_dict(running.dsn)["host"]))
@@ -139,7 +139,7 @@ def test_under_root_the_programs_copy_is_made_once_and_said(
     st = programs.stat()
     assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o750, 0, account.pw_gid)
     (copy,) = programs.iterdir()
-    wheel_postgres = server._bin_dir() / "postgres"
+    wheel_postgres = server_programs.bin_dir() / "postgres"
     (copied_postgres,) = copy.rglob("bin/postgres")
     assert copied_postgres.samefile(wheel_postgres)  # a hard link: no space, same mode
     caplog.clear()
@@ -176,7 +176,7 @@ def test_a_headless_demo_leaves_nothing_that_another_user_could_read(pg_tmp_path
     embedded server made is the user's (or the server account's) alone, and nothing
     above the data directory changed."""
     data = pg_tmp_path / "ald-gui"
-    before = _ancestry(pg_tmp_path, server._bin_dir())
+    before = _ancestry(pg_tmp_path, server_programs.bin_dir())
     demo = subprocess.Popen(
         [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data),
          "--control-port", "0"],
@@ -199,7 +199,7 @@ def test_a_headless_demo_leaves_nothing_that_another_user_could_read(pg_tmp_path
     assert paths.spool_path(data) in modes and (data / "control" / "token") in modes
     wide = {str(p): f"{m:04o}" for p, m in modes.items() if m & 0o077}
     assert not wide, f"readable or enterable by others: {wide}"
-    assert _ancestry(pg_tmp_path, server._bin_dir()) == before
+    assert _ancestry(pg_tmp_path, server_programs.bin_dir()) == before
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="root's own default data directory")

@@ -20,7 +20,8 @@ from ald_gui.store import roles
 from ald_gui.store.health import WriterEvent, WriterEventKind
 from ald_gui.store.migrations import SchemaBehindError, load_migrations, upgrade
 from ald_gui.store.roles import EMBEDDED_LOGINS, Group
-from ald_gui.store.server import EmbeddedServer, running_server_dsn
+from ald_gui.store.server import EmbeddedServer
+from ald_gui.store.server_address import running_server_dsn
 from ald_gui.store.spool import Spool
 from tests.fixtures.pg import RolesDatabase, scalar
 from tests.test_migrations import _SECOND, NEXT, _dir_with

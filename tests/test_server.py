@@ -18,8 +18,8 @@ from ald_gui.store.server import (
     DataDirInUse,
     EmbeddedServer,
     ServerError,
-    running_server_dsn,
 )
+from ald_gui.store.server_address import running_server_dsn
 
 
 def _count_rows(server: EmbeddedServer) -> int:

@@ -18,8 +18,9 @@ from ald_gui.domain.events import DatabaseServerDied, DatabaseServerRestarted
 from ald_gui.engine.engine import Engine
 from ald_gui.store import postmaster
 from ald_gui.store.health import WriterEventKind
-from ald_gui.store.server import EmbeddedServer, _bin_dir
+from ald_gui.store.server import EmbeddedServer
 from ald_gui.store.server_files import SERVER_ACCOUNT
+from ald_gui.store.server_programs import bin_dir
 from ald_gui.ui.event_text import describe
 from tests.recording import (
     Audit,
@@ -121,7 +122,7 @@ def test_a_server_restarted_by_hand_after_a_kill_is_not_left_behind(pg_tmp_path:
         for lock in Path(info.socket_dir).glob(".s.PGSQL.*.lock"):
             lock.unlink()
         by_hand = subprocess.run(
-            [str(_bin_dir() / "pg_ctl"), "start", "-w", "-D", str(cluster.resolve()),
+            [str(bin_dir() / "pg_ctl"), "start", "-w", "-D", str(cluster.resolve()),
              "-l", str(cluster.resolve() / "by-hand.log")],
             check=False, capture_output=True, text=True, cwd="/",
             # as the server runs under root: its account, its group only

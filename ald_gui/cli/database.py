@@ -10,7 +10,8 @@ from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
 from ald_gui.store.credentials import redact, resolve_dsn, resolve_reader_dsn
 from ald_gui.store.roles import Group
-from ald_gui.store.server import EmbeddedServer, running_server_dsn
+from ald_gui.store.server import EmbeddedServer
+from ald_gui.store.server_address import running_server_dsn
 
 
 @contextmanager

