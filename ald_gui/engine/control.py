@@ -318,7 +318,10 @@ class ControlServer:
                 refusal = gate.refusal(
                     self.headers, changes_state=method != "GET", has_body=has_body
                 )
-                if refusal is None and (chunked or not length_header.strip().isdigit()):
+                # ASCII digits only: "²" is a digit to str.isdigit() and not to int().
+                length_text = length_header.strip()
+                whole = length_text.isascii() and length_text.isdigit()
+                if refusal is None and (chunked or not whole):
                     refusal = Refusal(
                         HTTPStatus.LENGTH_REQUIRED,
                         "send a body with a Content-Length (a whole number), not chunked",
@@ -326,7 +329,7 @@ class ControlServer:
                 if refusal is not None:
                     self._refuse(refusal)
                     return
-                length = int(length_header)
+                length = int(length_text)
                 allowed = _ROUTES.get(url.path)
                 if allowed is None:
                     self._answer(
