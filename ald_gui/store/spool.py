@@ -38,38 +38,11 @@ from typing import Self
 
 from ald_gui.domain.stream import StreamItem, now_us
 from ald_gui.store.dead_letters import DeadLetter, read_dead_letters
+from ald_gui.store.spool_file import prepare, read_key_sets
 from ald_gui.store.spool_items import Keys, UnreadableItem, decode_item, encode_item
 from ald_gui.store.spool_owner import SpoolError, SpoolInUse, claim
 
 __all__ = ["DeadLetter", "Spool", "SpoolError", "SpoolGroup", "SpoolInUse"]
-
-_SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS spool (
-    pos      INTEGER PRIMARY KEY AUTOINCREMENT,  -- stream order, never reused
-    kind     INTEGER NOT NULL,
-    at_us    INTEGER NOT NULL,                   -- when the item happened
-    n_values INTEGER NOT NULL,                   -- samples it carries (0 for events)
-    body     BLOB    NOT NULL,
-    txid     BLOB,                               -- set once the item is in a group
-    cap      INTEGER                             -- group size limit while isolating
-);
-CREATE INDEX IF NOT EXISTS spool_txid ON spool (txid) WHERE txid IS NOT NULL;
-CREATE TABLE IF NOT EXISTS key_set (
-    id   INTEGER PRIMARY KEY,
-    keys TEXT NOT NULL UNIQUE                    -- JSON list of tag keys, in batch order
-);
-CREATE TABLE IF NOT EXISTS dead_letter (
-    pos               INTEGER PRIMARY KEY,
-    kind              INTEGER NOT NULL,
-    at_us             INTEGER NOT NULL,
-    n_values          INTEGER NOT NULL,
-    body              BLOB    NOT NULL,
-    txid              BLOB    NOT NULL,
-    reason            TEXT    NOT NULL,
-    quarantined_at_us INTEGER NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,32 +100,9 @@ class Spool:
         self._closed = False
 
     def _setup(self) -> None:
-        try:
-            if self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
-                raise SpoolError(f"spool {self.path}: SQLite refused WAL mode")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as exc:  # not a database, unreadable
-            raise SpoolError(f"cannot open spool {self.path}: {exc}") from exc
-        try:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > _SCHEMA_VERSION:
-                raise SpoolError(
-                    f"spool {self.path} has format {version}, newer than this program's "
-                    f"{_SCHEMA_VERSION}: upgrade the program or move the file away"
-                )
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        for key_id, keys in self._db.execute("SELECT id, keys FROM key_set"):
-            key_tuple = tuple(json.loads(keys))
-            self._keys_by_id[key_id] = key_tuple
-            self._id_by_keys[key_tuple] = key_id
+        prepare(self._db, self.path)
+        self._keys_by_id = read_key_sets(self._db)
+        self._id_by_keys = {keys: key_id for key_id, keys in self._keys_by_id.items()}
         self._depth: int = self._db.execute("SELECT count(*) FROM spool").fetchone()[0]
         self._dead_count: int = self._db.execute("SELECT count(*) FROM dead_letter").fetchone()[0]
 

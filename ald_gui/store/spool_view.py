@@ -9,15 +9,14 @@ items.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from ald_gui.store.dead_letters import DeadLetter, read_dead_letters
-from ald_gui.store.spool import SpoolError
-from ald_gui.store.spool_items import Keys
+from ald_gui.store.spool_file import TABLES, read_key_sets
+from ald_gui.store.spool_owner import SpoolError
 
 __all__ = ["SpoolView"]
 
@@ -40,7 +39,7 @@ class SpoolView:
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
         except sqlite3.Error as exc:
             raise SpoolError(f"cannot read spool {self.path}: {exc}") from exc
-        if not {"spool", "dead_letter", "key_set"} <= tables:
+        if not tables >= TABLES:
             self._db.close()
             raise SpoolError(f"{self.path} is not a spool (tables {sorted(tables)})")
 
@@ -73,10 +72,6 @@ class SpoolView:
         """Every dead letter, oldest first (an undecodable one with ``item`` None)."""
         self._db.execute("BEGIN")  # key lists and letters from one snapshot
         try:
-            keys: dict[int, Keys] = {
-                key_id: tuple(json.loads(text))
-                for key_id, text in self._db.execute("SELECT id, keys FROM key_set")
-            }
-            return read_dead_letters(self._db, keys.__getitem__)
+            return read_dead_letters(self._db, read_key_sets(self._db).__getitem__)
         finally:
             self._db.execute("COMMIT")
