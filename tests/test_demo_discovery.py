@@ -3,40 +3,29 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from ald_gui.cli.demo_plc import DEMO_PLC_FILE
-
-
-def _ald(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ald_gui", *args], capture_output=True,
-                          text=True, timeout=120, stdin=subprocess.DEVNULL)  # fmt: skip
+from tests.ald_process import ald, headless_demo, read_until_recording
 
 
 def test_plc_read_and_doctor_find_the_running_demos_simulator(pg_tmp_path: Path) -> None:
     data = pg_tmp_path / "data"
     announcement = data / DEMO_PLC_FILE
-    with (pg_tmp_path / "demo-stderr.txt").open("w+") as err:
-        demo = subprocess.Popen(
-            [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data),
-             "--control-port", "-1", "--quiet"],
-            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+    with (
+        (pg_tmp_path / "demo-stderr.txt").open("w+") as err,
+        headless_demo(data, "--control-port", "-1", "--quiet", stderr=err) as demo,
+    ):
         try:
-            assert demo.stdout is not None
-            for line in demo.stdout:  # ends if the demo dies: no wait on the clock
-                if line.startswith("recording:"):
-                    break
+            read_until_recording(demo)
             assert announcement.stat().st_mode & 0o777 == 0o600
 
-            read = _ald("plc", "read", "--json", "--data-dir", str(data))
+            read = ald("plc", "read", "--json", "--data-dir", str(data))
             assert read.returncode == 0, read.stdout + read.stderr
             assert json.loads(read.stdout)["ok"] is True
             assert "using the running demo's simulator" in read.stderr
 
-            doctor = _ald("--data-dir", str(data), "doctor", "--json")
+            doctor = ald("--data-dir", str(data), "doctor", "--json")
             checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
             assert checks["plc"]["ok"], checks["plc"]
         finally:
@@ -45,5 +34,5 @@ def test_plc_read_and_doctor_find_the_running_demos_simulator(pg_tmp_path: Path)
         err.seek(0)
         assert demo.returncode == 0, err.read()
     assert not announcement.exists()  # removed at exit
-    after = _ald("plc", "read", "--data-dir", str(data))
+    after = ald("plc", "read", "--data-dir", str(data))
     assert "demo" not in after.stderr

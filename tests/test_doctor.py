@@ -3,54 +3,26 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import psycopg
-import tomli_w
 
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.stream import Batch, Run, RunStarted
 from ald_gui.store.commit import commit_group
 from ald_gui.store.migrations import load_migrations
 from ald_gui.store.parameters import sync_parameters
+from tests.ald_process import ald, write_plant_config
 from tests.fixtures.plc import free_port
 
 T0 = 1_700_000_000_000_000
 
 
-def _config_file(tmp_path: Path, config: AppConfig, dsn: str) -> Path:
-    data = config.model_dump(mode="json", exclude_defaults=False)
-    data["database"]["dsn"] = dsn
-    path = tmp_path / "plant.toml"
-    path.write_text(tomli_w.dumps(_without_nones(data)), encoding="utf-8")
-    return path
-
-
-def _without_nones(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_nones(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_nones(v) for v in value]
-    return value
-
-
-def _ald(*args: str | Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ald_gui", *map(str, args), "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
     sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path
 ) -> None:
-    config_file = _config_file(tmp_path, sim_config, migrated_pg_dsn)
+    config_file = write_plant_config(tmp_path, sim_config, migrated_pg_dsn)
     machine = sim_config.database.machine
     with psycopg.connect(migrated_pg_dsn) as conn:
         ids = sync_parameters(conn, machine, sim_config.tags)
@@ -64,7 +36,7 @@ def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
             machine,
         )
 
-    clean = _ald("doctor", "--json", "--config", config_file, data_dir=tmp_path)
+    clean = ald("doctor", "--json", "--config", config_file, data_dir=tmp_path)
     report = json.loads(clean.stdout)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert {c["name"]: c["ok"] for c in report["checks"]} == {
@@ -83,7 +55,7 @@ def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
     # A sample inside the run's interval stored without its run row breaks invariant 1.
     with psycopg.connect(migrated_pg_dsn) as conn:
         commit_group(conn, uuid.uuid4(), [Batch(4, T0 + 3_000, values)], ids, machine)
-    broken = _ald("doctor", "--config", config_file, data_dir=tmp_path)
+    broken = ald("doctor", "--config", config_file, data_dir=tmp_path)
     assert broken.returncode == 1
     assert "FAIL invariants" in broken.stdout
     assert "invariant 1" in broken.stdout and str(run.id) in broken.stdout
@@ -94,11 +66,11 @@ def test_doctor_data_judges_the_data_without_the_plc(
 ) -> None:
     """After a demo, its simulator is gone: the data's verdict must not depend on it."""
     plc = sim_config.plc.model_copy(update={"port": free_port(), "connect_timeout_s": 0.3})
-    config_file = _config_file(tmp_path, sim_config.model_copy(update={"plc": plc}),
+    config_file = write_plant_config(tmp_path, sim_config.model_copy(update={"plc": plc}),
                                migrated_pg_dsn)  # fmt: skip
-    whole = _ald("doctor", "--config", config_file, data_dir=tmp_path)
+    whole = ald("doctor", "--config", config_file, data_dir=tmp_path)
     assert whole.returncode == 1 and "FAIL plc" in whole.stdout
-    data = _ald("doctor", "--data", "--json", "--config", config_file, data_dir=tmp_path)
+    data = ald("doctor", "--data", "--json", "--config", config_file, data_dir=tmp_path)
     assert data.returncode == 0, data.stdout + data.stderr
     report = json.loads(data.stdout)
     assert report["ok"] and [c["name"] for c in report["checks"]] == [
@@ -114,7 +86,7 @@ def test_doctor_fails_on_an_unreachable_database_and_plc(tmp_path: Path) -> None
         'password_env = ""\n',  # no password needed: the server is simply not there
         encoding="utf-8",
     )
-    done = _ald("doctor", "--json", "--config", config_file, data_dir=tmp_path)
+    done = ald("doctor", "--json", "--config", config_file, data_dir=tmp_path)
     assert done.returncode == 1
     checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
     assert not checks["database"]["ok"] and "unreachable" in checks["database"]["detail"]
@@ -125,14 +97,14 @@ def test_doctor_fails_on_an_unreachable_database_and_plc(tmp_path: Path) -> None
 def test_db_status_and_upgrade_on_a_fresh_database(
     sim_config: AppConfig, pg_dsn: str, tmp_path: Path
 ) -> None:
-    config_file = _config_file(tmp_path, sim_config, pg_dsn)
-    behind = _ald("db", "status", "--config", config_file, data_dir=tmp_path)
+    config_file = write_plant_config(tmp_path, sim_config, pg_dsn)
+    behind = ald("db", "status", "--config", config_file, data_dir=tmp_path)
     assert behind.returncode == 1
     code = len(load_migrations())
     assert f"schema version 0, code version {code}" in behind.stdout
-    upgraded = _ald("db", "upgrade", "--config", config_file, data_dir=tmp_path)
+    upgraded = ald("db", "upgrade", "--config", config_file, data_dir=tmp_path)
     every = ", ".join(str(v) for v in range(1, code + 1))
     assert upgraded.returncode == 0 and f"applied migrations {every}" in upgraded.stdout
-    current = _ald("db", "status", "--config", config_file, data_dir=tmp_path)
+    current = ald("db", "status", "--config", config_file, data_dir=tmp_path)
     assert current.returncode == 0
     assert f"schema version {code}, code version {code}" in current.stdout

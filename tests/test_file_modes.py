@@ -8,7 +8,6 @@ import os
 import pwd
 import stat
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from ald_gui.domain.stream import Batch
 from ald_gui.store import server_files, server_programs
 from ald_gui.store.server import EmbeddedServer, ServerError
 from ald_gui.store.spool import Spool
+from tests.ald_process import headless_demo, read_until_recording
 
 AS_ROOT = os.geteuid() == 0
 T0 = 1_767_225_600_000_000
@@ -177,23 +177,11 @@ def test_a_headless_demo_leaves_nothing_that_another_user_could_read(pg_tmp_path
     above the data directory changed."""
     data = pg_tmp_path / "ald-gui"
     before = _ancestry(pg_tmp_path, server_programs.bin_dir())
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data),
-         "--control-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert demo.stdout is not None
-        for line in demo.stdout:  # ends if the demo dies: no wait on the clock
-            if line.startswith("recording:"):
-                break
+    with headless_demo(data, "--control-port", "0", stderr=subprocess.PIPE) as demo:
+        read_until_recording(demo)
         modes = _modes_under(data)  # while it runs: the spool's WAL, the locks
         demo.terminate()
         _, err = demo.communicate(timeout=60)
-    finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
     assert demo.returncode == 0, err
     assert _mode(data) == (0o710 if AS_ROOT else 0o700)
     assert paths.spool_path(data) in modes and (data / "control" / "token") in modes

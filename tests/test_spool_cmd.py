@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,19 +15,10 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.stream import Batch, Run, RunStarted, StreamItem
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.spool import Spool
+from tests.ald_process import ald, write_plant_config
 from tests.fixtures.pg import scalar
-from tests.test_doctor import _config_file
 
 T0 = 1_700_000_000_000_000
-
-
-def _ald(*args: str | Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ald_gui", *map(str, args), "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _items(config: AppConfig) -> tuple[RunStarted, list[Batch]]:
@@ -53,14 +42,14 @@ def _dead_lettered(spool: Spool, items: Sequence[StreamItem], reason: str) -> uu
 def test_dead_letters_are_listed_and_doctor_fails_while_a_console_records(
     reference_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path
 ) -> None:
-    config_file = _config_file(tmp_path, reference_config, migrated_pg_dsn)
+    config_file = write_plant_config(tmp_path, reference_config, migrated_pg_dsn)
     start, batches = _items(reference_config)
     with Spool(tmp_path / "spool.sqlite3") as spool:  # held, as a running console holds it
         txid = _dead_lettered(spool, [start, *batches[:1]], "CheckViolation: no_777")
-        listed = _ald("spool", "list", data_dir=tmp_path)
-        as_json = _ald("spool", "list", "--json", data_dir=tmp_path)
-        doctor = _ald("doctor", "--data", "--json", "--config", config_file, data_dir=tmp_path)
-        replay = _ald("spool", "replay", data_dir=tmp_path)
+        listed = ald("spool", "list", data_dir=tmp_path)
+        as_json = ald("spool", "list", "--json", data_dir=tmp_path)
+        doctor = ald("doctor", "--data", "--json", "--config", config_file, data_dir=tmp_path)
+        replay = ald("spool", "replay", data_dir=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "RunStarted seq 1: CheckViolation: no_777" in listed.stdout
     assert "Batch seq 2: CheckViolation: no_777" in listed.stdout
@@ -77,7 +66,7 @@ def test_dead_letters_are_listed_and_doctor_fails_while_a_console_records(
 def test_a_replay_commits_dead_letters_once_even_when_run_again_or_its_ack_is_lost(
     reference_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path
 ) -> None:
-    config_file = _config_file(tmp_path, reference_config, migrated_pg_dsn)
+    config_file = write_plant_config(tmp_path, reference_config, migrated_pg_dsn)
     machine = reference_config.database.machine
     with psycopg.connect(migrated_pg_dsn) as conn:
         sync_parameters(conn, machine, reference_config.tags)
@@ -91,7 +80,7 @@ def test_a_replay_commits_dead_letters_once_even_when_run_again_or_its_ack_is_lo
     before_replay = tmp_path / "spool-before-replay.sqlite3"
     shutil.copy(spool_path, before_replay)
 
-    first = _ald("spool", "replay", "--config", config_file, data_dir=tmp_path)
+    first = ald("spool", "replay", "--config", config_file, data_dir=tmp_path)
     assert first.returncode == 1, first.stderr  # the ghost stays: its tag is unknown
     assert "2 groups replayed, 1 kept" in first.stdout
     assert "ghost.tag" in first.stdout
@@ -100,14 +89,14 @@ def test_a_replay_commits_dead_letters_once_even_when_run_again_or_its_ack_is_lo
     assert scalar(migrated_pg_dsn, history) == rows
     assert scalar(migrated_pg_dsn, "SELECT count(*) FROM process_data_points") == rows
     assert scalar(migrated_pg_dsn, "SELECT count(*) FROM process_executions") == 1
-    listed = _ald("spool", "list", data_dir=tmp_path)
+    listed = ald("spool", "list", data_dir=tmp_path)
     assert "Batch seq 9" in listed.stdout and "seq 2" not in listed.stdout
 
-    again = _ald("spool", "replay", "--config", config_file, data_dir=tmp_path)
+    again = ald("spool", "replay", "--config", config_file, data_dir=tmp_path)
     assert "0 groups replayed, 1 kept" in again.stdout
     # As if the first replay had committed and died before forgetting its letters.
     shutil.copy(before_replay, spool_path)
-    lost_ack = _ald("spool", "replay", "--config", config_file, data_dir=tmp_path)
+    lost_ack = ald("spool", "replay", "--config", config_file, data_dir=tmp_path)
     assert lost_ack.stdout.count("was in") == 2, lost_ack.stdout
     assert scalar(migrated_pg_dsn, history) == rows
     assert scalar(migrated_pg_dsn, "SELECT count(*) FROM write_transactions") == 2
@@ -119,10 +108,10 @@ def test_dead_letters_export_as_json_lines_with_their_raw_rows(
     start, _ = _items(reference_config)
     with Spool(tmp_path / "spool.sqlite3") as spool:
         _dead_lettered(spool, [start], "CheckViolation")
-        done = _ald("spool", "export", tmp_path / "letters.jsonl", data_dir=tmp_path)
+        done = ald("spool", "export", tmp_path / "letters.jsonl", data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     [line] = (tmp_path / "letters.jsonl").read_text().splitlines()
     letter = json.loads(line)
     assert letter["item"]["run"]["operator"] == "alice" and letter["body_base64"]
-    missing = _ald("spool", "list", data_dir=tmp_path / "elsewhere")
+    missing = ald("spool", "list", data_dir=tmp_path / "elsewhere")
     assert missing.returncode == 1 and "no spool at" in missing.stderr

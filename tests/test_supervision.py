@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from ald_gui.store.server import EmbeddedServer
 from ald_gui.store.server_files import SERVER_ACCOUNT
 from ald_gui.store.server_programs import bin_dir
 from ald_gui.ui.event_text import describe
+from tests.ald_process import headless_demo, read_until_recording
 from tests.recording import (
     Audit,
     Recording,
@@ -179,33 +179,28 @@ def test_headless_says_the_server_was_restarted_and_leaves_none_at_exit(
 ) -> None:
     data = pg_tmp_path / "data"
     cluster = paths.database_dir(data)
-    with (pg_tmp_path / "stderr.txt").open("w+") as err:
-        console = subprocess.Popen(
-            [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data),
-             "--control-port", "-1", "--quiet"],
-            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-        said = []
+    said: list[str] = []
+    with (
+        (pg_tmp_path / "stderr.txt").open("w+") as err,
+        headless_demo(data, "--control-port", "-1", "--quiet", stderr=err) as console,
+    ):
         # If the restart is never said, the console would run for ever: end it then.
         watchdog = threading.Timer(90, console.kill)
         watchdog.start()
         try:
+            if read_until_recording(console, said):
+                pid = _live_postmaster(cluster)
+                assert pid is not None
+                os.kill(pid, signal.SIGKILL)
             assert console.stdout is not None
             for line in console.stdout:  # ends if the console dies: no wait on the clock
                 said.append(line)
-                if line.startswith("recording:"):
-                    pid = _live_postmaster(cluster)
-                    assert pid is not None
-                    os.kill(pid, signal.SIGKILL)
-                elif "Database server restarted after" in line:
+                if "Database server restarted after" in line:
                     console.terminate()
             console.communicate(timeout=60)
         finally:
             watchdog.cancel()
             watchdog.join()
-            if console.poll() is None:
-                console.kill()
-                console.communicate()
         err.seek(0)
         assert console.returncode == 0, "".join(said) + err.read()
     output = "".join(said)
