@@ -8,6 +8,7 @@ of its data directory, and the embedded server's addresses read from its
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -25,9 +26,17 @@ WRITER, READER = "ald_console", "ald_console_reader"
 
 class Target:
     """One running demo console on ``data_dir`` (under a directory the server account
-    can pass: ``pg_tmp_path``). Use as a context manager: killed and reaped on exit."""
+    can pass: ``pg_tmp_path``), with ``extra`` arguments and ``env`` added to its
+    environment; fails unless it starts recording, when ``must_start``. Use as a
+    context manager: stopped (SIGTERM, then SIGKILL) and reaped on exit."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        must_start: bool = True,
+    ) -> None:
         self.data_dir = data_dir
         self.cluster = data_dir / "postgres"
         self._stderr = (data_dir.parent / f"stderr-{time.monotonic_ns()}.txt").open("w+")
@@ -35,6 +44,7 @@ class Target:
             [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data_dir),
              "--control-port", "0", "--quiet", *extra],
             stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL, text=True,
+            env=None if env is None else os.environ | env,
         )  # fmt: skip
         self.lines: list[str] = []
         self.port = 0
@@ -45,11 +55,18 @@ class Target:
                 self.port = int(line.rsplit(":", 1)[1].split("/")[0])
             if line.startswith("recording:"):
                 break
-        else:
-            raise AssertionError(f"the console did not start: {self.lines} {self.stderr()}")
         # The rest of its output is read on, so that it never blocks on a full pipe.
         self._reader = threading.Thread(target=self._drain, name="target-stdout", daemon=True)
         self._reader.start()
+        if must_start and not self.started:
+            said = f"the console did not start: {self.lines} {self.stderr()}"
+            self.__exit__(None, None, None)
+            raise AssertionError(said)
+
+    @property
+    def started(self) -> bool:
+        """Whether it came up (said "recording:"); if not, it has ended."""
+        return any(line.startswith("recording:") for line in self.lines)
 
     def _drain(self) -> None:
         assert self.process.stdout is not None
