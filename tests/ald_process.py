@@ -33,15 +33,16 @@ def ald(
 
 @contextmanager
 def headless_demo(
-    data_dir: Path, *args: str, stderr: IO[str] | int
+    data_dir: Path, *args: str, stderr: IO[str] | int, env: Mapping[str, str] | None = None
 ) -> Iterator[subprocess.Popen[str]]:
     """``ald-gui headless --demo --data-dir DATA_DIR ARGS`` with its standard output a
-    text pipe. The test stops it as it means to; if it still runs at the end of the block
-    it is killed and reaped, so no console (and no server of its) outlives the test."""
+    text pipe (``env``: its whole environment, else this one's). The test stops it as it
+    means to; if it still runs at the end of the block it is killed and reaped, so no
+    console (and no server of its) outlives the test."""
     demo = subprocess.Popen(
         [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data_dir),
          *args],
-        stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True, env=env,
     )  # fmt: skip
     try:
         yield demo

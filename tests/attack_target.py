@@ -11,15 +11,17 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import psycopg
 from psycopg.conninfo import make_conninfo
+
+from tests.ald_process import headless_demo, read_until_recording
 
 WRITER, READER = "ald_console", "ald_console_reader"
 
@@ -40,21 +42,19 @@ class Target:
         self.data_dir = data_dir
         self.cluster = data_dir / "postgres"
         self._stderr = (data_dir.parent / f"stderr-{time.monotonic_ns()}.txt").open("w+")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ald_gui", "headless", "--demo", "--data-dir", str(data_dir),
-             "--control-port", "0", "--quiet", *extra],
-            stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL, text=True,
-            env=None if env is None else os.environ | env,
+        self._stack = ExitStack()
+        self.process = self._stack.enter_context(
+            headless_demo(
+                data_dir, "--control-port", "0", "--quiet", *extra,
+                stderr=self._stderr, env=None if env is None else os.environ | env,
+            )
         )  # fmt: skip
         self.lines: list[str] = []
+        read_until_recording(self.process, self.lines)
         self.port = 0
-        assert self.process.stdout is not None
-        for line in self.process.stdout:  # ends if the console dies: no wait on the clock
-            self.lines.append(line)
+        for line in self.lines:
             if line.startswith("run control: http://127.0.0.1:"):
                 self.port = int(line.rsplit(":", 1)[1].split("/")[0])
-            if line.startswith("recording:"):
-                break
         # The rest of its output is read on, so that it never blocks on a full pipe.
         self._reader = threading.Thread(target=self._drain, name="target-stdout", daemon=True)
         self._reader.start()
@@ -80,12 +80,13 @@ class Target:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.terminate()  # a clean stop, so that its server stops too
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self.process.kill()  # here, not by headless_demo: the reader owns stdout
                 self.process.wait()
+        self._stack.close()
         self._reader.join(timeout=30)
         assert self.process.stdout is not None
         self.process.stdout.close()
