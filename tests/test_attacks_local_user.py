@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,3 +126,53 @@ def test_another_local_user_reads_nothing_and_logs_in_nowhere(
     # Every attempt was made (and answered as it should).
     assert {f"read {f}" for f in files} | {f"connect {p}" for p in sockets} <= set(outcomes)
     assert sum(what.startswith("log in as ") for what in outcomes) == 6 * 5 - 1  # postgres twice
+
+
+_SQUATTER = r"""
+import socket, sys
+with socket.create_server(("127.0.0.1", 0)) as server:
+    print(server.getsockname()[1], flush=True)
+    server.settimeout(60)
+    conn, _ = server.accept()
+    with conn:
+        conn.settimeout(10)
+        said = b""
+        while b"\r\n\r\n" not in said:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            said += chunk
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{}")
+print(said.decode("latin-1"), flush=True)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="hole: `ald-gui run` sends the token to whatever listens on the port it is "
+    "given, so another user who takes the port while no console holds it (or a port the "
+    "operator was told to use) collects the token, which the console keeps across restarts",
+)
+def test_ald_gui_run_gives_no_token_to_another_users_program_on_the_port(
+    tmp_path: Path, stranger: str
+) -> None:
+    control = tmp_path / "ald-gui" / "control"
+    control.mkdir(parents=True, mode=0o700)
+    token = "t" * 43
+    (control / "token").write_text(token + "\n")
+    (control / "token").chmod(0o600)
+    with subprocess.Popen(
+        ["runuser", "-u", stranger, "--", "/usr/bin/python3", "-c", _SQUATTER],
+        stdout=subprocess.PIPE, text=True, cwd="/",
+    ) as squatter:  # fmt: skip
+        assert squatter.stdout is not None
+        port = squatter.stdout.readline().strip()
+        subprocess.run(
+            [sys.executable, "-m", "ald_gui", "run", "status", "--port", port,
+             "--data-dir", str(tmp_path / "ald-gui")],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        collected, _ = squatter.communicate(timeout=60)
+    assert collected.startswith("GET /status")  # the client did ask the squatter
+    assert token not in collected
