@@ -3,12 +3,15 @@ account made for the test): it reads none of the console's files — token, spoo
 mark, console id, the embedded server's password files, settings and log — lists
 neither the data directory nor the server's socket directory, logs in to the embedded
 server with no credential it can find or guess, reaches neither Unix socket, and the
-run control answers it 401."""
+run control answers it 401. A program of its own listening on the console's port gets
+no token from ``ald-gui run``."""
 
 from __future__ import annotations
 
 import json
 import os
+import pwd
+import socket
 import subprocess
 import sys
 import uuid
@@ -147,13 +150,6 @@ print(said.decode("latin-1"), flush=True)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="hole: `ald-gui run` sends the token to whatever listens on the port it is "
-    "given, so another user who takes the port while no console holds it (or a port the "
-    "operator was told to use) collects the token, which the console keeps across restarts",
-)
 def test_ald_gui_run_gives_no_token_to_another_users_program_on_the_port(
     tmp_path: Path, stranger: str
 ) -> None:
@@ -168,11 +164,17 @@ def test_ald_gui_run_gives_no_token_to_another_users_program_on_the_port(
     ) as squatter:  # fmt: skip
         assert squatter.stdout is not None
         port = squatter.stdout.readline().strip()
-        subprocess.run(
+        asked = subprocess.run(
             [sys.executable, "-m", "ald_gui", "run", "status", "--port", port,
              "--data-dir", str(tmp_path / "ald-gui")],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
+        # It waits for a connection: one that says nothing ends it.
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=10) as nothing:
+            nothing.sendall(b"\r\n\r\n")
         collected, _ = squatter.communicate(timeout=60)
-    assert collected.startswith("GET /status")  # the client did ask the squatter
     assert token not in collected
+    assert asked.returncode == 1
+    uid = pwd.getpwnam(stranger).pw_uid
+    assert f"127.0.0.1:{port} is held by another user (uid {uid})" in asked.stderr
+    assert "the token was not sent" in asked.stderr

@@ -2,7 +2,8 @@
 
 Talks to ``ald-gui headless`` over its loopback port (or ``--socket``), with the token
 it reads from the console's data directory, so a script needs no token handling of its
-own. Exit status: 0 done, 1 refused or no console answering, 2 no usable token.
+own. The token goes to no port another user listens on (any user may take a free
+port). Exit status: 0 done, 1 refused or no console answering, 2 no usable token.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import urlencode
 
 from ald_gui.cli.headless_cmd import DEFAULT_CONTROL_PORT
 from ald_gui.config import paths
-from ald_gui.engine.control_access import ControlTokenError, read_token
+from ald_gui.engine.control_access import ControlTokenError, check_port_holder, read_token
 
 _TIMEOUT_S = 15.0
 
@@ -57,11 +58,18 @@ def register(sub: Any) -> None:
 
 
 def run_control(args: argparse.Namespace) -> int:
+    data_dir = paths.data_dir(args.data_dir)
     try:
-        token = read_token(paths.data_dir(args.data_dir))
+        token = read_token(data_dir)
     except ControlTokenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        if getattr(args, "socket", None) is None:
+            check_port_holder(args.port, data_dir)
+    except ControlTokenError as exc:  # not the console: no console answering
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.action == "status":
         method, path = "GET", "/status"
     elif args.action == "start":

@@ -88,6 +88,47 @@ def read_token(data_dir: Path) -> str:
     return text
 
 
+_LISTEN = "0A"  # the state column of /proc/net/tcp*
+
+
+def port_holders(port: int) -> set[int] | None:
+    """The user ids of the sockets listening on TCP ``port`` (any address: a listener
+    on 0.0.0.0 or :: takes connections to 127.0.0.1 too), or None where the OS does not
+    say (no /proc/net/tcp). A client checks them before it sends the token, since any
+    user may listen on a free port."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return None
+    holders = set()
+    for table in tables:
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local address is HEXADDR:HEXPORT; the uid is the eighth column.
+            if len(fields) > 7 and fields[3] == _LISTEN and int(fields[1][-4:], 16) == port:
+                holders.add(int(fields[7]))
+    return holders
+
+
+def check_port_holder(port: int, data_dir: Path) -> None:
+    """Raise ControlTokenError if another user than the token file's owner listens on
+    ``port``: a program squatting the console's port must not be sent its token."""
+    if os.name != "posix":
+        return
+    owner = token_path(data_dir).stat().st_uid
+    strangers = (port_holders(port) or set()) - {owner}
+    if strangers:
+        raise ControlTokenError(
+            f"127.0.0.1:{port} is held by another user (uid "
+            f"{', '.join(map(str, sorted(strangers)))}), not by the console of "
+            f"{data_dir}: the token was not sent. Is the console running, and on this "
+            "--port? Use --socket with its --control-socket where other users log in"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """Why a request is not carried out: the HTTP status and a message for the
