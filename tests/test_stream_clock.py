@@ -8,6 +8,7 @@ step started the times and sequence numbers below the previous session's.
 from __future__ import annotations
 
 import json
+import threading
 from itertools import pairwise
 from pathlib import Path
 
@@ -20,9 +21,10 @@ from ald_gui.domain.clock import StreamClock, wall_us
 from ald_gui.domain.events import ClockStepped
 from ald_gui.domain.machine import Machine
 from ald_gui.engine.engine import Engine
-from ald_gui.store.clock_mark import ClockMark, ClockMarkError
+from ald_gui.store.clock_mark import ClockMark, ClockMarkError, MarkSaver
 from ald_gui.ui.event_text import describe
 from tests.fixtures.plc import quick
+from tests.waiting import wait_until
 
 T = 1_700_000_000_000_000  # µs since the epoch
 SECOND = 1_000_000
@@ -127,6 +129,54 @@ def test_the_reservation_is_always_ahead_and_rarely_written(tmp_path: Path) -> N
     assert clock.reserved_us > times[-1]
     assert 15 <= len(saved) <= 25  # about twice a second, not once per sample
     assert saved == sorted(saved)
+
+
+def test_renewals_are_saved_off_the_poll_thread_and_a_late_one_is_waited_for() -> None:
+    clocks = Clocks()
+    waited: list[int] = []  # saves the poll thread waited for
+    asked: list[int] = []
+    durable = [0]
+    saver_keeps_up = True
+
+    def save_soon(us: int) -> None:
+        asked.append(us)
+        if saver_keeps_up:
+            durable[0] = us  # done on the saver's thread before the next sample
+
+    clock = StreamClock(
+        wall=lambda: clocks.wall, monotonic=lambda: clocks.mono, save=waited.append,
+        save_soon=save_soon, saved_us=lambda: durable[0],
+    )  # fmt: skip
+    assert len(waited) == 1  # the first reservation: when the clock is built, not polled
+    waited.clear()
+    times = _poll_times(clocks, clock, 100, SECOND // 10)  # 10 s at 10 Hz
+    assert waited == [] and 15 <= len(asked) <= 25 and asked == sorted(asked)
+    assert max(times) <= durable[0]
+    saver_keeps_up = False  # a stalled disk: the next reservation is never durable
+    for _ in range(30):
+        clocks.advance(SECOND // 10)
+        t = clock.now()
+        # Never a time beyond a durable reservation: the poll thread waits for one instead.
+        assert t <= max([durable[0], *waited])
+        clock.keep_ahead()
+    assert len(waited) >= 2  # 3 s with reservations of 1 s
+
+
+def test_the_mark_saver_writes_in_order_and_ends_its_thread(tmp_path: Path) -> None:
+    mark = ClockMark(tmp_path / "stream-clock.json")
+    saver = MarkSaver(mark, floor_us=10)
+    assert saver.saved_us() == 10
+    try:
+        saver.save_soon(2_000)
+        wait_until(lambda: saver.saved_us() == 2_000, 10, "the mark to be saved")
+        assert mark.load() == 2_000
+        saver.save_soon(1_000)  # lower than saved: never overwrites a higher mark
+        saver.save(3_000)  # the poll thread's own, when the saver fell behind
+        assert saver.saved_us() == 3_000 and mark.load() == 3_000
+    finally:
+        saver.close()
+    assert mark.load() == 3_000
+    assert not [t for t in threading.enumerate() if t.name == "ald-clock-mark"]
 
 
 def test_the_mark_file_round_trips_and_a_bad_one_is_named(tmp_path: Path) -> None:

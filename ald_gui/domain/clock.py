@@ -12,9 +12,12 @@ times would be used twice: the stream goes on at real elapsed time and slews tow
 the wall clock.
 
 A restart must not reuse or rewind times either: the clock starts above ``floor_us``,
-the high-water mark the previous session reserved, and before it hands out a time
-beyond its own reservation it reserves further ahead through ``save`` (which the
-caller makes durable). Pure: the clocks and the storage are injected.
+the high-water mark the previous session reserved, and it never hands out a time
+beyond a reservation that is durable. It renews the reservation ahead of need through
+``save_soon`` (which returns at once and makes the mark durable later, off the poll
+thread; ``saved_us`` tells how far that got), and only if that is not done in time,
+through ``save`` (which returns once the mark is durable). Without ``save_soon``, every
+renewal goes through ``save``. Pure: the clocks and the storage are injected.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ def monotonic_us() -> int:
 class StreamClock:
     """``now()`` is strictly increasing, in µs since the epoch; not thread-safe (the
     poll thread owns it). ``keep_ahead()`` renews the reservation between samples, so
-    that ``save`` is rarely called while a sample is being stamped."""
+    that ``save`` is rarely called while a sample is being stamped, and, given
+    ``save_soon``, not at all while the disk keeps up."""
 
     def __init__(
         self,
@@ -49,6 +53,8 @@ class StreamClock:
         monotonic: Micros = monotonic_us,
         floor_us: int = 0,
         save: Callable[[int], None] = lambda _mark: None,
+        save_soon: Callable[[int], None] | None = None,
+        saved_us: Callable[[], int] | None = None,
         on_step: Callable[[ClockStepped], None] = lambda _step: None,
         slew_ppm: int = 500,
         step_threshold_us: int = 1_000_000,
@@ -57,11 +63,13 @@ class StreamClock:
         self._wall = wall
         self._monotonic = monotonic
         self._save = save
+        self._save_soon, self._saved_us = save_soon, saved_us
         self._on_step = on_step
         self._slew_ppm = slew_ppm
         self._threshold = step_threshold_us
         self._ahead = reserve_ahead_us
-        self._reserved = floor_us
+        self._reserved = floor_us  # durable: no time above it is handed out
+        self._requested = floor_us  # asked of save_soon, maybe not durable yet
         m = self._monotonic()
         # stream time = monotonic + offset. A wall clock behind the previous session's
         # mark starts the stream just above the mark; the first reading reports it.
@@ -69,6 +77,10 @@ class StreamClock:
         self._last_m = m
         self._last = floor_us
         self._known_error = 0  # wall - stream, as last seen: a jump from it is a step
+        # The first reservation is made here, by whoever builds the clock, so that the
+        # first sample does not wait for it.
+        self._reserved = self._requested = m + self._offset + self._ahead
+        self._save(self._reserved)
 
     def now(self) -> int:
         m = self._monotonic()
@@ -84,15 +96,27 @@ class StreamClock:
         self._known_error = error - correction
         self._last_m = m
         self._last = max(m + self._offset, self._last + 1)
-        if self._last > self._reserved:
+        if self._last > self._reserved and not self._saved_beyond(self._last):
             self._reserve()
         return self._last
 
     def keep_ahead(self) -> None:
         """Reserve further ahead if less than half the reservation is left. Call it
-        between samples: it may write (``save``)."""
-        if self._last + self._ahead // 2 > self._reserved:
+        between samples: without ``save_soon`` it writes (``save``)."""
+        wanted = self._last + self._ahead // 2
+        if wanted <= self._reserved or self._saved_beyond(wanted):
+            return
+        if self._save_soon is None:
             self._reserve()
+        elif self._requested < wanted:
+            self._requested = self._last + self._ahead
+            self._save_soon(self._requested)
+
+    def _saved_beyond(self, us: int) -> bool:
+        """Whether a reservation made through ``save_soon`` is durable up to ``us``."""
+        if self._saved_us is not None:
+            self._reserved = max(self._reserved, self._saved_us())
+        return self._reserved >= us
 
     @property
     def reserved_us(self) -> int:
@@ -101,4 +125,5 @@ class StreamClock:
 
     def _reserve(self) -> None:
         self._reserved = self._last + self._ahead
+        self._requested = max(self._requested, self._reserved)
         self._save(self._reserved)

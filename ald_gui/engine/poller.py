@@ -30,7 +30,7 @@ from ald_gui.domain.machine import Machine, RunNotPossible
 from ald_gui.domain.stream import RunEnded, RunStarted, StreamItem, now_us
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
-from ald_gui.store.clock_mark import ClockMark
+from ald_gui.store.clock_mark import ClockMark, MarkSaver
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,15 @@ class Poller(QThread):
         self.setObjectName("plc-poll")
         self._config = config
         self._sink = sink
+        floor_us = clock_mark.load() if clock_mark else 0
+        # The mark is fsync'd about twice a second: on a thread of its own, so a slow
+        # disk does not delay a sample (the clock waits for it only if it falls behind).
+        self._mark_saver = MarkSaver(clock_mark, floor_us) if clock_mark else None
         self._clock = StreamClock(
-            floor_us=clock_mark.load() if clock_mark else 0,
-            save=clock_mark.save if clock_mark else lambda _mark: None,
+            floor_us=floor_us,
+            save=self._mark_saver.save if self._mark_saver else lambda _mark: None,
+            save_soon=self._mark_saver.save_soon if self._mark_saver else None,
+            saved_us=self._mark_saver.saved_us if self._mark_saver else None,
             on_step=self.occurred.emit,
         )
         self._machine = Machine(machine, clock_us=self._clock.now)
@@ -99,6 +105,13 @@ class Poller(QThread):
     # -- the loop ------------------------------------------------------------------
 
     def run(self) -> None:
+        try:
+            self._poll()
+        finally:
+            if self._mark_saver is not None:
+                self._mark_saver.close()
+
+    def _poll(self) -> None:
         interval = self._config.poll.interval_s
         with PlcClient(self._config.plc, self._config.tags, stamp_us=self._clock.now) as client:
             deadline = time.monotonic()

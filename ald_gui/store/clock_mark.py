@@ -6,6 +6,8 @@ a restart never reuses or rewinds a time or a sequence number, even when the wal
 clock went back meanwhile. One console per data directory (the spool's lock) means
 one writer. Each save replaces the file atomically (a new file, flushed to disk, then
 renamed over the old one), so a crash leaves the old mark or the new one, never half.
+:class:`MarkSaver` does those writes on a thread of its own, so that the poll thread
+does not wait for the disk twice a second.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,69 @@ class ClockMark:
             self._failing = True
             return
         self._failing = False
+
+
+class MarkSaver:
+    """Saves the marks of one :class:`ClockMark` in order, one at a time, on a thread of
+    its own (started at the first ``save_soon``). Thread-safe.
+
+    ``save_soon(us)`` returns at once; ``saved_us()`` is the highest mark whose save has
+    returned (durable, or failed and logged: see :meth:`ClockMark.save`), at first
+    ``floor_us``; ``save(us)`` returns once ``us`` is saved. A lower mark never
+    overwrites a higher one. ``close()`` finishes the save asked for and ends the thread.
+    """
+
+    def __init__(self, mark: ClockMark, floor_us: int) -> None:
+        self._mark = mark
+        self._changed = threading.Condition()
+        self._wanted = self._saved = floor_us
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._writing = threading.Lock()  # one writer of the file at a time
+
+    def save_soon(self, reserved_us: int) -> None:
+        with self._changed:
+            if self._closing:
+                raise RuntimeError("mark saver is closed")
+            self._wanted = max(self._wanted, reserved_us)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="ald-clock-mark", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify()
+
+    def saved_us(self) -> int:
+        with self._changed:
+            return self._saved
+
+    def save(self, reserved_us: int) -> None:
+        self._write(reserved_us)
+
+    def close(self) -> None:
+        with self._changed:
+            self._closing = True
+            self._changed.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._wanted > self._saved or self._closing)
+                wanted = self._wanted
+                if wanted <= self._saved:
+                    return  # closing, nothing left to save
+            self._write(wanted)
+
+    def _write(self, reserved_us: int) -> None:
+        with self._writing:
+            if reserved_us <= self.saved_us():
+                return
+            self._mark.save(reserved_us)
+            with self._changed:
+                self._saved = reserved_us
 
 
 def _sync_directory(directory: Path) -> None:
