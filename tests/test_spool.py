@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ald_gui.domain.stream import (
     StreamItem,
 )
 from ald_gui.store.spool import Spool, SpoolError, SpoolInUse
+from tests.waiting import wait_until
 
 T0 = 1_767_225_600_123_456  # 2026-01-01, with microseconds that a float would round
 
@@ -331,3 +333,29 @@ def test_a_spool_from_a_newer_program_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(SpoolError, match="newer than this program"):
         Spool(path)
+
+
+def test_its_figures_do_not_wait_for_a_write_in_progress(tmp_path: Path) -> None:
+    # Health (on the GUI thread, for GET /status) reads these while the journal thread
+    # may be waiting seconds for a stalled disk with the spool's lock held.
+    path = tmp_path / "spool.sqlite3"
+    items = _stream(3)  # the run's start at T0, batches at T0 + 0, 0.1, 0.2 s, its end
+    with Spool(path) as spool:
+        spool.append(items[:2])
+        stalled = sqlite3.connect(path, isolation_level=None)
+        stalled.execute("BEGIN IMMEDIATE")  # SQLite's write lock: the next append waits
+        appending = threading.Thread(target=spool.append, args=(items[2:],))
+        appending.start()
+        try:
+            wait_until(spool._lock.locked, 10, "the append to wait with the lock held")
+            assert spool.oldest_unsent_us() == T0 and spool.depth() == 2
+            assert appending.is_alive()  # answered while the write still waits
+        finally:
+            stalled.execute("ROLLBACK")
+            stalled.close()
+            appending.join()
+        assert spool.depth() == 5 and spool.oldest_unsent_us() == T0
+        group = spool.next_group(2)
+        assert group is not None
+        spool.acknowledge(group)
+        assert spool.oldest_unsent_us() == T0 + 100_000

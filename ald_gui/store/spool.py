@@ -104,6 +104,7 @@ class Spool:
         self._keys_by_id = read_key_sets(self._db)
         self._id_by_keys = {keys: key_id for key_id, keys in self._keys_by_id.items()}
         self._depth: int = self._db.execute("SELECT count(*) FROM spool").fetchone()[0]
+        self._oldest_us = self._front_us()
         self._dead_count: int = self._db.execute("SELECT count(*) FROM dead_letter").fetchone()[0]
 
     # -- life cycle -------------------------------------------------------------------
@@ -167,6 +168,8 @@ class Spool:
                 self._id_by_keys[keys] = key_id
                 self._keys_by_id[key_id] = keys
             self._depth += len(rows)
+            if self._oldest_us is None:
+                self._oldest_us = rows[0][1]
 
     def _encode(
         self, db: sqlite3.Connection, item: StreamItem, new_keys: dict[Keys, int]
@@ -249,6 +252,7 @@ class Spool:
         self._depth -= len(reasons)
         self._dead_count += len(reasons)
         self._unreadable += reasons
+        self._oldest_us = self._front_us()
 
     def _form_group(
         self, db: sqlite3.Connection, max_items: int, max_values: int | None, cap: int | None
@@ -281,6 +285,7 @@ class Spool:
                     "DELETE FROM spool WHERE txid = ?", (group.transaction_id.bytes,)
                 ).rowcount
             self._depth -= deleted
+            self._oldest_us = self._front_us()
 
     def isolate(self, group: SpoolGroup) -> None:
         """Split a group that failed for good, to find the items that made it fail.
@@ -317,6 +322,7 @@ class Spool:
                 ).rowcount
             self._depth -= moved
             self._dead_count += moved
+            self._oldest_us = self._front_us()
 
     def release_dead_letters(self, transaction_id: uuid.UUID) -> int:
         """Forget the dead letters of group ``transaction_id``: call only once PostgreSQL
@@ -336,10 +342,16 @@ class Spool:
         return self._depth
 
     def oldest_unsent_us(self) -> int | None:
-        """The time of the oldest item still in the spool, None when empty."""
-        with self._lock:
-            self._check_open()
-            row = self._db.execute("SELECT at_us FROM spool ORDER BY pos LIMIT 1").fetchone()
+        """The time of the oldest item still in the spool, None when empty. Cheap, and
+        never waits for a write in progress (health is read on the GUI thread, and a
+        write may wait seconds for a stalled disk): kept up to date as items come and go.
+        """
+        self._check_open()
+        return self._oldest_us
+
+    def _front_us(self) -> int | None:
+        """The time of the first item in the spool; the caller holds the lock."""
+        row = self._db.execute("SELECT at_us FROM spool ORDER BY pos LIMIT 1").fetchone()
         return None if row is None else int(row[0])
 
     def dead_letters(self) -> list[DeadLetter]:
