@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -329,3 +331,25 @@ def test_outcomes_carry_the_id_of_the_command_they_answer(
     ended = outcome_of(stop)
     assert isinstance(ended, RunEnded) and ended.run_id == started.run.id
     assert len({asked, write, stop, 1000}) == 4
+
+
+def test_a_connection_that_sends_nothing_is_closed_and_others_are_served(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot
+) -> None:
+    """Every connection holds a thread of the console: an idle one is let go."""
+    data_dir = tmp_path / "data"
+    engine, recording, server = open_control(
+        quick(sim_config, 0.05), migrated_pg_dsn, data_dir, idle_timeout_s=0.5
+    )
+    try:
+        control = Control(engine, server, recording, read_token(data_dir), data_dir)
+        assert server.port is not None
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as idle:
+            idle.sendall(b"GET /status HTTP/1.1\r\n")  # and never the rest
+            assert control.call(qtbot, "GET", "/status").status == 200
+            started = time.monotonic()
+            assert idle.recv(1024) == b"", "the console closes the idle connection"
+            assert time.monotonic() - started < 5.0
+    finally:
+        server.stop()
+        engine.shutdown()

@@ -19,6 +19,7 @@ the outcome that carries *its* request's id, whatever other clients asked meanwh
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -158,9 +159,11 @@ class ControlServer:
         socket_path: Path | None = None,
         *,
         answer_timeout_s: float = 5.0,
+        idle_timeout_s: float = 10.0,
     ) -> None:
         self._engine = engine
         self._timeout_s = answer_timeout_s
+        self._idle_timeout_s = idle_timeout_s
         self._bridge = _OnEngineThread()
         self.token_file = token_path(engine.data_dir)
         token = ensure_token(engine.data_dir)
@@ -285,8 +288,20 @@ class ControlServer:
         control = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Each connection holds a thread: one that sends nothing (or sends slowly)
+            # is closed after this long, so a local program cannot pile them up until
+            # the console runs out of threads or file descriptors.
+            timeout = control._idle_timeout_s
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the engine's event log records what matters
+
+            def handle(self) -> None:
+                # The client left before its answer (a killed curl, a flood): what was
+                # carried out is in the event log and /status; a traceback on stderr
+                # per dropped connection tells the operator nothing.
+                with contextlib.suppress(ConnectionError):
+                    super().handle()
 
             def _answer(self, status: HTTPStatus, body: dict[str, Any], **headers: str) -> None:
                 data = json.dumps(body).encode()
