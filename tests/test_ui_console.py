@@ -201,11 +201,12 @@ def test_health_strip_follows_the_plc_and_the_database_and_the_window_stays_resp
     longest, busy = meter.longest_s * 1000, meter.most_busy_s * 1000
     print(f"longest GUI-thread stall: {longest:.0f} ms, {busy:.0f} ms of it busy")  # pytest -s
     # Its own work in one go stays under the 50 ms goal. The stall as a whole also holds
-    # the time a loaded machine (2 cores, several test runs) gives to others: 40-150 ms
-    # measured here. Either bound catches a GUI thread that waits on the PLC or the
-    # database, which would stall it for a timeout (0.5 s and more).
+    # the time a loaded machine gives to others: 27-38 ms measured on an idle 2-core
+    # machine (as CI runs), 40-150 ms with several test runs alongside. Either bound
+    # catches a GUI thread that waits on the PLC or the database, which would stall it
+    # for a timeout (0.5 s and more).
     assert busy < 50, f"the GUI thread worked {busy:.0f} ms without a break"
-    assert longest < 250, f"GUI thread stalled for {longest:.0f} ms"
+    assert longest < 150, f"GUI thread stalled for {longest:.0f} ms"
 
 
 def test_closing_mid_run_ends_the_run_and_stops_everything(
