@@ -10,7 +10,9 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -27,13 +29,22 @@ from tests.fixtures.plc import quick
 from tests.recording import settle
 
 
+@contextmanager
+def _control(config: AppConfig, dsn: str, data_dir: Path, **server: Any) -> Iterator[Control]:
+    """An engine polling fast, recording into ``dsn``, with its run control started
+    (``server``: the ControlServer's keyword arguments); both stopped after."""
+    engine, recording, control = open_control(quick(config, 0.05), dsn, data_dir, **server)
+    try:
+        yield Control(engine, control, recording, read_token(data_dir), data_dir)
+    finally:
+        control.stop()
+        engine.shutdown()
+
+
 @pytest.fixture
 def control(sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iterator[Control]:
-    data_dir = tmp_path / "data"
-    engine, recording, server = open_control(quick(sim_config, 0.05), migrated_pg_dsn, data_dir)
-    yield Control(engine, server, recording, read_token(data_dir), data_dir)
-    server.stop()
-    engine.shutdown()
+    with _control(sim_config, migrated_pg_dsn, tmp_path / "data") as control:
+        yield control
 
 
 def test_start_answers_with_the_run_and_stop_with_its_end(control: Control, qtbot: QtBot) -> None:
@@ -272,25 +283,17 @@ def test_a_refusal_by_the_poll_thread_goes_to_the_one_that_asked(
 def test_a_request_the_busy_engine_did_not_take_up_in_time_is_not_carried_out(
     sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot
 ) -> None:
-    data_dir = tmp_path / "data"
-    engine, recording, server = open_control(
-        quick(sim_config, 0.05), migrated_pg_dsn, data_dir, answer_timeout_s=0.2
-    )
-    try:
-        control = Control(engine, server, recording, read_token(data_dir), data_dir)
+    with _control(sim_config, migrated_pg_dsn, tmp_path / "data", answer_timeout_s=0.2) as control:
         # This thread is the engine's, and it does not run Qt's loop until the answer
         # has come: the engine is as busy as it can be.
         with ThreadPoolExecutor(1) as pool:
             answer = pool.submit(control.fetch, "POST", "/runs/start?operator=late").result(10)
         assert answer.status == 503 and "nothing was done" in answer.body["error"], answer.body
         # Now the engine's loop runs again: the request it missed stays undone.
-        seen = len(recording.batches)
-        settle(qtbot, lambda: recording.batches_after(seen) >= 2, 5.0, "two batches")
-        assert recording.run_items == [] and engine.run is None
+        seen = len(control.recording.batches)
+        settle(qtbot, lambda: control.recording.batches_after(seen) >= 2, 5.0, "two batches")
+        assert control.recording.run_items == [] and control.engine.run is None
         assert control.call(qtbot, "POST", "/runs/start?operator=alice").status == 200
-    finally:
-        server.stop()
-        engine.shutdown()
 
 
 def test_outcomes_carry_the_id_of_the_command_they_answer(
@@ -337,19 +340,11 @@ def test_a_connection_that_sends_nothing_is_closed_and_others_are_served(
     sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot
 ) -> None:
     """Every connection holds a thread of the console: an idle one is let go."""
-    data_dir = tmp_path / "data"
-    engine, recording, server = open_control(
-        quick(sim_config, 0.05), migrated_pg_dsn, data_dir, idle_timeout_s=0.5
-    )
-    try:
-        control = Control(engine, server, recording, read_token(data_dir), data_dir)
-        assert server.port is not None
-        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as idle:
+    with _control(sim_config, migrated_pg_dsn, tmp_path / "data", idle_timeout_s=0.5) as control:
+        assert control.server.port is not None
+        with socket.create_connection(("127.0.0.1", control.server.port), timeout=10) as idle:
             idle.sendall(b"GET /status HTTP/1.1\r\n")  # and never the rest
             assert control.call(qtbot, "GET", "/status").status == 200
             started = time.monotonic()
             assert idle.recv(1024) == b"", "the console closes the idle connection"
             assert time.monotonic() - started < 5.0
-    finally:
-        server.stop()
-        engine.shutdown()
