@@ -11,6 +11,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ald_gui.config.process import ProcessSettings, check_process
 from ald_gui.domain.tags import ByteOrder, Tag, WordOrder
 
 
@@ -108,6 +109,14 @@ class AppConfig(_Section):
     poll: PollSettings = PollSettings()
     database: DatabaseSettings = DatabaseSettings()
     tags: tuple[Tag, ...] = ()
+    process: ProcessSettings = ProcessSettings()
+
+    @model_validator(mode="after")
+    def _process_refers_to_tags(self) -> Self:
+        problems = check_process(self.process, {t.key: t for t in self.tags})
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _tags_distinct(self) -> Self:

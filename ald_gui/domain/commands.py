@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ald_gui.domain.recipe import Recipe
 from ald_gui.domain.stream import RunStatus
 
 RequestId = int
@@ -20,8 +21,12 @@ asked for (a run aborted at shutdown, a record replayed from the spool)."""
 
 @dataclass(frozen=True, slots=True)
 class StartRun:
+    """Start a run; with ``recipe`` (checked against the machine first) the executor
+    runs it, and the run ends when the recipe does."""
+
     operator: str
     note: str = ""
+    recipe: Recipe | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +36,26 @@ class StopRun:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseRun:
+    """Hold the recipe at its next step (or cycle) boundary."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeRun:
+    """Continue a paused or suspended recipe where it stopped."""
+
+
+@dataclass(frozen=True, slots=True)
+class AbortRun:
+    """End the run now: the safe state, verified by read-back, then RunEnded(aborted)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class WriteTag:
     key: str
     value: float | int | bool
 
 
-Command = StartRun | StopRun | WriteTag
+Command = StartRun | StopRun | PauseRun | ResumeRun | AbortRun | WriteTag

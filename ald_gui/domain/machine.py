@@ -10,7 +10,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from ald_gui.domain.stream import Batch, Gap, Run, RunEnded, RunStarted, RunStatus, now_us
+from ald_gui.domain.stream import (
+    Batch,
+    Gap,
+    Run,
+    RunEnded,
+    RunStarted,
+    RunStatus,
+    StepRecord,
+    now_us,
+)
 
 
 class RunNotPossible(Exception):
@@ -91,3 +100,28 @@ class Machine:
 
     def gap(self, reason: str) -> Gap:
         return Gap(self._next_seq(), self.stamp(), reason, self.run.id if self.run else None)
+
+    def step(
+        self,
+        path: str,
+        kind: str,
+        cycles: tuple[int, ...],
+        started_at_us: int,
+        *,
+        outcome: str = "done",
+        requested_ms: float | None = None,
+        measured_ms: float | None = None,
+        detail: str = "",
+    ) -> StepRecord:
+        """The record of a recipe step of the active run that ends now; raises
+        RunNotPossible when no run is active (a step belongs to its run)."""
+        if self.run is None:
+            raise RunNotPossible("a recipe step needs an active run")
+        for field, text in (("step path", path), ("step outcome", outcome), ("detail", detail)):
+            check_recordable(field, text)
+        started = max(started_at_us, self.run.started_at_us)
+        ended = self.stamp()
+        return StepRecord(
+            self._next_seq(), self.run.id, path, kind, cycles, started, ended,
+            outcome, requested_ms, measured_ms, detail,
+        )  # fmt: skip

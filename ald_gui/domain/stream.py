@@ -37,7 +37,10 @@ class Run:
     operator: str
     started_at_us: int
     note: str = ""
-    recipe: str = ""
+    recipe: str = ""  # the recipe's name; "" for a run without one
+    recipe_version: int | None = None
+    recipe_sha256: str = ""
+    recipe_snapshot: str = ""  # the recipe's canonical form (domain.recipe)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +89,29 @@ class Gap:
     run_id: uuid.UUID | None = None
 
 
-StreamItem = RunStarted | RunEnded | Batch | Gap
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One step of a recipe as it happened (table ``run_steps``), recorded when it ends.
+
+    ``path`` names the step in the recipe's tree (``steps[2].loop.steps[0]``);
+    ``cycles`` the 1-based cycle of every enclosing loop, outermost first. For a pulse,
+    ``requested_ms`` is the length asked for and ``measured_ms`` the on-time measured
+    (by the PLC's pulse timer, or between the acknowledged open and close). ``outcome``
+    is "done", or why the step ended early ("aborted", "failed: ...", "suspended").
+    Its stream time is ``ended_at_us``, which lies inside the run ``run_id``.
+    """
+
+    seq: int
+    run_id: uuid.UUID
+    path: str
+    kind: str
+    cycles: tuple[int, ...]
+    started_at_us: int
+    ended_at_us: int
+    outcome: str = "done"
+    requested_ms: float | None = None
+    measured_ms: float | None = None
+    detail: str = ""  # e.g. the valve, or the tag and value of a set
+
+
+StreamItem = RunStarted | RunEnded | Batch | Gap | StepRecord

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
-from ald_gui.domain.commands import Command, RequestId, StartRun, StopRun, WriteTag
+from ald_gui.domain.commands import AbortRun, Command, RequestId, StartRun, StopRun, WriteTag
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
@@ -246,7 +246,7 @@ class Engine(QObject):
                 check_recordable("operator", operator)
                 check_recordable("note", note)
                 self._pending = _Asked.START
-            case StopRun(reason=reason):
+            case StopRun(reason=reason) | AbortRun(reason=reason):
                 if self.run is None or self._pending:
                     raise RunNotPossible("no run is active")
                 check_recordable("reason", reason)

@@ -23,11 +23,20 @@ from PySide6.QtCore import QThread, Signal
 
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.clock import StreamClock
-from ald_gui.domain.commands import Command, RequestId, StartRun, StopRun, WriteTag
+from ald_gui.domain.commands import (
+    AbortRun,
+    Command,
+    PauseRun,
+    RequestId,
+    ResumeRun,
+    StartRun,
+    StopRun,
+    WriteTag,
+)
 from ald_gui.domain.events import PlcBack, PlcLost, RunRefused, WriteConfirmed, WriteFailed
 from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import Machine, RunNotPossible
-from ald_gui.domain.stream import RunEnded, RunStarted, StreamItem, now_us
+from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus, StreamItem, now_us
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
 from ald_gui.store.clock_mark import ClockMark, MarkSaver
@@ -143,6 +152,11 @@ class Poller(QThread):
             command, request_id = queued
             if isinstance(command, WriteTag):
                 self._write(client, command, request_id)
+            elif isinstance(command, PauseRun | ResumeRun):
+                reason = "no recipe is running: only a recipe can be paused or resumed"
+                self.occurred.emit(RunRefused(now_us(), reason, request_id=request_id))
+            elif isinstance(command, AbortRun):
+                self._change_run(StopRun(command.reason, RunStatus.ABORTED), request_id)
             else:
                 self._change_run(command, request_id)
 
