@@ -328,6 +328,35 @@ class PlcClient:
             raise WriteNotConfirmed(f"{tag.key}: wrote {value!r}, PLC holds {readback!r}")
         return readback
 
+    def write_echoed(self, tag: Tag, value: Value) -> None:
+        """Write ``value`` to ``tag`` in one request, taking the PLC's answer as its
+        acknowledgement: no read-back, so a valve opens or closes in one round trip
+        (the caller confirms it later: by a read after the pulse, or the next poll).
+
+        Raises WriteRefused before any I/O for a bad request, a PlcError if the link
+        fails, WriteNotConfirmed if the answer echoes another address, count or state.
+        """
+        words = self.check_write(tag, value)
+        self.connect()
+        table, address = tag.write_target
+        unit = self.settings.unit_id
+        if table is RegisterKind.COIL:
+            on = bool(words[0])
+            answer = self._execute(
+                lambda: self._modbus.write_coil(address, on, device_id=unit), 5, address
+            )
+            echoed = (answer.address, bool(answer.bits[0]) if answer.bits else None)
+            expected: tuple[int, object] = (address, on)
+        else:
+            answer = self._execute(
+                lambda: self._modbus.write_registers(address, words, device_id=unit), 16, address
+            )
+            echoed, expected = (answer.address, answer.count), (address, len(words))
+        if echoed != expected:
+            raise WriteNotConfirmed(
+                f"{tag.key}: wrote {value!r} at {address}, the PLC's answer echoes {echoed}"
+            )
+
 
 def _same(tag: Tag, readback: Value, wanted: Value) -> bool:
     if tag.data_type is DataType.BOOL:
