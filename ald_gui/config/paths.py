@@ -64,3 +64,9 @@ def clock_mark_path(root: Path) -> Path:
 
 def database_dir(root: Path) -> Path:
     return root / "postgres"
+
+
+def recipes_dir(root: Path) -> Path:
+    """The recipe library (store.recipe_library): one folder per recipe, one file per
+    version. Made 0700 by the library: recipes are the site's process know-how."""
+    return root / "recipes"
