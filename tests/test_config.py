@@ -37,8 +37,9 @@ def _problems(data: dict[str, object]) -> list[str]:
 
 def test_default_config_is_the_reference_reactor() -> None:
     config = load_config()
-    assert len(config.tags) == 137
-    assert len(config.polled_tags) == 110
+    # The real PLC's 137 tags (110 wired), plus the watchdog's two additions.
+    assert len(config.tags) == 137 + 2
+    assert len(config.polled_tags) == 110 + 2
     assert config.plc.word_order is WordOrder.LOW_FIRST
     keys = {t.key for t in config.tags}
     # The typo of the export is corrected, and nothing is left under the old name.
@@ -207,3 +208,17 @@ def test_import_command_writes_a_loadable_config(tmp_path: Path) -> None:
     config = load_config(out)
     assert len(config.tags) == 8
     assert config.tag("chamber_heater.power_on").writable
+
+
+def test_reference_watchdog_uses_the_added_tags_at_unused_addresses() -> None:
+    config = load_config()
+    watchdog = config.process.watchdog
+    assert watchdog is not None
+    heartbeat = config.tag(watchdog.heartbeat_tag)
+    tripped = config.tag(watchdog.tripped_tag)
+    assert heartbeat.writable and heartbeat.register_kind is RegisterKind.HOLDING
+    assert not tripped.writable and tripped.register_kind is RegisterKind.DISCRETE_INPUT
+    # Additions carry no name of the real PLC's program, and say what they are.
+    for tag in (heartbeat, tripped):
+        assert tag.plc_name == "" and tag.description.startswith("Addition:")
+    assert watchdog.period_ms * 2 <= watchdog.timeout_ms

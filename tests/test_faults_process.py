@@ -23,6 +23,7 @@ import psycopg
 import pytest
 from pytestqt.qtbot import QtBot
 
+from ald_gui.config.load import load_config
 from ald_gui.config.models import AppConfig, PollSettings
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
@@ -42,7 +43,7 @@ from tests.recording import (
 from tests.waiting import wait_until
 
 MACHINE = "ald-1"
-TAGS = 110  # polled tags of the reference reactor: rows per batch
+TAGS = len(load_config().polled_tags)  # of the reference reactor: rows per batch
 WRITER_APPLICATION = "ald-gui historian"
 
 

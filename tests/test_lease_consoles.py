@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from pytestqt.qtbot import QtBot
 
+from ald_gui.config.load import load_config
 from ald_gui.config.models import AppConfig, PollSettings
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.stream import Batch, RunEnded, RunStatus
@@ -37,7 +38,7 @@ from tests.recording import (
 from tests.waiting import wait_until
 
 MACHINE = "ald-1"
-TAGS = 110  # polled tags of the reference reactor: rows per batch
+TAGS = len(load_config().polled_tags)  # of the reference reactor: rows per batch
 LOST, TAKEN = WriterEventKind.DATABASE_LOST, WriterEventKind.LEASE_TAKEN
 
 
