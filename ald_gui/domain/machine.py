@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from ald_gui.domain.recipe import Recipe
 from ald_gui.domain.stream import (
     Batch,
     Gap,
@@ -63,7 +64,9 @@ class Machine:
         self._seq = (self._clock_us() if self._seq is None else self._seq) + 1
         return self._seq
 
-    def start(self, operator: str, note: str = "", recipe: str = "") -> RunStarted:
+    def start(self, operator: str, note: str = "", recipe: Recipe | None = None) -> RunStarted:
+        """A run starts now; with ``recipe``, the run carries its name, version, hash
+        and canonical snapshot."""
         if self.run is not None:
             raise RunNotPossible(
                 f"run {self.run.id} by {self.run.operator} is active: stop it first"
@@ -71,7 +74,8 @@ class Machine:
         operator = operator.strip()
         if not operator:
             raise RunNotPossible("a run needs an operator name")
-        for field, text in (("operator", operator), ("note", note), ("recipe", recipe)):
+        name = recipe.name if recipe else ""
+        for field, text in (("operator", operator), ("note", note), ("recipe", name)):
             check_recordable(field, text)
         self.run = Run(
             id=uuid.uuid4(),
@@ -79,7 +83,10 @@ class Machine:
             operator=operator,
             started_at_us=self.stamp(),
             note=note,
-            recipe=recipe,
+            recipe=name,
+            recipe_version=recipe.version if recipe else None,
+            recipe_sha256=recipe.sha256 if recipe else "",
+            recipe_snapshot=recipe.canonical() if recipe else "",
         )
         return RunStarted(self._next_seq(), self.run)
 
