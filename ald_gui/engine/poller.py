@@ -37,6 +37,7 @@ from ald_gui.domain.events import PlcBack, PlcLost, RunRefused, WriteConfirmed, 
 from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import Machine, RunNotPossible
 from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus, StreamItem, now_us
+from ald_gui.engine.interlocks import Interlocks
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
 from ald_gui.store.clock_mark import ClockMark, MarkSaver
@@ -95,6 +96,8 @@ class Poller(QThread):
         self._lost_since_us: int | None = None
         self._last_error = ""
         self._rtt: float | None = None
+        # Every write passes the machine's rules first (engine.interlocks).
+        self.interlocks = Interlocks(config.process)
 
     # -- requests from other threads ----------------------------------------------
 
@@ -179,7 +182,9 @@ class Poller(QThread):
         requested = float(value) if isinstance(value, int | float) else math.nan
         try:
             tag = self._config.tag(command.key)
+            self.interlocks.check(tag.key, value)
             readback = client.write(tag, value)
+            self.interlocks.written(tag.key, readback)
         except KeyError as exc:
             reason = str(exc.args[0])  # KeyError's str() would add quotes
             self.occurred.emit(
@@ -219,6 +224,7 @@ class Poller(QThread):
         else:
             self._rtt = result.round_trip_s
             values = {k: float(v) for k, v in result.values.items()}
+            self.interlocks.sampled(values)
             batch = self._machine.batch(result.sampled_at_us, values)
             if self._lost_since_us is not None:
                 self.occurred.emit(
