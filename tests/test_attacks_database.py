@@ -15,7 +15,10 @@ import pytest
 from tests.attack_target import READER, WRITER, Target
 from tests.waiting import wait_until
 
-HISTORY = ("parameter_value_history", "process_data_points", "write_transactions", "plc_gaps")
+HISTORY = (
+    "parameter_value_history", "process_data_points", "write_transactions", "plc_gaps",
+    "run_steps",
+)  # fmt: skip
 TABLES = (*HISTORY, "process_executions", "parameters", "schema_migrations", "machine_leases")
 
 

@@ -23,6 +23,7 @@ from ald_gui.domain.stream import (
     RunEnded,
     RunStarted,
     RunStatus,
+    StepRecord,
     StreamItem,
 )
 from ald_gui.store.spool import Spool, SpoolError, SpoolInUse
@@ -57,7 +58,10 @@ def _stream(n_batches: int, tags: int = 3) -> list[StreamItem]:
 
 
 def test_every_kind_of_item_round_trips_exactly(tmp_path: Path) -> None:
-    run = Run(uuid.uuid4(), "ald-1", "jdoe", T0, note='quote " and \n newline', recipe="")
+    run = Run(
+        uuid.uuid4(), "ald-1", "jdoe", T0, note='quote " and \n newline', recipe="Al2O3",
+        recipe_version=2, recipe_sha256="ab" * 32, recipe_snapshot='{"name":"Al2O3"}',
+    )  # fmt: skip
     items: list[StreamItem] = [
         RunStarted(1, run),
         Batch(
@@ -75,7 +79,20 @@ def test_every_kind_of_item_round_trips_exactly(tmp_path: Path) -> None:
         ),
         Batch(3, T0 + 2, {}, None),
         Gap(4, T0 + 3, "PLC unreachable: timed out", run.id),
-        RunEnded(5, run.id, T0 + 4, RunStatus.ABORTED, "operator pressed Stop"),
+        StepRecord(
+            5,
+            run.id,
+            "steps[0].loop.steps[1]",
+            "pulse",
+            (3, 1),
+            T0 + 3,
+            T0 + 4,
+            "done",
+            20.0,
+            19.875,
+            "Valve 2",
+        ),
+        RunEnded(6, run.id, T0 + 4, RunStatus.ABORTED, "operator pressed Stop"),
     ]
     with Spool(tmp_path / "spool.db") as spool:
         spool.append(items)

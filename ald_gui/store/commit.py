@@ -2,9 +2,9 @@
 
 The ledger row (``write_transactions``) goes in first with ``ON CONFLICT DO NOTHING``:
 if it is already there, an earlier attempt committed and only its acknowledgement was
-lost, so nothing else is written. Otherwise the group's runs, gaps and samples follow,
-and the ledger's counts (computed from the items before anything is written) equal the
-rows written, because both commit or neither does.
+lost, so nothing else is written. Otherwise the group's runs, gaps, recipe steps and
+samples follow, and the ledger's counts (computed from the items before anything is
+written) equal the rows written, because both commit or neither does.
 """
 
 from __future__ import annotations
@@ -17,21 +17,23 @@ from typing import Any
 
 import psycopg
 
-from ald_gui.domain.stream import Batch, Gap, RunEnded, RunStarted, StreamItem
+from ald_gui.domain.stream import Batch, Gap, RunEnded, RunStarted, StepRecord, StreamItem
 from ald_gui.store.db import require_idle
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _INSERT_LEDGER = """
 INSERT INTO write_transactions
-    (transaction_id, machine, history_rows, run_rows, gap_rows, first_seq, last_seq)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
+    (transaction_id, machine, history_rows, run_rows, gap_rows, step_rows, first_seq,
+     last_seq)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (transaction_id) DO NOTHING
 """
 _INSERT_RUN = """
 INSERT INTO process_executions
-    (id, machine, operator, note, recipe_name, started_at, status, transaction_id)
-VALUES (%s, %s, %s, %s, %s, %s, 'running', %s)
+    (id, machine, operator, note, recipe_name, recipe_version, recipe_sha256,
+     recipe_snapshot, started_at, status, transaction_id)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, 'running', %s)
 ON CONFLICT (id) DO NOTHING
 """
 _END_RUN = """
@@ -43,6 +45,15 @@ _INSERT_GAP = """
 INSERT INTO plc_gaps (machine, at, reason, run_id, transaction_id)
 VALUES (%(machine)s, %(at)s, %(reason)s, %(run_id)s, %(tx)s)
 """
+_INSERT_STEP = """
+INSERT INTO run_steps (machine, run_id, seq, path, kind, cycles, started_at, ended_at,
+                       outcome, requested_ms, measured_ms, detail, transaction_id)
+VALUES (%(machine)s, %(run_id)s, %(seq)s, %(path)s, %(kind)s, %(cycles)s::integer[],
+        %(started_at)s, %(ended_at)s, %(outcome)s, %(requested_ms)s, %(measured_ms)s,
+        %(detail)s, %(tx)s)
+"""
+# A step belongs to a run of this machine, started in this group or in an earlier one.
+_STARTED_RUNS = "SELECT id FROM process_executions WHERE machine = %s AND id = ANY(%s)"
 _COPY_HISTORY = """
 COPY parameter_value_history (parameter_id, sampled_at, value, transaction_id)
 FROM STDIN (FORMAT BINARY)
@@ -78,6 +89,7 @@ class CommitResult:
     history_rows: int
     run_rows: int
     gap_rows: int
+    step_rows: int
     already_committed: bool
 
 
@@ -105,19 +117,16 @@ def commit_group(
     errors otherwise (``is_transient`` tells which are worth retrying). On any error
     nothing of the group is written.
     """
-    history_rows, run_rows, gap_rows = _count(items, parameter_ids, machine)
+    counts = _count(items, parameter_ids, machine)
     require_idle(conn, "commit_group")
     with conn.transaction(), conn.cursor() as cur:
         if fence is not None:
             fence(conn)
-        cur.execute(
-            _INSERT_LEDGER,
-            (transaction_id, machine, history_rows, run_rows, gap_rows, items[0].seq,
-             items[-1].seq),
-        )  # fmt: skip
+        cur.execute(_INSERT_LEDGER, (transaction_id, machine, *counts, items[0].seq,
+                                     items[-1].seq))  # fmt: skip
         if cur.rowcount == 0:
-            _check_replay(cur, transaction_id, machine, (history_rows, run_rows, gap_rows))
-            return CommitResult(transaction_id, history_rows, run_rows, gap_rows, True)
+            _check_replay(cur, transaction_id, machine, counts)
+            return CommitResult(transaction_id, *counts, True)
         # Run rows first: the samples' foreign key needs them, and the gaps are attributed
         # by the run intervals, ends included.
         for item in items:
@@ -125,7 +134,8 @@ def commit_group(
                 run = item.run
                 cur.execute(
                     _INSERT_RUN,
-                    (run.id, machine, run.operator, run.note, run.recipe,
+                    (run.id, machine, run.operator, run.note, run.recipe, run.recipe_version,
+                     run.recipe_sha256, run.recipe_snapshot or None,
                      db_timestamp(run.started_at_us), transaction_id),
                 )  # fmt: skip
             elif isinstance(item, RunEnded):
@@ -145,11 +155,14 @@ def commit_group(
                 [{"machine": machine, "at": db_timestamp(g.at_us), "reason": g.reason,
                   "run_id": g.run_id, "tx": transaction_id} for g in gaps],
             )  # fmt: skip
+        steps = [s for s in items if isinstance(s, StepRecord)]
+        if steps:
+            _insert_steps(cur, steps, machine, transaction_id)
         batches = [b for b in items if isinstance(b, Batch)]
         _copy_samples(cur, batches, parameter_ids, transaction_id, into_run=False)
         in_runs = [b for b in batches if b.run_id is not None]
         _copy_samples(cur, in_runs, parameter_ids, transaction_id, into_run=True)
-    return CommitResult(transaction_id, history_rows, run_rows, gap_rows, False)
+    return CommitResult(transaction_id, *counts, False)
 
 
 def is_data_error(exc: BaseException) -> bool:
@@ -192,11 +205,12 @@ def db_timestamp(us: int) -> datetime:
 
 def _count(
     items: Sequence[StreamItem], parameter_ids: Mapping[str, int], machine: str
-) -> tuple[int, int, int]:
-    """(history, run, gap) rows the group will write; raises GroupRejected if it cannot."""
+) -> tuple[int, int, int, int]:
+    """(history, run, gap, step) rows the group will write; raises GroupRejected if it
+    cannot."""
     if not items:
         raise GroupRejected("a write group needs at least one item")
-    history = run = gaps = 0
+    history = run = gaps = steps = 0
     unknown: set[str] = set()
     previous: int | None = None
     for item in items:
@@ -210,6 +224,12 @@ def _count(
                 run += len(item.values)
         elif isinstance(item, Gap):
             gaps += 1
+        elif isinstance(item, StepRecord):
+            steps += 1
+            if item.started_at_us > item.ended_at_us:
+                raise GroupRejected(
+                    f"step {item.path} (seq {item.seq}) of run {item.run_id} ends before it starts"
+                )
         elif isinstance(item, RunStarted) and item.run.machine != machine:
             raise GroupRejected(
                 f"run {item.run.id} belongs to machine {item.run.machine!r}, "
@@ -219,14 +239,14 @@ def _count(
         names = ", ".join(sorted(unknown)[:10])
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
         raise GroupRejected(f"values of tags unknown to machine {machine!r}: {names}{more}")
-    return history, run, gaps
+    return history, run, gaps, steps
 
 
 def _check_replay(
     cur: psycopg.Cursor[Any], transaction_id: uuid.UUID, machine: str, counts: tuple[int, ...]
 ) -> None:
     cur.execute(
-        "SELECT machine, history_rows, run_rows, gap_rows FROM write_transactions"
+        "SELECT machine, history_rows, run_rows, gap_rows, step_rows FROM write_transactions"
         " WHERE transaction_id = %s",
         (transaction_id,),
     )
@@ -238,6 +258,33 @@ def _check_replay(
             f"(machine {row[0]!r}, rows {tuple(row[1:])}; this group: machine {machine!r}, "
             f"rows {counts}): a transaction id must name one group only"
         )
+
+
+def _insert_steps(
+    cur: psycopg.Cursor[Any],
+    steps: Sequence[StepRecord],
+    machine: str,
+    transaction_id: uuid.UUID,
+) -> None:
+    """The group's recipe steps, after its runs: a step whose run never started on this
+    machine is refused by name (GroupRejected), not left to the foreign key."""
+    named = list({s.run_id for s in steps})
+    cur.execute(_STARTED_RUNS, (machine, named))
+    started = {row[0] for row in cur.fetchall()}
+    for s in steps:
+        if s.run_id not in started:
+            raise GroupRejected(
+                f"step {s.path} (seq {s.seq}) names run {s.run_id}, which never started "
+                f"on machine {machine!r}"
+            )
+    cur.executemany(
+        _INSERT_STEP,
+        [{"machine": machine, "run_id": s.run_id, "seq": s.seq, "path": s.path,
+          "kind": s.kind, "cycles": list(s.cycles), "started_at": db_timestamp(s.started_at_us),
+          "ended_at": db_timestamp(s.ended_at_us), "outcome": s.outcome,
+          "requested_ms": s.requested_ms, "measured_ms": s.measured_ms, "detail": s.detail,
+          "tx": transaction_id} for s in steps],
+    )  # fmt: skip
 
 
 def _copy_samples(

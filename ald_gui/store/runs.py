@@ -1,9 +1,9 @@
 """Runs left open by a console that died (kill -9, power cut) are closed at the next start.
 
 Such a run has no end in the database, so it would claim every later sample of the
-machine (invariant 1). It is ended as aborted just after its last stored point or gap,
-whichever is later: every sample and every gap the dead console recorded during the
-run stays inside it (invariants 1 and 7), every later one stays outside. A console
+machine (invariant 1). It is ended as aborted just after its last stored point, gap or
+recipe step, whichever is latest: every sample, gap and step the dead console recorded
+during the run stays inside it (invariants 1, 7 and 8), every later one stays outside. A console
 killed while the PLC was down has a gap as the run's last record. Called only once
 the previous session's spool has been committed, so its last records are in the
 database, and only under the machine's lease: a run open in the database may belong to
@@ -24,10 +24,11 @@ _CLOSE = """
 UPDATE process_executions r
 SET ended_at = greatest(
         r.started_at,
-        -- greatest() skips NULLs: a run without points or without gaps has the other.
+        -- greatest() skips NULLs: a run without points, gaps or steps has the others.
         greatest(
             (SELECT max(d.sampled_at) FROM process_data_points d WHERE d.run_id = r.id),
-            (SELECT max(g.at) FROM plc_gaps g WHERE g.run_id = r.id)
+            (SELECT max(g.at) FROM plc_gaps g WHERE g.run_id = r.id),
+            (SELECT max(s.ended_at) FROM run_steps s WHERE s.run_id = r.id)
         ) + interval '1 microsecond'),
     status = 'aborted',
     reason = %(reason)s

@@ -16,7 +16,16 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
-from ald_gui.domain.stream import Batch, Gap, Run, RunEnded, RunStarted, RunStatus, StreamItem
+from ald_gui.domain.stream import (
+    Batch,
+    Gap,
+    Run,
+    RunEnded,
+    RunStarted,
+    RunStatus,
+    StepRecord,
+    StreamItem,
+)
 
 _BATCH_HEAD = struct.Struct("<qq?16sq")
 _BIG_ENDIAN = sys.byteorder == "big"
@@ -34,6 +43,7 @@ class ItemKind(IntEnum):
     RUN_ENDED = 2
     BATCH = 3
     GAP = 4
+    STEP_RECORD = 5
 
 
 def encode_item(item: StreamItem, key_set_id: Callable[[Keys], int]) -> tuple[int, int, int, bytes]:
@@ -59,6 +69,9 @@ def encode_item(item: StreamItem, key_set_id: Callable[[Keys], int]) -> tuple[in
             "started_at_us": r.started_at_us,
             "note": r.note,
             "recipe": r.recipe,
+            "recipe_version": r.recipe_version,
+            "recipe_sha256": r.recipe_sha256,
+            "recipe_snapshot": r.recipe_snapshot,
         }
         kind, at_us = ItemKind.RUN_STARTED, r.started_at_us
     elif isinstance(item, RunEnded):
@@ -78,10 +91,25 @@ def encode_item(item: StreamItem, key_set_id: Callable[[Keys], int]) -> tuple[in
             "run_id": str(item.run_id) if item.run_id is not None else None,
         }
         kind, at_us = ItemKind.GAP, item.at_us
+    elif isinstance(item, StepRecord):
+        fields = {
+            "seq": item.seq,
+            "run_id": str(item.run_id),
+            "path": item.path,
+            "kind": item.kind,
+            "cycles": list(item.cycles),
+            "started_at_us": item.started_at_us,
+            "ended_at_us": item.ended_at_us,
+            "outcome": item.outcome,
+            "requested_ms": item.requested_ms,
+            "measured_ms": item.measured_ms,
+            "detail": item.detail,
+        }
+        kind, at_us = ItemKind.STEP_RECORD, item.ended_at_us
     else:
         raise TypeError(
             f"cannot spool {type(item).__name__} {item!r}: "
-            "expected RunStarted, RunEnded, Batch or Gap"
+            "expected RunStarted, RunEnded, Batch, Gap or StepRecord"
         )
     return kind, at_us, 0, json.dumps(fields).encode()
 
@@ -121,6 +149,10 @@ def _decode(kind: int, body: bytes, key_set: Callable[[int], Keys]) -> StreamIte
             started_at_us=f["started_at_us"],
             note=f["note"],
             recipe=f["recipe"],
+            # Absent in spools written before runs carried their recipe's version.
+            recipe_version=f.get("recipe_version"),
+            recipe_sha256=f.get("recipe_sha256", ""),
+            recipe_snapshot=f.get("recipe_snapshot", ""),
         )
         return RunStarted(seq=f["seq"], run=run_)
     if kind == ItemKind.RUN_ENDED:
@@ -138,5 +170,19 @@ def _decode(kind: int, body: bytes, key_set: Callable[[int], Keys]) -> StreamIte
             at_us=f["at_us"],
             reason=f["reason"],
             run_id=uuid.UUID(run_id) if run_id else None,
+        )
+    if kind == ItemKind.STEP_RECORD:
+        return StepRecord(
+            seq=f["seq"],
+            run_id=uuid.UUID(f["run_id"]),
+            path=f["path"],
+            kind=f["kind"],
+            cycles=tuple(f["cycles"]),
+            started_at_us=f["started_at_us"],
+            ended_at_us=f["ended_at_us"],
+            outcome=f["outcome"],
+            requested_ms=f["requested_ms"],
+            measured_ms=f["measured_ms"],
+            detail=f["detail"],
         )
     raise ValueError(f"unknown item kind {kind}")
