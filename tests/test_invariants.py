@@ -244,9 +244,9 @@ def test_run_committed_after_its_data(history: History) -> None:
 
 def test_what_was_checked_is_counted(history: History) -> None:
     assert check_data(history.conn, MACHINE).checked == Checked(
-        history_rows=12, run_rows=6, runs=1, gaps=1, transactions=4
+        history_rows=12, run_rows=6, runs=1, gaps=1, steps=0, transactions=4
     )
-    assert check_data(history.conn, "ald-2").checked == Checked(0, 0, 0, 0, 0)
+    assert check_data(history.conn, "ald-2").checked == Checked(0, 0, 0, 0, 0, 0)
 
 
 def _without_foreign_keys(history: History) -> None:

@@ -1,4 +1,4 @@
-"""The historian's invariants 1-4 and 7 (README, "Invariants"), checked in SQL for
+"""The historian's invariants 1-4, 7 and 8 (README, "Invariants"), checked in SQL for
 ``ald-gui doctor``.
 
 Each check counts the rows breaking a rule and keeps a few of them as examples; beside
@@ -7,7 +7,8 @@ checks of one call read the same snapshot (one repeatable-read, read-only transa
 so a writer committing meanwhile cannot produce a false alarm. They scan whole tables:
 run them on demand, not on every commit. Invariants 5 and 6 (nothing handed to the
 writer is lost; the schedule never waits on the database) are properties of the running
-console, tested by the fault tests, not of stored rows; 8 has no records yet.
+console, tested by the fault tests, not of stored rows. Invariant 8 covers the recipe
+steps (``run_steps``) so far.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ class Checked:
     run_rows: int
     runs: int
     gaps: int
+    steps: int
     transactions: int
 
     def __str__(self) -> str:
         return (
             f"{self.history_rows} history rows, {self.run_rows} run rows, {self.runs} runs, "
-            f"{self.gaps} gaps, {self.transactions} transactions"
+            f"{self.gaps} gaps, {self.steps} recipe steps, {self.transactions} transactions"
         )
 
     def figures(self) -> dict[str, int]:
@@ -72,6 +74,7 @@ SELECT (SELECT count(*) FROM parameter_value_history h
            AS run_rows,
        (SELECT count(*) FROM process_executions WHERE machine = %(machine)s) AS runs,
        (SELECT count(*) FROM plc_gaps WHERE machine = %(machine)s) AS gaps,
+       (SELECT count(*) FROM run_steps WHERE machine = %(machine)s) AS steps,
        (SELECT count(*) FROM write_transactions WHERE machine = %(machine)s) AS transactions
 """
 
@@ -268,13 +271,72 @@ _CHECKS: tuple[tuple[int, str, LiteralString], ...] = (
           AND NOT EXISTS (SELECT 1 FROM process_executions r WHERE r.id = g.run_id)
         ORDER BY g.at LIMIT %(limit)s""",
     ),
+    # A recipe step lies inside the run it names, start and end (a step ending with its
+    # run's end is inside: the run ends after it), and is recorded once, in stream order
+    # within its group, counted by the group's ledger row. The unique key and the foreign
+    # keys refuse most of this while enforced; checked here without relying on them.
+    (
+        8,
+        "recipe step outside its run's interval",
+        """
+        SELECT s.run_id, s.seq, s.path, s.started_at, s.ended_at, r.started_at AS run_started_at,
+               r.ended_at AS run_ended_at, count(*) OVER () AS total
+        FROM run_steps s JOIN process_executions r ON r.id = s.run_id
+        WHERE s.machine = %(machine)s
+          AND NOT (s.started_at >= r.started_at
+                   AND s.ended_at <= coalesce(r.ended_at, 'infinity')
+                   AND r.machine = s.machine)
+        ORDER BY s.seq LIMIT %(limit)s""",
+    ),
+    (
+        8,
+        "recipe step naming a run that has no row",
+        """
+        SELECT s.run_id, s.seq, s.path, s.ended_at, count(*) OVER () AS total
+        FROM run_steps s
+        WHERE s.machine = %(machine)s
+          AND NOT EXISTS (SELECT 1 FROM process_executions r WHERE r.id = s.run_id)
+        ORDER BY s.seq LIMIT %(limit)s""",
+    ),
+    (
+        8,
+        "recipe step stored more than once",
+        """
+        SELECT s.seq, count(*) AS copies, count(*) OVER () AS total
+        FROM run_steps s WHERE s.machine = %(machine)s
+        GROUP BY s.seq HAVING count(*) > 1
+        ORDER BY s.seq LIMIT %(limit)s""",
+    ),
+    (
+        8,
+        "recipe step outside its transaction's stream range, or without a ledger row",
+        """
+        SELECT s.seq, s.path, s.transaction_id, w.first_seq, w.last_seq,
+               count(*) OVER () AS total
+        FROM run_steps s LEFT JOIN write_transactions w USING (transaction_id)
+        WHERE s.machine = %(machine)s
+          AND (s.seq BETWEEN w.first_seq AND w.last_seq AND w.machine = s.machine)
+              IS NOT TRUE
+        ORDER BY s.seq LIMIT %(limit)s""",
+    ),
+    (
+        8,
+        "ledger row whose step count differs from the steps of its transaction",
+        """
+        WITH s AS (SELECT transaction_id, count(*) AS n FROM run_steps GROUP BY transaction_id)
+        SELECT w.transaction_id, w.committed_at, w.step_rows,
+               coalesce(s.n, 0) AS step_rows_found, count(*) OVER () AS total
+        FROM write_transactions w LEFT JOIN s USING (transaction_id)
+        WHERE w.machine = %(machine)s AND w.step_rows <> coalesce(s.n, 0)
+        ORDER BY w.committed_at LIMIT %(limit)s""",
+    ),
 )
 
 
 def check_invariants(
     conn: psycopg.Connection[Any], machine: str, *, examples: int = 5
 ) -> list[Violation]:
-    """Every broken rule of invariants 1-4 and 7 for ``machine`` ([] when the data is
+    """Every broken rule of invariants 1-4, 7 and 8 for ``machine`` ([] when the data is
     whole), with up to ``examples`` offending rows each. Read-only; blocks for the
     duration of the scans. ``conn`` must be outside any transaction."""
     return check_data(conn, machine, examples=examples).violations
