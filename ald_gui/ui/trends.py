@@ -26,12 +26,14 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Slot
 from PySide6.QtGui import QHideEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from ald_gui.domain.recipe_progress import RecipeProgress
 from ald_gui.domain.stream import Batch, RunEnded, RunStarted
 from ald_gui.domain.tags import Tag
 from ald_gui.ui.palette import is_dark
 from ald_gui.ui.ring import Ring
 from ald_gui.ui.trends_controls import TrendControls
 from ald_gui.ui.trends_curves import Curve, plan_curves
+from ald_gui.ui.trends_cycles import CycleMarks
 from ald_gui.ui.trends_marks import RunMarks
 from ald_gui.ui.trends_plots import PlotStack
 from ald_gui.ui.trends_text import MAX_WINDOW_S, MIN_WINDOW_S, parse_state, readout_html
@@ -88,6 +90,7 @@ class TrendView(QWidget):
 
         self.stack = PlotStack(self.groups, self._show_cursor)
         self.marks = RunMarks(self.stack)
+        self.cycles = CycleMarks(self.stack)
         for gp in self.stack.plots:
             gp.legend.sigSampleClicked.connect(self._legend_clicked)
             gp.vb.sigRangeChangedManually.connect(self._moved_by_hand)
@@ -146,6 +149,10 @@ class TrendView(QWidget):
         """Draw a run's start or end on every plot, at its time."""
         self.marks.add(item)
 
+    def mark_cycle(self, progress: RecipeProgress, first_step: str = "") -> None:
+        """Tick the start of each cycle of a recipe's outermost loop (see CycleMarks)."""
+        self.cycles.add(progress, first_step)
+
     def _feed(self) -> None:
         times = self.ring.times()
         for key in self._visible:
@@ -171,6 +178,8 @@ class TrendView(QWidget):
         first = self.ring.first_time
         if first is not None and self.marks.marks and self.marks.marks[0].at_s < first:
             self.marks.prune(first)
+        if first is not None and self.cycles.times and self.cycles.times[0] < first:
+            self.cycles.prune(first)
 
     # -- window, live, log --------------------------------------------------------
 
@@ -303,7 +312,8 @@ class TrendView(QWidget):
 
     def _show_cursor(self, t: float | None) -> None:
         self.stack.show_cursor(t)
-        self.readout.setText(self.readout_at(t))
+        cycle = self.cycles.text_at(t) if t is not None else ""
+        self.readout.setText(self.readout_at(t) + (f"  ·  <i>{cycle}</i>" if cycle else ""))
 
     def readout_at(self, t: float | None) -> str:
         """The cursor's text (HTML) for time ``t``: each visible curve's value there."""
@@ -327,6 +337,7 @@ class TrendView(QWidget):
         for gp in self.stack.plots:
             gp.apply_look(background, foreground, self._dark)
         self.marks.apply_look(foreground.name(), self._dark)
+        self.cycles.apply_look(foreground.name())
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
