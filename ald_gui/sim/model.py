@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.tags import DataType, RegisterKind, Scaling, Tag
 from ald_gui.sim.image import RegisterImage, Value
 from ald_gui.sim.physics import AMBIENT_C, ATMOSPHERE_PA, build_plant
+from ald_gui.sim.watchdog import SimWatchdog, WatchdogStatus, WriteHeld
 
 # Where a freshly powered PLC starts: heaters cold at their setpoint, chamber vented,
 # calibrations matching the configured scaling. Other tags start at 0 / off.
@@ -37,7 +38,8 @@ class ReactorModel:
 
     Time comes from ``clock`` (seconds, monotonic). Each access first runs the physics
     over the time the clock moved since the last scan, once that reaches SCAN_CYCLE_S
-    (a write shows its effects at once); ``advance()`` adds simulated time on demand,
+    or the watchdog (sim.watchdog) trips meanwhile (a write shows its effects at once,
+    and takes effect at the exact time it arrives); ``advance()`` adds simulated time on demand,
     so with a frozen clock the model moves only when told. Thread-safe: every public
     method holds one lock, briefly (no I/O inside).
     """
@@ -49,6 +51,7 @@ class ReactorModel:
         self._image = RegisterImage(tags, config.plc.word_order, config.plc.byte_order)
         self._plant = build_plant(tags)
         self._outputs = [self._tags[key] for key in self._plant.outputs]
+        self._watchdog = SimWatchdog.of(config, self._plant.heaters)
         scalings = {t.component: t.scaling for t in tags if t.scaling is not None}
         self._values: dict[str, Value] = {
             t.key: _start_value(t, scalings.get(t.component)) for t in tags
@@ -77,6 +80,12 @@ class ReactorModel:
             self._catch_up()
             return self._elapsed
 
+    def watchdog(self) -> WatchdogStatus | None:
+        """The PLC watchdog's state (sim.watchdog); None if the configuration has none."""
+        with self._lock:
+            self._catch_up()
+            return self._watchdog.status() if self._watchdog else None
+
     def read(self, kind: RegisterKind, address: int, count: int) -> list[int] | None:
         """Raw registers (0/1 for bit tables) as the PLC holds them now; None when the
         range leaves the table (a Modbus illegal data address)."""
@@ -86,21 +95,27 @@ class ReactorModel:
 
     def write(self, kind: RegisterKind, address: int, values: Sequence[int]) -> bool:
         """Apply a client's write of raw registers (or 0/1 bits); False, and nothing
-        changed, when the range leaves the table. Readings are recomputed at once."""
+        changed, when the range leaves the table. Readings are recomputed at once.
+        Raises WriteHeld, nothing changed, when the tripped watchdog holds a tag."""
         with self._lock:
-            self._catch_up()
-            if not self._image.write(kind, address, values):
+            self._catch_up(exact=True)
+            before = self._image.read(kind, address, len(values))
+            if before is None or not self._image.write(kind, address, values):
                 return False
             touched = {
                 tag.key: tag
                 for a in range(address, address + len(values))
                 if (tag := self._written_by.get((kind, a))) is not None
             }
+            if self._watchdog is not None:
+                self._hold(touched.values(), kind, address, before)
             for tag in touched.values():
                 value = self._image.load(tag, at_write_target=True)
                 if tag.write_target != (tag.register_kind, tag.address):
                     self._image.store(tag, value)
                 self._apply(tag, value)
+            if self._watchdog is not None:
+                self._force(self._watchdog.outputs())
             self._publish()
             return True
 
@@ -152,16 +167,55 @@ class ReactorModel:
         if was != value:
             self._plant.switched(tag.key, was, value, self._values)
 
-    def _catch_up(self) -> None:
+    def _hold(
+        self, tags: Iterable[Tag], kind: RegisterKind, address: int, before: list[int]
+    ) -> None:
+        """Undo the write and raise WriteHeld if the watchdog does not let it through;
+        otherwise tell the watchdog what was written (a heartbeat)."""
+        assert self._watchdog is not None
+        written = [(t.key, self._image.load(t, at_write_target=True)) for t in tags]
+        try:
+            for key, value in written:
+                self._watchdog.check(key, value)
+        except WriteHeld:
+            self._image.write(kind, address, before)
+            raise
+        for key, value in written:
+            self._watchdog.written(key, value, self._elapsed)
+
+    def _force(self, values: dict[str, Value]) -> None:
+        """The PLC program's own changes of tags (the watchdog closing a valve)."""
+        for key, value in values.items():
+            tag = self._tags[key]
+            self._store(tag, value)
+            self._apply(tag, value)
+
+    def _catch_up(self, *, exact: bool = False) -> None:
         now = self._clock()
-        if now - self._last >= SCAN_CYCLE_S:
+        trip = self._watchdog.due_at() if self._watchdog else None
+        if (
+            exact
+            or now - self._last >= SCAN_CYCLE_S
+            or (trip is not None and trip <= self._elapsed + now - self._last)
+        ):
             self._integrate(now - self._last)
             self._last = now
 
     def _integrate(self, dt: float) -> None:
+        # The step is cut where the watchdog trips, so the physics sees the valves
+        # closed from that exact instant on.
+        trip = self._watchdog.due_at() if self._watchdog else None
+        if self._watchdog is not None and trip is not None and trip <= self._elapsed + dt:
+            head = max(0.0, trip - self._elapsed)
+            self._run_plant(head)
+            self._force(self._watchdog.trip(self._elapsed, self._values))
+            dt -= head
+        self._run_plant(dt)
+        self._publish()
+
+    def _run_plant(self, dt: float) -> None:
         self._plant.step(dt, self._values)
         self._elapsed += dt
-        self._publish()
 
     def _publish(self) -> None:
         for tag in self._outputs:

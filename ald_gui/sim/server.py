@@ -22,6 +22,7 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.tags import RegisterKind
 from ald_gui.sim.faults import Faults
 from ald_gui.sim.model import ReactorModel
+from ald_gui.sim.watchdog import WriteHeld
 
 T = TypeVar("T")
 
@@ -80,8 +81,11 @@ class _ModelStore:
         refusal = self._refusal(func_code)
         if refusal is not None:
             return refusal
-        if not self._model.write(_TABLES[func_code], address, [int(v) for v in values]):
-            return ExcCodes.ILLEGAL_ADDRESS
+        try:
+            if not self._model.write(_TABLES[func_code], address, [int(v) for v in values]):
+                return ExcCodes.ILLEGAL_ADDRESS
+        except WriteHeld:  # the tripped watchdog holds a valve or a heater
+            return ExcCodes.DEVICE_FAILURE
         return None
 
     def _refusal(self, func_code: int) -> ExcCodes | None:
