@@ -25,10 +25,10 @@ from ald_gui.store.migrations import (
 )
 
 _PACKAGED = Path(str(files("ald_gui.migrations")))
-_SECOND = "CREATE TABLE recipes (id uuid PRIMARY KEY, name text NOT NULL);\n"
+_SECOND = "CREATE TABLE alarm_definitions (id uuid PRIMARY KEY, name text NOT NULL);\n"
 # The packaged schema's version, and the name of a migration one past it.
 CODE = len(load_migrations())
-NEXT = f"{CODE + 1:04d}_recipes.sql"
+NEXT = f"{CODE + 1:04d}_alarms.sql"
 
 
 def _dir_with(tmp_path: Path, extra: dict[str, str]) -> Path:
@@ -70,7 +70,7 @@ def test_older_database_is_upgraded(pg_conn: psycopg.Connection[Any], tmp_path: 
     newer = _dir_with(tmp_path, {NEXT: _SECOND})
     assert status(pg_conn, newer).pending == (CODE + 1,)
     assert upgrade(pg_conn, newer) == [CODE + 1]
-    assert "recipes" in _tables(pg_conn)
+    assert "alarm_definitions" in _tables(pg_conn)
     assert status(pg_conn, newer).up_to_date
 
 
@@ -84,7 +84,7 @@ def test_newer_database_is_refused_naming_both_versions(
         upgrade(pg_conn)
     seen = status(pg_conn)
     assert seen.database_version == CODE + 1 and seen.code_version == CODE
-    assert len(seen.problems) == 1 and f"{CODE + 1} recipes" in seen.problems[0]
+    assert len(seen.problems) == 1 and f"{CODE + 1} alarms" in seen.problems[0]
 
 
 def test_edited_migration_is_refused_naming_version_and_file(
