@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ald_gui.config import paths
+from ald_gui.config.recipe_file import recipe_toml
 from ald_gui.domain.recipe import Loop, Pulse, Purge, Recipe, Step
 from ald_gui.store.recipe_library import (
     BUNDLED_AUTHOR,
@@ -21,7 +22,6 @@ from ald_gui.store.recipe_library import (
     RecipeLibrary,
     VersionStatus,
     bundled_recipes,
-    recipe_toml,
 )
 
 

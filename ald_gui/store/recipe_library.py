@@ -35,9 +35,9 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import tomli_w
-from pydantic import ValidationError
 
 from ald_gui.config import paths
+from ald_gui.config.recipe_file import RecipeError, parse_recipe, recipe_toml
 from ald_gui.domain.recipe import Recipe
 
 __all__ = [
@@ -355,17 +355,11 @@ def _read(path: Path) -> Recipe:
     return _parse(text, str(path))
 
 
-def recipe_toml(recipe: Recipe) -> str:
-    return tomli_w.dumps(recipe.model_dump(mode="json", by_alias=True, exclude_none=True))
-
-
 def _parse(text: str, source: str) -> Recipe:
     try:
-        return Recipe.model_validate(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise LibraryError(f"{source}: not TOML: {exc}") from exc
-    except ValidationError as exc:
-        raise LibraryError(f"{source}: not a recipe: {exc}") from exc
+        return parse_recipe(text, source)
+    except RecipeError as exc:
+        raise LibraryError(str(exc)) from exc
 
 
 def _listed(versions: Iterable[int]) -> str:
