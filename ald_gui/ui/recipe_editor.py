@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ald_gui.config.models import AppConfig
+from ald_gui.config.recipe_check import RecipeCheck, check_recipe
 from ald_gui.domain.recipe import Recipe, StepKind
 from ald_gui.ui.recipe_draft import DraftInvalid, DraftStep, RecipeDraft
 from ald_gui.ui.recipe_fields import StepFields
@@ -57,6 +58,7 @@ class RecipeEditor(QWidget):
         self.config = config
         self.draft = RecipeDraft()
         self.findings: dict[str, list[Finding]] = {}
+        self.result: RecipeCheck | None = None  # the last check against the machine
         units = {t.key: t.unit for t in config.tags}
 
         self.name = QLineEdit(placeholderText="Recipe name")
@@ -137,13 +139,15 @@ class RecipeEditor(QWidget):
         self.name.setText(self.draft.name)
         self.author.setText(self.draft.author)
         self.description.setText(self.draft.description)
-        self._show_version()
+        self.show_version()
         self.tree.show_draft(self.draft, "steps[0]")
         self.check_now()
 
-    def _show_version(self) -> None:
+    def show_version(self) -> None:
         d = self.draft
-        self.version.setText(f"{d.version}" if d.steps else "new recipe")
+        self.version.setText(
+            f"v{d.version} (saving adds the next version)" if d.steps else "new recipe"
+        )
 
     # -- editing -----------------------------------------------------------------------
 
@@ -238,24 +242,37 @@ class RecipeEditor(QWidget):
         found: dict[str, list[Finding]] = defaultdict(list)
         for path, why in self.draft.problems().items():
             found[path].append(("error", why))
-        header = ""
+        draft_error = ""  # the header's (the steps' are on their rows)
+        self.result = None
         if not found:
             try:
-                self.draft.recipe()
+                self.result = check_recipe(self.draft.recipe(), self.config)
             except DraftInvalid as exc:
-                header = str(exc)
+                draft_error = str(exc)
+        if self.result is not None:
+            for f in self.result.findings:
+                found[f.path].append((f.severity.value, f.message))
         self.findings = dict(found)
-        self._show_findings()
-        errors = sum(1 for fs in found.values() for sev, _ in fs if sev == "error") + bool(header)
-        self.summary.setText(self._summary_text(errors, 0, header))
+        recipe_wide = self._show_findings()
+        header = draft_error or "; ".join(msg for _, msg in recipe_wide)
+        severities = [sev for fs in found.values() for sev, _ in fs]
+        errors = severities.count("error") + bool(draft_error)
+        self.summary.setText(self._summary_text(errors, severities.count("warning"), header))
+        self.estimate.setText(
+            f"Estimated: {self.result.timeline.summary()}"
+            if self.result is not None
+            else "Estimated: — (not a valid recipe yet)"
+        )
         self.checked.emit(errors == 0)
 
-    def _show_findings(self) -> None:
+    def _show_findings(self) -> list[Finding]:
+        """Each finding on the step it names; returns those naming no step."""
         steps = set(self.tree.items)
         by_step: dict[str, list[Finding]] = defaultdict(list)
         for path, fs in self.findings.items():
-            by_step[step_of_path(path, steps) or path].extend(fs)
+            by_step[step_of_path(path, steps)].extend(fs)
         self.tree.show_findings(by_step)
+        return by_step.get("", [])
 
     @staticmethod
     def _summary_text(errors: int, warnings: int, header: str) -> str:

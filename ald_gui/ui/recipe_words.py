@@ -22,7 +22,7 @@ def duration_text(seconds: float) -> str:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
         return f"{seconds:.3g} s"
-    whole = round(seconds)
+    whole = int(seconds)  # whole seconds, as the dry run says them
     if whole < 3600:
         m, s = divmod(whole, 60)
         return f"{m} min {s:02d} s" if s else f"{m} min"
