@@ -1,4 +1,5 @@
-"""The process panel: what runs, who runs it, and the Start and Stop buttons.
+"""The process panel: what runs, who runs it, the recipe it runs, and the Start and
+Stop buttons.
 
 The buttons are enabled only when the action is possible, and the engine refuses an
 impossible one too: the panel shows the engine's answer, it does not decide.
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, now_us
+from ald_gui.ui.recipe_picker import RecipePicker
 from ald_gui.ui.theme import icon, named
 
 START_KEYS = QKeySequence("F5")
@@ -49,10 +51,11 @@ def _elapsed(since_us: int) -> str:
 
 
 class ProcessPanel(QWidget):
-    """Signals ``start_requested(operator, note)`` and ``stop_requested()`` after the
-    operator confirmed; ``show_run`` / ``show_refusal`` reflect the engine's answer."""
+    """Signals ``start_requested(operator, note, recipe or None)`` and
+    ``stop_requested()`` after the operator confirmed; ``show_run`` / ``show_refusal``
+    reflect the engine's answer."""
 
-    start_requested = Signal(str, str)
+    start_requested = Signal(str, str, object)
     stop_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, confirm: Confirm = ask) -> None:
@@ -66,6 +69,7 @@ class ProcessPanel(QWidget):
         self.detail = named(QLabel(), "stateDetail")
         self.operator = QLineEdit(placeholderText="Operator name")
         self.note = QLineEdit(placeholderText="Note for this run (optional)")
+        self.recipe = RecipePicker()
         self.start_button = named(QPushButton("Start run"), "startButton")
         self.stop_button = named(QPushButton("Stop run"), "stopButton")
         self.start_button.setIcon(icon("start"))
@@ -79,6 +83,7 @@ class ProcessPanel(QWidget):
         fields = QHBoxLayout()
         fields.addWidget(self.operator, 2)
         fields.addWidget(self.note, 3)
+        fields.addWidget(self.recipe, 2)
         fields.addWidget(self.start_button)
         fields.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
@@ -137,11 +142,13 @@ class ProcessPanel(QWidget):
     @Slot()
     def _on_start(self) -> None:
         operator = self.operator.text().strip()
-        if not self._confirm(self, "Start run", f"Start a process run as {operator}?"):
+        recipe = self.recipe.chosen()
+        what = f"with {self.recipe.currentText()}" if recipe is not None else "without a recipe"
+        if not self._confirm(self, "Start run", f"Start a process run as {operator}, {what}?"):
             return
         self._pending = True
         self._refresh()
-        self.start_requested.emit(operator, self.note.text().strip())
+        self.start_requested.emit(operator, self.note.text().strip(), recipe)
 
     @Slot()
     def _on_stop(self) -> None:
@@ -161,8 +168,10 @@ class ProcessPanel(QWidget):
             run = self._run
             started = datetime.fromtimestamp(run.started_at_us / 1e6).strftime("%H:%M:%S")
             self.banner.setText(f"RUNNING  {_elapsed(run.started_at_us)}")
+            recipe = f" · recipe {run.recipe} v{run.recipe_version}" if run.recipe else ""
             self.detail.setText(
                 f"Run {str(run.id)[:8]} · operator {run.operator} · started {started}"
+                + recipe
                 + (f" · {run.note}" if run.note else "")
             )
         else:
@@ -179,3 +188,4 @@ class ProcessPanel(QWidget):
         self.stop_button.setEnabled(self._ready and running and not self._pending)
         self.operator.setEnabled(not running)
         self.note.setEnabled(not running)
+        self.recipe.setEnabled(not running)
