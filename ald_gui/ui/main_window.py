@@ -1,5 +1,5 @@
-"""The console window: process panel and trends in the middle, the parameter table and
-the event log in docks, the health strip along the bottom.
+"""The console window: process panel, recipe run and trends in the middle, the parameter
+table, the recipes and the event log in docks, the health strip along the bottom.
 
 The window only paints and reacts. It is wired to the engine by signals; every PLC and
 database operation happens in the engine's threads.
@@ -22,14 +22,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ald_gui.domain.commands import AbortRun, Command, PauseRun, ResumeRun, StartRun
 from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import RunNotPossible
+from ald_gui.domain.recipe import Recipe
+from ald_gui.domain.recipe_progress import RecipeProgress
 from ald_gui.domain.stream import RunStatus
 from ald_gui.engine.engine import Engine
+from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.health import HealthStrip
 from ald_gui.ui.parameters import ParameterTable
 from ald_gui.ui.process_panel import Confirm, ProcessPanel, ask
+from ald_gui.ui.recipe_page import RecipePage
+from ald_gui.ui.recipe_run import AskReason, RecipeRunPanel, ask_abort_reason
 from ald_gui.ui.theme import apply_theme, available_themes
 from ald_gui.ui.trends import TrendView
 
@@ -70,6 +76,7 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
         confirm: Confirm = ask,
         close_ask: CloseAsk = ask_close,
+        ask_reason: AskReason = ask_abort_reason,
     ) -> None:
         super().__init__()
         self.setWindowTitle(f"ALD console — {engine.machine}")
@@ -85,15 +92,24 @@ class MainWindow(QMainWindow):
         self.parameters = ParameterTable(config.tags, poll_interval_s=interval)
         self.health = HealthStrip()
         self.events = EventLog(tags=config.tags)
+        self.recipes = RecipePage(config)
+        self.recipe_run = RecipeRunPanel(
+            config.process, {t.key: t.unit for t in config.tags}, ask_reason=ask_reason
+        )
+        self.library: RecipeLibrary | None = None
 
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.panel)
+        layout.addWidget(self.recipe_run)
         layout.addWidget(self.trends, 1)
         self.setCentralWidget(central)
         parameters = self._dock(
             "Parameters", self.parameters, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        recipes = self._dock("Recipes", self.recipes, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(parameters, recipes)
+        parameters.raise_()
         events = self._dock("Event log", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
         # First start: room for the values and their status; later starts restore
         # whatever the operator arranged.
@@ -125,10 +141,17 @@ class MainWindow(QMainWindow):
         e = self.engine
         e.sampled.connect(self.trends.add_batch)
         e.sampled.connect(self.parameters.update_values)
-        for slot in (self.panel.show_run, self.trends.mark_run, self.events.add):
+        for slot in (
+            self.panel.show_run,
+            self.recipe_run.show_run,
+            self.trends.mark_run,
+            self.events.add,
+        ):
             e.run_changed.connect(slot)
         for slot in (
             self.panel.show_refusal,
+            self.recipe_run.show_progress,
+            self._mark_cycle,
             self.parameters.on_event,
             self.health.on_event,
             self.events.add,
@@ -140,6 +163,10 @@ class MainWindow(QMainWindow):
         self.panel.start_requested.connect(self._start_run)
         self.panel.stop_requested.connect(self._stop_run)
         self.parameters.write_requested.connect(self._write)
+        self.recipe_run.pause_requested.connect(lambda: self._submit(PauseRun()))
+        self.recipe_run.resume_requested.connect(lambda: self._submit(ResumeRun()))
+        self.recipe_run.abort_requested.connect(lambda why: self._submit(AbortRun(why)))
+        self.recipes.saved.connect(lambda _: self._list_recipes())
 
     # -- persistence ---------------------------------------------------------------
 
@@ -178,15 +205,38 @@ class MainWindow(QMainWindow):
 
     def engine_opened(self) -> None:
         self.panel.set_ready(True)
+        # After the engine opened its data directory, so the library folder is made
+        # inside one whose permissions are settled.
+        try:
+            self.library = RecipeLibrary.of_data_dir(self.engine.data_dir)
+        except (OSError, LibraryError) as exc:
+            self.panel.message.setText(f"The recipe library cannot be used: {exc}")
+            return
+        self.recipes.set_library(self.library)
+        self._list_recipes()
+
+    def _list_recipes(self) -> None:
+        if self.library is not None:
+            self.panel.recipe.refresh(self.library)
+            if self.panel.recipe.problem:
+                self.panel.message.setText(f"Recipes left out: {self.panel.recipe.problem}")
+
+    @Slot(object)
+    def _mark_cycle(self, event: object) -> None:
+        if isinstance(event, RecipeProgress):
+            self.trends.mark_cycle(event, self.recipe_run.step_words(event, lead=False))
 
     @Slot(object)
     def _on_plc_health(self, health: PlcHealth) -> None:
         self.parameters.set_link_state(health.connected)
 
-    @Slot(str, str)
-    def _start_run(self, operator: str, note: str) -> None:
+    @Slot(str, str, object)
+    def _start_run(self, operator: str, note: str, recipe: Recipe | None) -> None:
+        self._submit(StartRun(operator, note, recipe=recipe))
+
+    def _submit(self, command: Command) -> None:
         try:
-            self.engine.start_run(operator, note)
+            self.engine.submit(command)
         except RunNotPossible as exc:
             self.panel.refused(exc)
 
