@@ -20,7 +20,16 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
-from ald_gui.domain.commands import AbortRun, Command, RequestId, StartRun, StopRun, WriteTag
+from ald_gui.domain.commands import (
+    AbortRun,
+    Command,
+    PauseRun,
+    RequestId,
+    ResumeRun,
+    StartRun,
+    StopRun,
+    WriteTag,
+)
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
@@ -225,13 +234,14 @@ class Engine(QObject):
     def submit(self, command: Command) -> RequestId:
         """Hand ``command`` to the poll thread, which applies it between two samples;
         returns the request id that its outcome will carry: RunStarted or RunEnded
-        (signal ``run_changed``), RunRefused, WriteConfirmed or WriteFailed (signal
-        ``occurred``).
+        (signal ``run_changed``), RunRefused, WriteConfirmed, WriteFailed or the
+        recipe's RecipeProgress (signal ``occurred``).
 
         Raises RunNotPossible at once, and submits nothing, when the engine already
         knows the command cannot be carried out: not open, a run active or about to
-        start (start), no run (stop), no operator, text the database cannot store. The
-        poll thread checks again and answers RunRefused if the state changed meanwhile.
+        start (start), no run (stop), no recipe run (pause, resume), no operator, text
+        the database cannot store. The poll thread checks again and answers RunRefused
+        if the state changed meanwhile.
         """
         if self.poller is None:
             raise RunNotPossible("the engine is not open")
@@ -251,6 +261,11 @@ class Engine(QObject):
                     raise RunNotPossible("no run is active")
                 check_recordable("reason", reason)
                 self._pending = _Asked.STOP
+            case PauseRun() | ResumeRun():
+                if self.run is None or not self.run.recipe or self._pending:
+                    raise RunNotPossible(
+                        "no recipe is running: only a recipe run can be paused or resumed"
+                    )
             case WriteTag():
                 pass  # checked against the tag's type and limits by the poll thread
         request_id = next(self._request_ids)

@@ -24,11 +24,8 @@ from PySide6.QtCore import QThread, Signal
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.clock import StreamClock
 from ald_gui.domain.commands import (
-    AbortRun,
     Command,
-    PauseRun,
     RequestId,
-    ResumeRun,
     StartRun,
     StopRun,
     WriteTag,
@@ -36,7 +33,8 @@ from ald_gui.domain.commands import (
 from ald_gui.domain.events import PlcBack, PlcLost, RunRefused, WriteConfirmed, WriteFailed
 from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import Machine, RunNotPossible
-from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus, StreamItem, now_us
+from ald_gui.domain.stream import RunEnded, RunStarted, StreamItem, now_us
+from ald_gui.engine.executor import Executor
 from ald_gui.engine.interlocks import Interlocks
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
@@ -96,8 +94,13 @@ class Poller(QThread):
         self._lost_since_us: int | None = None
         self._last_error = ""
         self._rtt: float | None = None
-        # Every write passes the machine's rules first (engine.interlocks).
+        # Every write passes the machine's rules first (engine.interlocks), the
+        # recipe's too; the valves a pulse holds open count as open.
         self.interlocks = Interlocks(config.process)
+        self._executor = Executor(
+            config, self._machine, self.interlocks, self._record, self.occurred.emit
+        )
+        self.interlocks.follow(self._executor.valves_open)
 
     # -- requests from other threads ----------------------------------------------
 
@@ -132,8 +135,16 @@ class Poller(QThread):
                 if self._stopping:
                     return
                 now = time.monotonic()
-                if now < deadline:
-                    self._wake.wait(deadline - now)
+                due = self._executor.deadline
+                if due is not None and now >= due:
+                    self._executor.on_deadline(client)
+                    continue
+                # A step's deadline (a pulse's close) comes before a poll starting now
+                # would be over: wait for it, and poll just after.
+                cost = (self._rtt or 0.0) + 0.001
+                wake_at = due if due is not None and due < deadline + cost else deadline
+                if now < wake_at:
+                    self._wake.wait(wake_at - now)
                     self._wake.clear()
                     continue
                 self._jitter.append(now - deadline)
@@ -155,12 +166,9 @@ class Poller(QThread):
             command, request_id = queued
             if isinstance(command, WriteTag):
                 self._write(client, command, request_id)
-            elif isinstance(command, PauseRun | ResumeRun):
-                reason = "no recipe is running: only a recipe can be paused or resumed"
-                self.occurred.emit(RunRefused(now_us(), reason, request_id=request_id))
-            elif isinstance(command, AbortRun):
-                self._change_run(StopRun(command.reason, RunStatus.ABORTED), request_id)
-            else:
+            elif self._executor.takes(command):
+                self._executor.apply(client, command, request_id)
+            elif isinstance(command, StartRun | StopRun):
                 self._change_run(command, request_id)
 
     def _change_run(self, command: StartRun | StopRun, request_id: RequestId | None) -> None:
@@ -173,7 +181,9 @@ class Poller(QThread):
         except RunNotPossible as exc:
             self.occurred.emit(RunRefused(now_us(), str(exc), request_id=request_id))
             return
-        item = replace(item, request_id=request_id)
+        self._record(replace(item, request_id=request_id))
+
+    def _record(self, item: StreamItem) -> None:
         self._sink([item])
         self.stream_event.emit(item)
 
@@ -221,6 +231,7 @@ class Poller(QThread):
                 self._lost_since_us = gap.at_us
                 self.occurred.emit(PlcLost(gap.at_us, str(exc)))
             self._last_error = str(exc)
+            self._executor.on_poll_failed(str(exc))
         else:
             self._rtt = result.round_trip_s
             values = {k: float(v) for k, v in result.values.items()}
@@ -234,6 +245,7 @@ class Poller(QThread):
                 self._last_error = ""
             self._sink([batch])
             self.sampled.emit(batch)
+            self._executor.on_sample(client, values)
         self.health.emit(self._health(client))
 
     def _health(self, client: PlcClient) -> PlcHealth:

@@ -85,7 +85,7 @@ class ConsoleTimedPulse:
     def __init__(self, config: AppConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self._config = config
         self._clock = clock
-        self._close_round_trips: deque[float] = deque(maxlen=8)
+        self._close_round_trips: deque[float] = deque(maxlen=32)
 
     def open(self, client: PlcClient, valve: Valve, ms: int) -> OpenPulse:
         client.write_echoed(self._config.tag(valve.tag), True)
