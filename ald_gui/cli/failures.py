@@ -1,7 +1,7 @@
 """What the command line says when an operation fails for a reason the user can fix.
 
-One place for every subcommand (and the window): a bad configuration or credentials
-(exit 2, nothing was started), a database that cannot be reached or refuses, an
+One place for every subcommand (and the window): a bad configuration, recipe file or
+credentials (exit 2, nothing was started), a database that cannot be reached or refuses, an
 embedded server that does not start (exit 1). Anything else is a bug and keeps its
 traceback.
 """
@@ -9,6 +9,7 @@ traceback.
 from __future__ import annotations
 
 from ald_gui.config.load import ConfigError
+from ald_gui.config.recipe_file import RecipeError
 from ald_gui.store.credentials import CredentialsError
 from ald_gui.store.server import ServerError
 
@@ -20,7 +21,7 @@ def explain(exc: BaseException) -> tuple[int, str] | None:
     """``(exit status, message)`` for a failure the user can act on, else None."""
     import psycopg  # loaded already by whatever raised a psycopg error
 
-    if isinstance(exc, ConfigError | CredentialsError):
+    if isinstance(exc, ConfigError | CredentialsError | RecipeError):
         return BAD_USAGE, str(exc)
     if isinstance(exc, psycopg.OperationalError):
         return FAILED, (
