@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -91,11 +91,13 @@ class RecipeEditor(QWidget):
 
         self.tree = RecipeTree(config.process, units)
         self.fields = StepFields(config)
-        split = QSplitter()
+        # The tree above the fields: a dock is tall and narrow, and a step's words
+        # and its findings need the width.
+        split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
         split.addWidget(self.fields)
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(1, 1)
 
         self.summary = named(QLabel(wordWrap=True), "recipeCheck")
         self.estimate = named(QLabel(wordWrap=True), "recipeEstimate")

@@ -40,7 +40,6 @@ class RecipePicker(QComboBox):
         self.problem = ""  # why the library could not be read, if it could not
         self.addItem(NO_RECIPE)
         self.setToolTip("The recipe the run executes; without one, the run only records")
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
 
     def refresh(self, library: RecipeLibrary) -> None:
         """List the library's recipes again, keeping the choice when it is still there.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from ald_gui.config.process import ProcessSettings
@@ -23,6 +24,8 @@ __all__ = ["Finding", "RecipeTree", "draft_text", "step_of_path"]
 _PATH = Qt.ItemDataRole.UserRole
 Finding = tuple[str, str]  # (severity word: "error" or "warning", message)
 _MARK = {"error": "✖", "warning": "⚠"}
+# Vermillion and orange (Okabe & Ito), readable on both themes; the mark says it too.
+_COLOUR = {"error": QColor("#D55E00"), "warning": QColor("#E69F00")}
 
 
 def draft_text(step: DraftStep, process: ProcessSettings | None, units: Mapping[str, str]) -> str:
@@ -61,7 +64,7 @@ class RecipeTree(QTreeWidget):
         self.setHeaderLabels(["Step", "Check"])
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setAlternatingRowColors(True)
-        self.setColumnWidth(0, 320)
+        self.setColumnWidth(0, 360)
 
     def show_draft(self, draft: RecipeDraft, selected: str | None = None) -> None:
         """Rebuild from ``draft`` and select the step at ``selected``."""
@@ -101,6 +104,9 @@ class RecipeTree(QTreeWidget):
             found = findings.get(path, [])
             text = "  ".join(f"{_MARK.get(sev, '•')} {msg}" for sev, msg in found)
             item.setText(1, text)
+            worst = "error" if any(sev == "error" for sev, _ in found) else "warning"
+            if found:
+                item.setForeground(1, QBrush(_COLOUR[worst]))
             item.setToolTip(1, "\n".join(msg for _, msg in found))
             item.setData(1, Qt.ItemDataRole.AccessibleTextRole, text)
 
