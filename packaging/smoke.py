@@ -175,6 +175,13 @@ class Smoke:
         self.figures["--version, median of the next 3"] = f"{statistics.median(times[1:]):.2f} s"
         status, out, err, _ = self.run("config", "check")
         expect(status == 0 and out.startswith("ok:"), "config check (bundled config)", out + err)
+        recipes = sorted(
+            (self.app / "_internal" / "ald_gui" / "resources" / "recipes").glob("*.toml")
+        )
+        expect(len(recipes) >= 2, "demo recipes bundled", str(recipes))
+        for recipe in recipes:
+            status, out, err, _ = self.run("recipe", "check", recipe)
+            expect(status == 0 and "ready to run" in out, f"recipe check {recipe.name}", out + err)
 
     def check_headless(self) -> str:
         """Record a short demo with a run; the run's id."""
