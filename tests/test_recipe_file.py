@@ -150,3 +150,11 @@ def test_a_change_of_content_changes_the_hash(data: dict[str, Any], suffix: str)
     recipe = Recipe.model_validate(data)
     renamed = recipe.model_copy(update={"name": recipe.name + suffix})
     assert renamed.sha256 != recipe.sha256
+
+
+def test_the_readme_example_is_a_valid_recipe() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## Recipes\n") :]
+    example = section[section.index("```toml\n") + 8 : section.index("\n```\n")]
+    recipe = parse_recipe(example, "README.md")
+    assert [s.kind.value for s in recipe.steps] == ["set", "wait", "loop"]
