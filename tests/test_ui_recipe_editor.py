@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QComboBox, QSpinBox
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig
@@ -110,3 +110,43 @@ def test_draft_round_trip_keeps_every_field() -> None:
         draft.wrap(["steps[0].loop.steps[0].loop.steps[0]", "steps[0].loop.steps[1]"])
     draft.insert(DraftStep.new(StepKind.WAIT, ms=0), "steps[0]")
     assert draft.problems() == {"steps[0].loop.steps[2]": "wait.ms: Input should be greater than 0"}
+
+
+def test_a_wait_switches_to_a_condition_on_a_tag(editor: RecipeEditor, qtbot: QtBot) -> None:
+    path = editor.add_step(StepKind.WAIT)
+    mode = editor.fields.boxes["mode"]
+    assert isinstance(mode, QComboBox)
+    mode.setCurrentIndex(1)  # a condition on a tag: the form is rebuilt for it
+    qtbot.waitUntil(lambda: "tag" in editor.fields.boxes, timeout=1000)
+    tag = editor.fields.boxes["tag"]
+    assert isinstance(tag, QComboBox)
+    tag.setCurrentIndex(tag.findData("pressure_gauge_1.pressure_read"))
+    qtbot.waitUntil(lambda: "Pa" in editor.fields.boxes["value"].suffix(), timeout=1000)  # type: ignore[attr-defined]
+    editor.fields.boxes["value"].setValue(100)  # type: ignore[attr-defined]
+    editor.fields.boxes["timeout_ms"].setValue(120_000)  # type: ignore[attr-defined]
+    assert editor.draft.at(path).values == {
+        "until": {"tag": "pressure_gauge_1.pressure_read", "op": "<", "value": 100.0},
+        "timeout_ms": 120_000,
+    }
+    assert editor.tree.items[path].text(0) == (
+        "wait until pressure_gauge_1.pressure_read < 100 Pa (at most 2 min)"
+    )
+
+
+def test_a_set_shows_its_tags_unit_and_limits(editor: RecipeEditor, qtbot: QtBot) -> None:
+    editor.name.setText("heat")
+    editor.name.textEdited.emit("heat")
+    path = editor.add_step(StepKind.SET)
+    tag = editor.fields.boxes["tag"]
+    assert isinstance(tag, QComboBox)
+    tag.setCurrentIndex(tag.findData("chamber_heater.temperature_set"))
+    qtbot.waitUntil(lambda: editor.fields.boxes["value"].suffix() == " °C", timeout=1000)  # type: ignore[attr-defined]
+    limits = [
+        w.text() for w in editor.fields.findChildren(QLabel) if w.objectName() == "fieldLimits"
+    ]
+    assert "0..1000 °C" in limits
+    editor.fields.boxes["value"].setValue(5000)  # beyond the tag's max: kept as typed
+    editor.check_now()
+    assert editor.draft.at(path).values["value"] == 5000
+    check = editor.tree.items[path].text(1)
+    assert check.startswith("✖") and "1000" in check

@@ -96,8 +96,8 @@ def test_a_run_without_a_recipe_hides_the_panel(panel: RecipeRunPanel) -> None:
     [
         (ExecutorState.RUNNING, "", "Running"),
         (ExecutorState.PAUSING, "", "Pausing at the next step"),
-        (ExecutorState.PAUSED, "", "Paused"),
-        (ExecutorState.SUSPENDED, "PLC lost", "Suspended: PLC lost"),
+        (ExecutorState.PAUSED, "paused: resume continues with the next step", "Paused"),
+        (ExecutorState.SUSPENDED, "suspended, the PLC is lost (timed out)", "Suspended: PLC lost"),
         (ExecutorState.COMPLETED, "", "Completed"),
         (ExecutorState.ABORTED, "operator: wrong wafer", "Aborted: operator: wrong wafer"),
         (ExecutorState.FAILED, "set not reached", "Failed: set not reached"),
@@ -108,11 +108,13 @@ def test_each_state_in_words(
 ) -> None:
     panel.show_progress(progress(state, message))
     assert panel.state.text() == words
+    # What the executor adds is said once: in the state when final, beside it otherwise.
+    assert panel.note.text() == ("" if state.is_final else message)
     buttons = (panel.pause_button, panel.resume_button, panel.abort_button)
     enabled = tuple(b.isEnabled() for b in buttons)
     assert enabled == {
         ExecutorState.RUNNING: (True, False, True),
-        ExecutorState.PAUSING: (False, False, True),
+        ExecutorState.PAUSING: (False, True, True),
         ExecutorState.PAUSED: (False, True, True),
         ExecutorState.SUSPENDED: (False, True, True),
     }.get(state, (False, False, False))

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ald_gui.config.process import ProcessSettings
+from ald_gui.config.process import PauseAt, ProcessSettings
 from ald_gui.domain.recipe import Recipe, Step
 from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
 from ald_gui.domain.recipe_timeline import tree
@@ -50,18 +50,20 @@ def ask_abort_reason(parent: QWidget, text: str) -> str | None:
     return reason.strip() or "aborted by the operator"
 
 
-def state_words(p: RecipeProgress) -> str:
-    """The executor's state as the operator reads it."""
+def state_words(p: RecipeProgress, pause_at: PauseAt = PauseAt.STEP) -> str:
+    """The executor's state as the operator reads it; a final state with its reason
+    (the executor's message says the rest of the others, see ``RecipeRunPanel.note``)."""
     why = f": {p.message}" if p.message else ""
     match p.state:
         case ExecutorState.RUNNING:
             return "Running"
         case ExecutorState.PAUSING:
-            return "Pausing at the next step"
+            at = "the end of this cycle" if pause_at is PauseAt.CYCLE else "the next step"
+            return f"Pausing at {at}"
         case ExecutorState.PAUSED:
-            return "Paused" + why
+            return "Paused"
         case ExecutorState.SUSPENDED:
-            return "Suspended: " + (p.message or "PLC lost")
+            return "Suspended: PLC lost"
         case ExecutorState.COMPLETED:
             return "Completed"
         case ExecutorState.ABORTED:
@@ -107,6 +109,7 @@ class RecipeRunPanel(QWidget):
 
         self.title = named(QLabel(), "recipeTitle")
         self.state = named(QLabel(), "recipeState")
+        self.note = named(QLabel(wordWrap=True), "recipeNote")  # the executor's message
         self.step = named(QLabel(wordWrap=True), "recipeStep")
         self.cycles = named(QLabel(), "recipeCycles")
         self.times = named(QLabel(), "recipeTimes")
@@ -126,6 +129,7 @@ class RecipeRunPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addWidget(self.note)
         layout.addWidget(self.step)
         row = QHBoxLayout()
         row.addWidget(self.cycles, 1)
@@ -163,6 +167,8 @@ class RecipeRunPanel(QWidget):
                 f"Recipe {self.recipe.name}" + (f" v{version}" if version is not None else "")
             )
             self.state.setText("Starting")
+            self.note.setText("")
+            self.note.setVisible(False)
             self.step.setText("")
             self.cycles.setText("")
             self.times.setText("")
@@ -183,7 +189,10 @@ class RecipeRunPanel(QWidget):
         p = event
         self.progress = p
         self._received = time.monotonic()
-        self.state.setText(state_words(p))
+        self.state.setText(state_words(p, self._process.rules.pause_at))
+        quiet = p.state.is_final or p.state is ExecutorState.PAUSING  # said in the state
+        self.note.setText("" if quiet else p.message)
+        self.note.setVisible(bool(self.note.text()))
         self.state.setProperty("recipeState", p.state.value)
         self.state.style().unpolish(self.state)
         self.state.style().polish(self.state)
@@ -251,8 +260,9 @@ class RecipeRunPanel(QWidget):
         state = self.progress.state if self.progress else None
         live = self._active and (state is None or not state.is_final)
         self.pause_button.setEnabled(live and state is ExecutorState.RUNNING)
+        # Resume also takes back a pause asked for and not yet reached.
         self.resume_button.setEnabled(
-            live and state in (ExecutorState.PAUSED, ExecutorState.SUSPENDED)
+            live and state in (ExecutorState.PAUSING, ExecutorState.PAUSED, ExecutorState.SUSPENDED)
         )
         self.abort_button.setEnabled(live)
 
