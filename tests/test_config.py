@@ -37,9 +37,12 @@ def _problems(data: dict[str, object]) -> list[str]:
 
 def test_default_config_is_the_reference_reactor() -> None:
     config = load_config()
-    # The real PLC's 137 tags (110 wired), plus the watchdog's two additions.
-    assert len(config.tags) == 137 + 2
-    assert len(config.polled_tags) == 110 + 2
+    # The real PLC's 137 tags (110 wired), plus additions that a real PLC has only if
+    # it is programmed to: the watchdog's 2, and the simulator's 9 in the block after
+    # "Valve 6" (the PLC pulse timers of Valves 1 and 2, 4 tags each, and the film
+    # thickness).
+    assert len(config.tags) == 137 + 2 + 9
+    assert len(config.polled_tags) == 110 + 2 + 9
     assert config.plc.word_order is WordOrder.LOW_FIRST
     keys = {t.key for t in config.tags}
     # The typo of the export is corrected, and nothing is left under the old name.

@@ -171,17 +171,23 @@ def test_reference_reactor_is_grouped_by_unit_with_states_last() -> None:
         "Pressure (Pa)",
         "Flow (sccm)",
         "Output (%)",
+        # The simulator's additions: pulse counts, measured on-times, film thickness.
+        "(no unit)",
+        "ms",
+        "nm",
         "State",
     ]
     by_key = {c.key: c for g in groups for c in g.curves}
-    # The four tags the configuration marks plotted, and no setting such as a PID gain.
+    # The five tags the configuration marks plotted, and no setting such as a PID gain.
     plotted = {k for k, c in by_key.items() if c.tag.plotted}
     assert plotted == {
         "chamber_heater.temperature_read",
         "frontline_heater.temperature_read",
         "pressure_gauge_1.pressure_read",
         "mfc_1.flow_read",
+        "chamber.film_thickness",
     }
+    assert "valve_1.pulse_time" not in by_key  # a setting, not a process value
     assert "chamber_heater.kp" not in by_key and "mfc_1.scale_max" not in by_key
     assert by_key["chamber_heater.pid_output"].group == "%"
     assert by_key["valve_3.valve_state"].group == STATE_GROUP
