@@ -15,6 +15,7 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.tags import DataType, RegisterKind, Scaling, Tag
 from ald_gui.sim.image import RegisterImage, Value
 from ald_gui.sim.physics import AMBIENT_C, ATMOSPHERE_PA, build_plant
+from ald_gui.sim.pulse_timer import PulseTimers
 from ald_gui.sim.watchdog import SimWatchdog, WatchdogStatus, WriteHeld
 
 # Where a freshly powered PLC starts: heaters cold at their setpoint, chamber vented,
@@ -38,8 +39,9 @@ class ReactorModel:
 
     Time comes from ``clock`` (seconds, monotonic). Each access first runs the physics
     over the time the clock moved since the last scan, once that reaches SCAN_CYCLE_S
-    or the watchdog (sim.watchdog) trips meanwhile (a write shows its effects at once,
-    and takes effect at the exact time it arrives); ``advance()`` adds simulated time on demand,
+    or the watchdog (sim.watchdog) trips or a PLC-timed pulse (sim.pulse_timer) ends
+    meanwhile (a write shows its effects at once, and takes effect at the exact time
+    it arrives); ``advance()`` adds simulated time on demand,
     so with a frozen clock the model moves only when told. Thread-safe: every public
     method holds one lock, briefly (no I/O inside).
     """
@@ -49,8 +51,10 @@ class ReactorModel:
         self._tags = {t.key: t for t in tags}
         self._unwired = {t.key for t in config.tags if not t.polled}
         self._image = RegisterImage(tags, config.plc.word_order, config.plc.byte_order)
-        self._plant = build_plant(tags)
-        self._outputs = [self._tags[key] for key in self._plant.outputs]
+        self._plant = build_plant(tags, config.process)
+        self._pulse_timers = PulseTimers(config.process, self._tags)
+        output_keys = self._plant.outputs + self._pulse_timers.outputs
+        self._outputs = [self._tags[key] for key in output_keys]
         self._watchdog = SimWatchdog.of(config, self._plant.heaters)
         scalings = {t.component: t.scaling for t in tags if t.scaling is not None}
         self._values: dict[str, Value] = {
@@ -59,7 +63,6 @@ class ReactorModel:
         # Writes reach a tag through its write target, or in place for a read-only
         # setting in a writable table. A written reading is simply overwritten by the
         # physics right after, as a PLC's next scan would.
-        output_keys = set(self._plant.outputs)
         self._written_by: dict[tuple[RegisterKind, int], Tag] = {}
         for t in tags:
             if t.writable or (t.register_kind.is_writable_table and t.key not in output_keys):
@@ -166,6 +169,8 @@ class ReactorModel:
         self._values[tag.key] = value
         if was != value:
             self._plant.switched(tag.key, was, value, self._values)
+            at = self._elapsed
+            self._force(dict(self._pulse_timers.switched(tag.key, value, at, self._values)))
 
     def _hold(
         self, tags: Iterable[Tag], kind: RegisterKind, address: int, before: list[int]
@@ -184,33 +189,42 @@ class ReactorModel:
             self._watchdog.written(key, value, self._elapsed)
 
     def _force(self, values: dict[str, Value]) -> None:
-        """The PLC program's own changes of tags (the watchdog closing a valve)."""
+        """The PLC program's own changes of tags (the watchdog or a pulse timer closing
+        a valve)."""
         for key, value in values.items():
             tag = self._tags[key]
             self._store(tag, value)
             self._apply(tag, value)
 
+    def _next_event(self) -> float | None:
+        """When the PLC program next acts on its own: the watchdog trips, a pulse ends."""
+        trip = self._watchdog.due_at() if self._watchdog else None
+        times = [t for t in (trip, self._pulse_timers.next_end()) if t is not None]
+        return min(times, default=None)
+
     def _catch_up(self, *, exact: bool = False) -> None:
         now = self._clock()
-        trip = self._watchdog.due_at() if self._watchdog else None
+        event = self._next_event()
         if (
             exact
             or now - self._last >= SCAN_CYCLE_S
-            or (trip is not None and trip <= self._elapsed + now - self._last)
+            or (event is not None and event <= self._elapsed + now - self._last)
         ):
             self._integrate(now - self._last)
             self._last = now
 
     def _integrate(self, dt: float) -> None:
-        # The step is cut where the watchdog trips, so the physics sees the valves
-        # closed from that exact instant on.
-        trip = self._watchdog.due_at() if self._watchdog else None
-        if self._watchdog is not None and trip is not None and trip <= self._elapsed + dt:
-            head = max(0.0, trip - self._elapsed)
-            self._run_plant(head)
-            self._force(self._watchdog.trip(self._elapsed, self._values))
-            dt -= head
-        self._run_plant(dt)
+        # The step is cut wherever the PLC program acts on its own (the watchdog trips,
+        # a pulse timer closes its valve), so the physics sees the valves closed from
+        # that exact instant on.
+        until = self._elapsed + dt
+        while (event := self._next_event()) is not None and event <= until:
+            self._run_plant(max(0.0, event - self._elapsed))
+            trip = self._watchdog.due_at() if self._watchdog else None
+            if self._watchdog is not None and trip is not None and trip <= event:
+                self._force(self._watchdog.trip(self._elapsed, self._values))
+            self._force(dict(self._pulse_timers.end_due(event, self._values)))
+        self._run_plant(max(0.0, until - self._elapsed))
         self._publish()
 
     def _run_plant(self, dt: float) -> None:

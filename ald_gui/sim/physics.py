@@ -4,7 +4,8 @@ Every part works on a dict of engineering values keyed by tag key: it reads its 
 (setpoints and switches) and updates its outputs (readings). Inputs are held constant
 over a step and each part follows a first-order lag, integrated exactly, so one step
 of an hour is as correct as 3600 steps of a second and a step costs microseconds.
-A part whose tags the configuration lacks (or leaves unwired) is simply absent.
+A part whose tags the configuration lacks (or leaves unwired) is simply absent. The
+film on the substrate (``film.Film``) is a part too, fed by the precursor valves.
 
 Deliberately not simulated: PID gains, periods, autotune and calibration coils (they
 are stored as written), and the exhaust gate valve (the chamber is pumped whenever
@@ -17,7 +18,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ald_gui.config.process import ProcessSettings
 from ald_gui.domain.tags import Tag
+from ald_gui.sim.film import Film
 
 Value = float | int | bool
 
@@ -160,6 +163,7 @@ class Plant:
     flow_controllers: list[FlowController]
     vacuum: Vacuum
     nitrogen: list[NitrogenGenerator]
+    film: Film | None
     outputs: tuple[str, ...]
 
     def step(self, dt: float, v: dict[str, Value]) -> None:
@@ -171,14 +175,19 @@ class Plant:
         self.vacuum.step(dt, v)
         for generator in self.nitrogen:
             generator.step(dt, v)
+        if self.film is not None:
+            self.film.step(dt, v)
 
     def switched(self, key: str, was: Value, now: Value, v: dict[str, Value]) -> None:
         """React at once to an input that changed (a valve opening spikes the pressure)."""
         self.vacuum.switched(key, was, now, v)
+        if self.film is not None:
+            self.film.switched(key, was, now, v)
 
 
-def build_plant(tags: Sequence[Tag]) -> Plant:
-    """Find the reactor's parts among the (polled) tags, by component and tag name."""
+def build_plant(tags: Sequence[Tag], process: ProcessSettings | None = None) -> Plant:
+    """Find the reactor's parts among the (polled) tags, by component and tag name;
+    the film grows from the pulses of ``process``'s precursor valves."""
     keys = {t.key for t in tags}
     components = list(dict.fromkeys(t.key.split(".", 1)[0] for t in tags))
     bool_keys = {t.key for t in tags if t.register_kind.is_bit}
@@ -221,7 +230,13 @@ def build_plant(tags: Sequence[Tag]) -> Plant:
         tuple(valves),
         tuple(m.flow for m in mfcs),
     )
+    film = None
+    thickness = next((t.key for t in tags if t.name == "film_thickness"), None)
+    if thickness is not None and process is not None:
+        precursors = tuple(v.tag for v in process.precursor_valves if v.tag in keys)
+        film = Film(thickness, precursors)
     outputs: list[str] = [h.temperature for h in heaters]
     outputs += [h.output for h in heaters if h.output is not None]
     outputs += [m.flow for m in mfcs] + gauges + [n.ready for n in nitrogen]
-    return Plant(heaters, mfcs, vacuum, nitrogen, tuple(outputs))
+    outputs += [film.thickness] if film is not None else []
+    return Plant(heaters, mfcs, vacuum, nitrogen, film, tuple(outputs))
