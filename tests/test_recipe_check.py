@@ -72,8 +72,9 @@ def test_each_message_names_the_rule_and_what_to_do() -> None:
         {"purge": {"ms": 600, "flow_sccm": 500}},
         {"set": {"tag": "valve_2.valve_state", "value": 1}},
         {"set": {"tag": "chamber_heater.temperature_set", "value": 1200}},
-        {"pulse": {"valve": "Valve 1", "ms": 6000}},
-        {"pulse": {"valve": "Valve 2", "ms": 5}},
+        # Valves 3 and 4: the reference's console-timed precursor valves.
+        {"pulse": {"valve": "Valve 3", "ms": 6000}},
+        {"pulse": {"valve": "Valve 4", "ms": 5}},
     )
     check = check_recipe(recipe, REFERENCE)
     text = [str(f) for f in check.findings]
@@ -98,8 +99,8 @@ def test_each_message_names_the_rule_and_what_to_do() -> None:
     )
     assert text[5].startswith("steps[5].pulse.ms: warning: a 5 ms pulse is shorter than")
     assert text[6] == (
-        "steps[5].pulse: only 0 ms of purge between Valve 1's pulse at steps[4] (before it) "
-        "and this pulse of Valve 2; rule min_purge_after_pulse_ms asks 500 ms: put a purge "
+        "steps[5].pulse: only 0 ms of purge between Valve 3's pulse at steps[4] (before it) "
+        "and this pulse of Valve 4; rule min_purge_after_pulse_ms asks 500 ms: put a purge "
         "of 500 ms or more between them"
     )
     assert len(text) == 7
@@ -109,31 +110,21 @@ def test_each_message_names_the_rule_and_what_to_do() -> None:
 
 
 def test_a_short_console_pulse_is_an_error_when_the_rules_say_so() -> None:
-    recipe = _recipe({"pulse": {"valve": "Valve 1", "ms": 5}})
+    recipe = _recipe({"pulse": {"valve": "Valve 3", "ms": 5}})  # timed by the console
     assert _found(recipe) == {("steps[0].pulse.ms", Rule.SHORT_PULSE, Severity.WARNING)}
     strict = _with(REFERENCE, **{"rules.short_pulse": "error"})
     assert _found(recipe, strict) == {("steps[0].pulse.ms", Rule.SHORT_PULSE, Severity.ERROR)}
 
 
 def test_a_valve_timed_by_the_plc_takes_short_pulses_within_its_timer() -> None:
+    # The reference's Valve 1 has a PLC pulse timer (the simulator's addition); here
+    # its time register takes at most 1000 ms.
     data = REFERENCE.model_dump(mode="json", exclude_none=True)
-    data["tags"].append(
-        {"component": "Valve 1", "name": "pulse_time", "data_type": "uint16", "unit": "ms",
-         "register_kind": "holding", "address": 3000, "writable": True, "min": 1, "max": 1000}
-    )  # fmt: skip
-    for i, name in enumerate(("pulse_trigger", "pulse_count", "pulse_on_time")):
-        bit = name == "pulse_trigger"
-        data["tags"].append(
-            {"component": "Valve 1", "name": name, "data_type": "bool" if bit else "uint16",
-             "register_kind": "coil" if bit else "holding", "address": 3001 + i,
-             "writable": bit, "min": 0, "max": 65535 if not bit else 1}
-        )  # fmt: skip
-    data["process"]["valves"][0]["pulse_timer"] = {
-        "time_tag": "valve_1.pulse_time",
-        "trigger_tag": "valve_1.pulse_trigger",
-        "count_tag": "valve_1.pulse_count",
-        "on_time_tag": "valve_1.pulse_on_time",
-    }
+    assert data["process"]["valves"][0]["pulse_timer"]["time_tag"] == "valve_1.pulse_time"
+    (time_tag,) = (
+        t for t in data["tags"] if (t["component"], t["name"]) == ("Valve 1", "pulse_time")
+    )
+    time_tag["max"] = 1000
     data["process"]["valves"][0]["max_pulse_ms"] = 2000
     config = parse_config(data)
     assert _found(_recipe({"pulse": {"valve": "Valve 1", "ms": 5}}), config) == set()
