@@ -4,9 +4,12 @@ and, where the OS has them, a Unix socket.
 Automation starts and stops runs the way it talks to most services: plain HTTP with
 JSON answers, from curl, a MES script or ``ald-gui run``.
 
-    GET  /status                          engine, run and health figures
-    POST /runs/start?operator=NAME&note=  start a run (409 if not possible)
+    GET  /status                          engine, run, recipe progress and health
+    POST /runs/start?operator=NAME&note=  start a run (409 if not possible), with
+         [&recipe=NAME[&version=V]]       a recipe of the library (control_routes)
     POST /runs/stop?reason=               stop the active run (409 if none)
+    POST /runs/pause, /runs/resume        hold a recipe at its next step, go on
+    POST /runs/abort  {"reason": "..."}   the safe state, then the run ends aborted
 
 Every request carries ``Authorization: Bearer <token>`` (the token file is made at the
 first start; see control_access for all the checks). Parameters come in the query
@@ -38,15 +41,16 @@ from urllib.parse import parse_qs, urlparse
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from ald_gui.domain.commands import Command, RequestId, StartRun, StopRun
+from ald_gui.domain.commands import Command, RequestId
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible
+from ald_gui.domain.recipe_progress import RecipeProgress
 from ald_gui.domain.stream import RunEnded, RunStarted
 from ald_gui.engine.control_access import Gate, Refusal, ensure_token, token_path
+from ald_gui.engine.control_routes import ROUTE_LIST, ROUTES, command_for
 from ald_gui.engine.engine import Engine
 
 _MAX_BODY = 64 * 1024
-_ROUTES = {"/status": "GET", "/runs/start": "POST", "/runs/stop": "POST"}
 
 
 class _Call:
@@ -171,6 +175,8 @@ class ControlServer:
         # thread, before any outcome can arrive there.
         self._answers = threading.Condition()
         self._outcomes: dict[RequestId, object | None] = {}
+        # The recipe's latest progress, for /status: None during a run without one.
+        self._progress: RecipeProgress | None = None
         engine.run_changed.connect(self._note_outcome)
         engine.occurred.connect(self._note_outcome)
         self._servers: list[socketserver.BaseServer] = []
@@ -239,7 +245,13 @@ class ControlServer:
     def _note_outcome(self, item: object) -> None:
         request_id = getattr(item, "request_id", None)
         with self._answers:
-            if request_id in self._outcomes:
+            if isinstance(item, RecipeProgress):
+                self._progress = item
+            elif isinstance(item, RunStarted):
+                self._progress = None
+            # The first outcome answers: a recipe's start (or abort) is answered by
+            # RunStarted (RunEnded), not by the progress event carrying its id after it.
+            if request_id in self._outcomes and self._outcomes[request_id] is None:
                 self._outcomes[request_id] = item
                 self._answers.notify_all()
 
@@ -268,6 +280,8 @@ class ControlServer:
             return HTTPStatus.OK, answer | {"ok": True, "run": _jsonable(outcome.run)}
         if isinstance(outcome, RunEnded):
             return HTTPStatus.OK, answer | {"ok": True, "run": None, "ended": _jsonable(outcome)}
+        if isinstance(outcome, RecipeProgress):  # a pause or resume taken up
+            return HTTPStatus.OK, answer | {"ok": True, "recipe": _jsonable(outcome)}
         return HTTPStatus.GATEWAY_TIMEOUT, answer | {
             "ok": False,
             "error": "asked, but not confirmed in time: see GET /status",
@@ -276,9 +290,12 @@ class ControlServer:
     def _status(self) -> dict[str, Any]:
         engine = self._engine
         run = engine.run
+        with self._answers:
+            progress = self._progress
         return {
             "machine": engine.machine,
             "run": _jsonable(run) if run else None,
+            "recipe": _jsonable(progress),
             "writer": _jsonable(engine.health_now()),
         }
 
@@ -345,12 +362,9 @@ class ControlServer:
                     self._refuse(refusal)
                     return
                 length = int(length_text)
-                allowed = _ROUTES.get(url.path)
+                allowed = ROUTES.get(url.path)
                 if allowed is None:
-                    self._answer(
-                        HTTPStatus.NOT_FOUND,
-                        {"ok": False, "error": "try GET /status, POST /runs/start or /runs/stop"},
-                    )
+                    self._answer(HTTPStatus.NOT_FOUND, {"ok": False, "error": f"try {ROUTE_LIST}"})
                     return
                 if method != allowed:
                     self._answer(
@@ -374,11 +388,10 @@ class ControlServer:
                 if isinstance(params, Refusal):
                     self._refuse(params)
                     return
-                command: Command
-                if url.path == "/runs/start":
-                    command = StartRun(params.get("operator", ""), params.get("note", ""))
-                else:
-                    command = StopRun(params.get("reason", ""))
+                command = command_for(url.path, params, control._engine.data_dir)
+                if isinstance(command, Refusal):
+                    self._refuse(command)
+                    return
                 self._answer(*control._ask(command))
 
             def _parameters(self, query: str, length: int) -> dict[str, str] | Refusal:

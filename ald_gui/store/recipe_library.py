@@ -44,6 +44,7 @@ __all__ = [
     "BUNDLED_AUTHOR",
     "LibraryError",
     "RecipeLibrary",
+    "RecipeNotFound",
     "RecipeVersions",
     "Release",
     "VersionStatus",
@@ -62,6 +63,10 @@ _SAFE = " ()+,=@_-"
 class LibraryError(Exception):
     """A recipe or version the library does not have, or a file it cannot use;
     ``str()`` names it and says what to do."""
+
+
+class RecipeNotFound(LibraryError):
+    """The library has no such recipe, or no such version of it."""
 
 
 class VersionStatus(StrEnum):
@@ -141,7 +146,7 @@ class RecipeLibrary:
         entry = self._versions_in(self._folder(name), name)
         if not entry.versions:
             known = ", ".join(e.name for e in self.recipes()) or "none yet"
-            raise LibraryError(
+            raise RecipeNotFound(
                 f"no recipe {name!r} in the library {self.folder} (recipes: {known}); "
                 "add one with `ald-gui recipe import FILE`"
             )
@@ -158,7 +163,7 @@ class RecipeLibrary:
         entry = self.versions(name)
         chosen = entry.latest if version is None else version
         if chosen not in entry.versions:
-            raise LibraryError(
+            raise RecipeNotFound(
                 f"recipe {name!r} has no version {chosen} (versions: "
                 f"{_listed(entry.versions)}) in the library {self.folder}"
             )
