@@ -25,11 +25,12 @@ loop = { count = 10, steps = [
 ] }
 """
 
+# Valve 3 is timed by the console in the reference reactor: a 10 ms pulse is a warning.
 SHORT = """\
 name = "short pulses"
 [[steps]]
 loop = { count = 3, steps = [
-    { pulse = { valve = "Valve 1", ms = 10 } },
+    { pulse = { valve = "Valve 3", ms = 10 } },
     { purge = { ms = 1000, flow_sccm = 50 } },
 ] }
 """
@@ -120,11 +121,11 @@ def test_dry_run_prints_every_step_and_the_totals(
     rows = out[1:7]
     assert rows[0].split() == [
         "0:00:00.000", "0.010", "s", "1/3", "steps[0].loop.steps[0]",
-        "pulse", "Valve", "1", "10", "ms",
+        "pulse", "Valve", "3", "10", "ms",
     ]  # fmt: skip
     assert rows[5].split()[:5] == ["0:00:02.030", "1.000", "s", "3/3", "steps[0].loop.steps[1]"]
     assert rows[5].endswith("purge  1000 ms at 50 sccm")
-    assert out[7] == "total: 3.030 s, 6 steps, pulses: Valve 1 ×3"
+    assert out[7] == "total: 3.030 s, 6 steps, pulses: Valve 3 ×3"
     assert out[8].startswith(f"{path}: steps[0].loop.steps[0].pulse.ms: warning:")
     assert out[9].endswith("is ready to run with 1 warning(s)")
 
