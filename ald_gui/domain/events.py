@@ -90,6 +90,28 @@ class DatabaseServerRestarted:
     severity: Severity = Severity.WARNING
 
 
+class SafetyEventKind(StrEnum):
+    """What keeps the reactor safe when the console is wrong or dead (engine.heartbeat,
+    engine.crash_marker): the heartbeat to the PLC's watchdog, the watchdog itself,
+    and a restart after a console died during a recipe."""
+
+    HEARTBEAT_FAILED = "heartbeat failed"  # once per stretch of failed writes
+    HEARTBEAT_RESUMED = "heartbeat resumed"
+    WATCHDOG_TRIPPED = "watchdog tripped"  # as the PLC reports it
+    WATCHDOG_CLEARED = "watchdog cleared"
+    RECIPE_INTERRUPTED = "recipe interrupted"  # found at start: the last session died in one
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyEvent:
+    """``message`` is the whole text for the operator."""
+
+    at_us: int
+    kind: SafetyEventKind
+    message: str
+    severity: Severity = Severity.WARNING
+
+
 Event = (
     PlcLost
     | PlcBack
@@ -99,4 +121,5 @@ Event = (
     | ClockStepped
     | DatabaseServerDied
     | DatabaseServerRestarted
+    | SafetyEvent
 )

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from PySide6.QtCore import QThread, Signal
@@ -35,6 +35,7 @@ from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import Machine, RunNotPossible
 from ald_gui.domain.stream import RunEnded, RunStarted, StreamItem, now_us
 from ald_gui.engine.executor import Executor
+from ald_gui.engine.heartbeat import Heartbeat
 from ald_gui.engine.interlocks import Interlocks
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
@@ -101,6 +102,7 @@ class Poller(QThread):
             config, self._machine, self.interlocks, self._record, self.occurred.emit
         )
         self.interlocks.follow(self._executor.valves_open)
+        self._heartbeat = Heartbeat.of(config)  # keeps the PLC's watchdog from tripping
 
     # -- requests from other threads ----------------------------------------------
 
@@ -142,7 +144,14 @@ class Poller(QThread):
                 # A step's deadline (a pulse's close) comes before a poll starting now
                 # would be over: wait for it, and poll just after.
                 cost = (self._rtt or 0.0) + 0.001
+                # A beat is due: unless a pulse closes meanwhile (the beat can wait).
+                beat = self._heartbeat
+                if beat is not None and now >= beat.due_at and (due is None or due > now + cost):
+                    self._emit(beat.beat(client))
+                    continue
                 wake_at = due if due is not None and due < deadline + cost else deadline
+                if beat is not None and now < beat.due_at:
+                    wake_at = min(wake_at, beat.due_at)
                 if now < wake_at:
                     self._wake.wait(wake_at - now)
                     self._wake.clear()
@@ -236,6 +245,8 @@ class Poller(QThread):
             self._rtt = result.round_trip_s
             values = {k: float(v) for k, v in result.values.items()}
             self.interlocks.sampled(values)
+            if self._heartbeat is not None:
+                self._emit(self._heartbeat.sampled(values))
             batch = self._machine.batch(result.sampled_at_us, values)
             if self._lost_since_us is not None:
                 self.occurred.emit(
@@ -247,6 +258,10 @@ class Poller(QThread):
             self.sampled.emit(batch)
             self._executor.on_sample(client, values)
         self.health.emit(self._health(client))
+
+    def _emit(self, events: Iterable[object]) -> None:
+        for event in events:
+            self.occurred.emit(event)
 
     def _health(self, client: PlcClient) -> PlcHealth:
         ordered = sorted(self._jitter)

@@ -149,6 +149,8 @@ def _message(event: object, tags: Mapping[str, Tag]) -> tuple[Severity, Category
                 Category.DATABASE,
                 f"Database server restarted after {down_s:.1f} s{tries}",
             )
+        case ev.SafetyEvent(message=message, severity=severity):
+            return severity, Category.PLC, message
         case WriterEvent(kind=kind, message=message):
             severity, category, words = _WRITER[kind]
             return severity, category, f"{words}: {message}" if message else words
