@@ -168,6 +168,6 @@ def test_the_recipe_group_takes_more_actions() -> None:
 
     parser = argparse.ArgumentParser()
     actions = recipe_cmd.register(parser.add_subparsers(dest="command"))
-    actions.add_parser("list").set_defaults(run=lambda _: 0)
-    assert parser.parse_args(["recipe", "list"]).recipe_command == "list"
+    actions.add_parser("archive").set_defaults(run=lambda _: 0)
+    assert parser.parse_args(["recipe", "archive"]).recipe_command == "archive"
     assert parser.parse_args(["recipe", "check", "f.toml"]).file == Path("f.toml")

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ald_gui.cli import recipe_library_cmd
 from ald_gui.cli.failures import BAD_USAGE
 from ald_gui.config.load import load_config
 from ald_gui.config.recipe_check import Finding, RecipeCheck, check_recipe
@@ -58,12 +59,12 @@ def _add_dry_run(actions: Any) -> None:
     dry.set_defaults(run=_dry_run)
 
 
-ACTIONS: list[Callable[[Any], None]] = [_add_check, _add_dry_run]
+ACTIONS: list[Callable[[Any], None]] = [_add_check, _add_dry_run, recipe_library_cmd.register]
 
 
 def register(sub: Any) -> Any:
     """Add ``ald-gui recipe`` and every action of ``ACTIONS``; return its subparsers."""
-    p = sub.add_parser("recipe", help="check a recipe file or dry-run it")
+    p = sub.add_parser("recipe", help="check or dry-run a recipe file; the recipe library")
     actions = p.add_subparsers(dest="recipe_command", metavar="ACTION", required=True)
     for add in ACTIONS:
         add(actions)
