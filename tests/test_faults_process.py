@@ -11,7 +11,6 @@ import itertools
 import os
 import shutil
 import sqlite3
-import struct
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -25,11 +24,14 @@ from pytestqt.qtbot import QtBot
 
 from ald_gui.config.load import load_config
 from ald_gui.config.models import AppConfig, PollSettings
+from ald_gui.domain.stream import Batch
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from ald_gui.store.migrations import upgrade
 from ald_gui.store.server import DataDirInUse, EmbeddedServer, ServerError
 from ald_gui.store.spool import SpoolError
+from ald_gui.store.spool_file import read_key_sets
+from ald_gui.store.spool_items import decode_item
 from tests.console_process import Console, write_config
 from tests.fixtures.plc import frozen_clock
 from tests.recording import (
@@ -77,8 +79,6 @@ _HUNG_COMMIT = (
     "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
     " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
 )
-_BATCH = 3  # the spool's item kind of a Batch
-_BATCH_HEAD = struct.Struct("<qq?16sq")  # seq, sampled_at_us, has run, run id, key set
 
 
 @dataclass(frozen=True)
@@ -107,18 +107,14 @@ def _read_spool(path: Path) -> tuple[int, list[Spooled]]:
     """(items of any kind, the batches) in the spool file of a console that died."""
     with closing(sqlite3.connect(path)) as db:
         rows = db.execute("SELECT kind, n_values, body, txid FROM spool ORDER BY pos").fetchall()
+        key_sets = read_key_sets(db)
     spooled = []
     for kind, n_values, body, txid in rows:
-        if kind == _BATCH:
-            _, at, has_run, run, _ = _BATCH_HEAD.unpack_from(body)
-            spooled.append(
-                Spooled(
-                    at,
-                    n_values,
-                    uuid.UUID(bytes=run) if has_run else None,
-                    uuid.UUID(bytes=txid) if txid else None,
-                )
-            )
+        item = decode_item(kind, body, key_sets.__getitem__)
+        if isinstance(item, Batch):
+            assert len(item.values) == n_values
+            group = uuid.UUID(bytes=txid) if txid else None
+            spooled.append(Spooled(item.sampled_at_us, n_values, item.run_id, group))
     return len(rows), spooled
 
 

@@ -24,8 +24,9 @@ from ald_gui.domain.recipe import Pulse, Purge, Recipe, Step
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus, StepRecord
 from ald_gui.store.commit import GroupRejected, commit_group
 from ald_gui.store.invariants import check_data, check_invariants
+from ald_gui.store.kinds import run_started
 from ald_gui.store.spool import Spool
-from ald_gui.store.spool_items import ItemKind, decode_item
+from ald_gui.store.spool_items import decode_item
 from ald_gui.store.writer import Writer
 from tests.test_invariants import MACHINE as HISTORY_MACHINE
 from tests.test_invariants import RUN_END, RUN_START, History, _at, _close_orphans
@@ -115,7 +116,7 @@ def test_a_run_start_spooled_before_runs_carried_their_recipe_still_decodes() ->
         "seq": 7, "id": str(run_id), "machine": "ald-1", "operator": "jdoe",
         "started_at_us": T0, "note": "", "recipe": "TMA/H2O",
     }).encode()  # fmt: skip
-    item = decode_item(ItemKind.RUN_STARTED, old, lambda _: ())
+    item = decode_item(run_started.KIND.number, old, lambda _: ())
     assert item == RunStarted(7, Run(run_id, "ald-1", "jdoe", T0, recipe="TMA/H2O"))
     assert isinstance(item, RunStarted)
     assert (item.run.recipe_version, item.run.recipe_sha256, item.run.recipe_snapshot) == (

@@ -1,0 +1,26 @@
+"""The registry of stream item kinds: each kind is one module of this package (its
+number, its spool encoding), listed here once.
+
+Adding a kind (an alarm transition, an audit entry) is its module, a line below, and the
+migration of its table. Numbers are never reused: a spool row of a kind this program
+does not know is set aside as unreadable, not misread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ald_gui.store.kinds import batch, gap, run_ended, run_started, step_record
+from ald_gui.store.kinds.base import StreamKind
+
+KINDS: tuple[StreamKind[Any], ...] = (
+    run_started.KIND,
+    run_ended.KIND,
+    gap.KIND,
+    step_record.KIND,
+    batch.KIND,
+)
+BY_TYPE: dict[type, StreamKind[Any]] = {k.item: k for k in KINDS}
+BY_NUMBER: dict[int, StreamKind[Any]] = {k.number: k for k in KINDS}
+
+__all__ = ["BY_NUMBER", "BY_TYPE", "KINDS", "StreamKind"]
