@@ -111,7 +111,7 @@ def test_group_writes_samples_runs_gaps_and_a_ledger_row_that_counts_them(
     result = commit_group(conn, tx, items, ids, MACHINE)
 
     assert (result.transaction_id, result.already_committed) == (tx, False)
-    assert (result.history_rows, result.run_rows, result.gap_rows) == (12, 6, 2)
+    assert result.rows == {"history_rows": 12, "run_rows": 6, "gap_rows": 2, "step_rows": 0}
     assert counts(conn) == (12, 6, 2, 1, 1)
     ledger = one(
         conn,
@@ -169,7 +169,8 @@ def test_replay_of_a_committed_group_writes_nothing(
     before = counts(conn)
     again = commit_group(conn, tx, items, ids, MACHINE)  # the acknowledgement was lost
     assert again.already_committed and not first.already_committed
-    assert (again.history_rows, again.run_rows, again.gap_rows) == (3, 3, 1)
+    assert again.rows == first.rows == {"history_rows": 3, "run_rows": 3, "gap_rows": 1,
+                                        "step_rows": 0}  # fmt: skip
     assert counts(conn) == before
 
 
@@ -259,7 +260,7 @@ def test_a_realistic_group_commits(conn: psycopg.Connection[Any]) -> None:
         Batch(2 + i, T0 + i * 500_000, {t.key: float(i) for t in tags}, run.id) for i in range(100)
     ]
     result = commit_group(conn, uuid.uuid4(), items, ids, MACHINE)
-    assert (result.history_rows, result.run_rows) == (13_700, 13_700)
+    assert (result.rows["history_rows"], result.rows["run_rows"]) == (13_700, 13_700)
     assert counts(conn)[:2] == (13_700, 13_700)
 
 

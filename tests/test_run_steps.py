@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ald_gui.domain.recipe import Pulse, Purge, Recipe, Step
-from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus, StepRecord
+from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus, StepRecord, StreamItem
 from ald_gui.store.commit import GroupRejected, commit_group
 from ald_gui.store.invariants import check_data, check_invariants
 from ald_gui.store.kinds import run_started
@@ -147,7 +147,7 @@ def test_a_group_with_steps_commits_them_once_and_its_replay_writes_nothing(
 ) -> None:
     conn, run = history.conn, _recipe_run(RUN_END + 1_000_000, HISTORY_MACHINE)
     s = history._next
-    items = [
+    items: list[StreamItem] = [
         RunStarted(s(), run),
         _pulse(s(), run, RUN_END + 1_000_000, RUN_END + 1_020_400),
         history._batch(RUN_END + 1_500_000, run.id),
@@ -167,8 +167,8 @@ def test_a_group_with_steps_commits_them_once_and_its_replay_writes_nothing(
     tx = uuid.uuid4()
     first = commit_group(conn, tx, items, history.ids, HISTORY_MACHINE)
     again = commit_group(conn, tx, items, history.ids, HISTORY_MACHINE)  # ack lost
-    assert (first.step_rows, first.already_committed) == (2, False)
-    assert (again.step_rows, again.already_committed) == (2, True)
+    assert (first.rows["step_rows"], first.already_committed) == (2, False)
+    assert (again.rows["step_rows"], again.already_committed) == (2, True)
     assert _steps(conn) == [
         (run.id, items[1].seq, "steps[0].loop.steps[0]", "pulse", [1],
          _at(RUN_END + 1_000_000), _at(RUN_END + 1_020_400), "done", 20.0, 20.4, "Valve 1"),
@@ -206,7 +206,7 @@ def test_a_step_whose_run_never_started_is_rejected_and_nothing_is_written(
     if started_elsewhere:  # a run of another machine is not this machine's run
         commit_group(history.conn, uuid.uuid4(), [RunStarted(1, other)], {}, "ald-2")
     before = history.conn.execute("SELECT count(*) FROM write_transactions").fetchone()
-    items = [
+    items: list[StreamItem] = [
         history._batch(RUN_END + 1_000),
         _pulse(history._next(), other, RUN_END + 2_000, RUN_END + 3_000),
     ]

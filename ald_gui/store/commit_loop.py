@@ -312,7 +312,7 @@ class CommitLoop:
         self.last_commit_s = committed - started
         self.figures.record(
             committed,
-            result.history_rows + result.run_rows,
+            sum(result.rows.values()),
             ((at - i.sampled_at_us) / 1e6 for i in group.items if isinstance(i, Batch)),
         )
         return _Step.MORE

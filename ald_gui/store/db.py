@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -19,6 +20,15 @@ _LINK_DEFAULTS = {
     "tcp_user_timeout": "20000",  # ms
     "application_name": "ald-gui historian",
 }
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def db_timestamp(us: int) -> datetime:
+    """The timestamptz value of a stream time (integer microseconds since the epoch)."""
+    # Integer arithmetic all the way: a float would round microseconds away.
+    return _EPOCH + timedelta(microseconds=us)
 
 
 def require_idle(conn: psycopg.Connection[Any], what: str) -> None:

@@ -1,12 +1,22 @@
-"""Gap: a poll that produced no values (``plc_gaps``), placed like a sample (invariant 7)."""
+"""Gap: a poll that produced no values (``plc_gaps``), placed like a sample (invariant 7).
+
+A gap carries the run the poll thread had active when it happened, like a batch.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 
 from ald_gui.domain.stream import Gap
+from ald_gui.store.db import db_timestamp
 from ald_gui.store.kinds import json_body
-from ald_gui.store.kinds.base import KeySet, KeySetId, StreamKind
+from ald_gui.store.kinds.base import Group, KeySet, KeySetId, LedgerCount, StreamKind
+
+_INSERT = """
+INSERT INTO plc_gaps (machine, at, reason, run_id, transaction_id)
+VALUES (%(machine)s, %(at)s, %(reason)s, %(run_id)s, %(tx)s)
+"""
 
 
 def _encode(item: Gap, _: KeySetId) -> tuple[int, int, bytes]:
@@ -27,4 +37,19 @@ def _decode(body: bytes, _: KeySet) -> Gap:
     )
 
 
-KIND = StreamKind(number=4, item=Gap, encode=_encode, decode=_decode)
+def _count(items: Sequence[Gap], parameter_ids: Mapping[str, int], machine: str) -> tuple[int]:
+    return (len(items),)
+
+
+def _write(items: Sequence[Gap], group: Group) -> None:
+    group.cur.executemany(
+        _INSERT,
+        [{"machine": group.machine, "at": db_timestamp(g.at_us), "reason": g.reason,
+          "run_id": g.run_id, "tx": group.transaction_id} for g in items],
+    )  # fmt: skip
+
+
+KIND = StreamKind(
+    number=4, item=Gap, encode=_encode, decode=_decode, count=_count, write=_write,
+    ledger=(LedgerCount("gap_rows", "plc_gaps"),),
+)  # fmt: skip

@@ -1,12 +1,28 @@
-"""RunStarted: a run begins (``process_executions``), with the recipe it runs."""
+"""RunStarted: a run begins (a row of ``process_executions``), with the recipe it runs.
+
+Its row is written before anything of its group that names it (the samples' foreign
+key; the gaps and steps placed inside its interval). Inserted with ``ON CONFLICT DO
+NOTHING``: the id is the console's, so a start replayed under a new transaction id (a
+dead letter) does not make a second run.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 
 from ald_gui.domain.stream import Run, RunStarted
+from ald_gui.store.db import db_timestamp
 from ald_gui.store.kinds import json_body
-from ald_gui.store.kinds.base import KeySet, KeySetId, StreamKind
+from ald_gui.store.kinds.base import Group, GroupRejected, KeySet, KeySetId, StreamKind
+
+_INSERT = """
+INSERT INTO process_executions
+    (id, machine, operator, note, recipe_name, recipe_version, recipe_sha256,
+     recipe_snapshot, started_at, status, transaction_id)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, 'running', %s)
+ON CONFLICT (id) DO NOTHING
+"""
 
 
 def _encode(item: RunStarted, _: KeySetId) -> tuple[int, int, bytes]:
@@ -37,4 +53,29 @@ def _decode(body: bytes, _: KeySet) -> RunStarted:
     return RunStarted(seq=f["seq"], run=run)
 
 
-KIND = StreamKind(number=1, item=RunStarted, encode=_encode, decode=_decode)
+def _count(
+    items: Sequence[RunStarted], parameter_ids: Mapping[str, int], machine: str
+) -> tuple[()]:
+    for item in items:
+        if item.run.machine != machine:
+            raise GroupRejected(
+                f"run {item.run.id} belongs to machine {item.run.machine!r}, "
+                f"not {machine!r} whose group this is"
+            )
+    return ()
+
+
+def _write(items: Sequence[RunStarted], group: Group) -> None:
+    for item in items:
+        r = item.run
+        group.cur.execute(
+            _INSERT,
+            (r.id, group.machine, r.operator, r.note, r.recipe, r.recipe_version,
+             r.recipe_sha256, r.recipe_snapshot or None, db_timestamp(r.started_at_us),
+             group.transaction_id),
+        )  # fmt: skip
+
+
+KIND = StreamKind(
+    number=1, item=RunStarted, encode=_encode, decode=_decode, count=_count, write=_write
+)

@@ -1,12 +1,36 @@
-"""StepRecord: one recipe step of a run as it happened (``run_steps``, migration 0004)."""
+"""StepRecord: one recipe step of a run as it happened (``run_steps``, migration 0004).
+
+Recorded once (the table's key is the machine and the item's seq), counted by the
+ledger's ``step_rows``, and refused by name when the run it names never started on the
+group's machine: a step belongs to its run (invariant 8).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 
 from ald_gui.domain.stream import StepRecord
+from ald_gui.store.db import db_timestamp
 from ald_gui.store.kinds import json_body
-from ald_gui.store.kinds.base import KeySet, KeySetId, StreamKind
+from ald_gui.store.kinds.base import (
+    Group,
+    GroupRejected,
+    KeySet,
+    KeySetId,
+    LedgerCount,
+    StreamKind,
+)
+
+_INSERT = """
+INSERT INTO run_steps (machine, run_id, seq, path, kind, cycles, started_at, ended_at,
+                       outcome, requested_ms, measured_ms, detail, transaction_id)
+VALUES (%(machine)s, %(run_id)s, %(seq)s, %(path)s, %(kind)s, %(cycles)s::integer[],
+        %(started_at)s, %(ended_at)s, %(outcome)s, %(requested_ms)s, %(measured_ms)s,
+        %(detail)s, %(tx)s)
+"""
+# Started in this group (written before the steps) or in an earlier one.
+_STARTED_RUNS = "SELECT id FROM process_executions WHERE machine = %s AND id = ANY(%s)"
 
 
 def _encode(item: StepRecord, _: KeySetId) -> tuple[int, int, bytes]:
@@ -37,4 +61,38 @@ def _decode(body: bytes, _: KeySet) -> StepRecord:
     )
 
 
-KIND = StreamKind(number=5, item=StepRecord, encode=_encode, decode=_decode)
+def _count(
+    items: Sequence[StepRecord], parameter_ids: Mapping[str, int], machine: str
+) -> tuple[int]:
+    for s in items:
+        if s.started_at_us > s.ended_at_us:
+            raise GroupRejected(
+                f"step {s.path} (seq {s.seq}) of run {s.run_id} ends before it starts"
+            )
+    return (len(items),)
+
+
+def _write(items: Sequence[StepRecord], group: Group) -> None:
+    cur, machine = group.cur, group.machine
+    cur.execute(_STARTED_RUNS, (machine, list({s.run_id for s in items})))
+    started = {row[0] for row in cur.fetchall()}
+    for s in items:
+        if s.run_id not in started:
+            raise GroupRejected(
+                f"step {s.path} (seq {s.seq}) names run {s.run_id}, which never started "
+                f"on machine {machine!r}"
+            )
+    cur.executemany(
+        _INSERT,
+        [{"machine": machine, "run_id": s.run_id, "seq": s.seq, "path": s.path,
+          "kind": s.kind, "cycles": list(s.cycles), "started_at": db_timestamp(s.started_at_us),
+          "ended_at": db_timestamp(s.ended_at_us), "outcome": s.outcome,
+          "requested_ms": s.requested_ms, "measured_ms": s.measured_ms, "detail": s.detail,
+          "tx": group.transaction_id} for s in items],
+    )  # fmt: skip
+
+
+KIND = StreamKind(
+    number=5, item=StepRecord, encode=_encode, decode=_decode, count=_count, write=_write,
+    ledger=(LedgerCount("step_rows", "run_steps"),),
+)  # fmt: skip
