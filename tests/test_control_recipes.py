@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote_plus
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from ald_gui.cli import main
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.recipe import Loop, Pulse, Purge, Recipe, Step
 from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
@@ -197,3 +199,45 @@ def test_the_recipe_routes_keep_every_rule_of_the_control_port(
     assert control.recording.ended == [] and control.engine.run is not None
     answer = control.call(qtbot, "POST", "/runs/abort?reason=done")
     assert answer.status == 200 and answer.body["ended"]["status"] == "aborted"
+
+
+def _run_cli(qtbot: QtBot, *argv: str) -> int:
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(main, ["run", *argv])
+        qtbot.waitUntil(future.done, timeout=20000)
+        return future.result()
+
+
+def test_ald_gui_run_starts_pauses_resumes_and_aborts_a_recipe(
+    control: Control, qtbot: QtBot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    library = _library(control)
+    library.save_new_version(_cycles(1000))
+    draft = library.save_new_version(_cycles(500))
+    library.release(NAME, 1)
+    where = ["--port", str(control.server.port), "--data-dir", str(control.data_dir)]
+    assert _run_cli(qtbot, "pause", *where) == 1
+    assert "no recipe is running" in capsys.readouterr().err
+
+    # A draft runs only when named by its version.
+    args = ["start", "--operator", "alice", "--recipe", NAME, "--version", "2", *where]
+    assert _run_cli(qtbot, *args) == 0
+    run = control.engine.run
+    assert run is not None and run.recipe_sha256 == draft.sha256
+    assert f"run {run.id} started by alice with {NAME} v2" in capsys.readouterr().out
+    settle(qtbot, lambda: _progress(control, ExecutorState.RUNNING), 10, "the recipe running")
+    assert _run_cli(qtbot, "status", *where) == 0
+    out = capsys.readouterr().out
+    assert f"run {run.id} by alice active; recipe '{NAME}' " in out and "of 500" in out
+
+    assert _run_cli(qtbot, "pause", *where) == 0
+    assert f"recipe '{NAME}' pausing" in capsys.readouterr().out
+    settle(qtbot, lambda: _progress(control, ExecutorState.PAUSED), 10, "the pause")
+    assert _run_cli(qtbot, "resume", *where) == 0
+    assert f"recipe '{NAME}' running" in capsys.readouterr().out
+
+    assert _run_cli(qtbot, "abort", *where) == 1
+    assert "an abort needs a reason" in capsys.readouterr().err
+    assert _run_cli(qtbot, "abort", "--reason", "wrong wafer", *where) == 0
+    assert f"run {run.id} ended: aborted (wrong wafer" in capsys.readouterr().out
+    assert control.engine.run is None

@@ -1,4 +1,5 @@
-"""``ald-gui run status|start|stop``: the run control of a running console, from a shell.
+"""``ald-gui run status|start|stop|pause|resume|abort``: the run control of a running
+console, from a shell (``start --recipe NAME [--version V]`` runs a recipe of its library).
 
 Talks to ``ald-gui headless`` over its loopback port (or ``--socket``), with the token
 it reads from the console's data directory, so a script needs no token handling of its
@@ -39,10 +40,14 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="start, stop or look at runs of a running headless console")
-    p.add_argument("action", choices=("status", "start", "stop"))
+    p.add_argument("action", choices=("status", "start", "stop", "pause", "resume", "abort"))
     p.add_argument("--operator", default="", help="who starts the run (start)")
     p.add_argument("--note", default="", help="a note on the run (start)")
-    p.add_argument("--reason", default="", help="why the run ends (stop)")
+    p.add_argument("--recipe", default="", help="a recipe of the console's library to run (start)")
+    p.add_argument(
+        "--version", type=int, help="the recipe's version (default: its latest released)"
+    )
+    p.add_argument("--reason", default="", help="why the run ends (stop; abort needs one)")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--port",
@@ -70,15 +75,16 @@ def run_control(args: argparse.Namespace) -> int:
     except ControlTokenError as exc:  # not the console: no console answering
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.action == "status":
-        method, path = "GET", "/status"
-    elif args.action == "start":
-        method, path = (
-            "POST",
-            "/runs/start?" + urlencode({"operator": args.operator, "note": args.note}),
-        )
-    else:
-        method, path = "POST", "/runs/stop?" + urlencode({"reason": args.reason})
+    method, path = "GET", "/status"
+    if args.action == "start":
+        start = {"operator": args.operator, "note": args.note, "recipe": args.recipe}
+        if args.version is not None:
+            start["version"] = str(args.version)
+        method, path = "POST", "/runs/start?" + urlencode(start)
+    elif args.action in ("stop", "abort"):
+        method, path = "POST", f"/runs/{args.action}?" + urlencode({"reason": args.reason})
+    elif args.action in ("pause", "resume"):
+        method, path = "POST", f"/runs/{args.action}"
     conn: http.client.HTTPConnection
     if getattr(args, "socket", None) is not None:
         conn, where = UnixHTTPConnection(args.socket), str(args.socket)
@@ -111,10 +117,25 @@ def run_control(args: argparse.Namespace) -> int:
 def _describe(action: str, body: dict[str, Any]) -> str:
     if action == "start":
         run = body["run"]
-        return f"run {run['id']} started by {run['operator']}"
-    if action == "stop":
+        what = f" with {run['recipe']} v{run['recipe_version']}" if run.get("recipe") else ""
+        return f"run {run['id']} started by {run['operator']}{what}"
+    if action in ("stop", "abort"):
         ended = body["ended"]
-        return f"run {ended['run_id']} ended: {ended['status']}"
+        reason = f" ({ended['reason']})" if ended.get("reason") else ""
+        return f"run {ended['run_id']} ended: {ended['status']}{reason}"
+    if action in ("pause", "resume"):
+        return _progress(body["recipe"])
     run = body.get("run")
     state = f"run {run['id']} by {run['operator']} active" if run else "idle"
-    return f"{body['machine']}: {state}"
+    progress = body.get("recipe")
+    return f"{body['machine']}: {state}" + (f"; {_progress(progress)}" if progress else "")
+
+
+def _progress(recipe: dict[str, Any]) -> str:
+    """``recipe 'Al2O3' running, step steps[6].loop.steps[1] (purge), cycle 3 of 20``"""
+    words = f"recipe {recipe['recipe']!r} {recipe['state']}"
+    if recipe.get("step_path"):
+        words += f", step {recipe['step_path']} ({recipe['step_kind']})"
+    for loop in recipe.get("loops", []):
+        words += f", cycle {loop['cycle']} of {loop['count']}"
+    return words + (f": {recipe['message']}" if recipe.get("message") else "")
