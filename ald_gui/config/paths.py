@@ -62,6 +62,12 @@ def clock_mark_path(root: Path) -> Path:
     return root / "stream-clock.json"
 
 
+def recipe_marker_path(root: Path) -> Path:
+    """There while a recipe runs: a restart finds it if the console died in one
+    (engine.recipe_marker)."""
+    return root / "recipe-running.json"
+
+
 def database_dir(root: Path) -> Path:
     return root / "postgres"
 

@@ -92,7 +92,7 @@ class DatabaseServerRestarted:
 
 class SafetyEventKind(StrEnum):
     """What keeps the reactor safe when the console is wrong or dead (engine.heartbeat,
-    engine.crash_marker): the heartbeat to the PLC's watchdog, the watchdog itself,
+    engine.recipe_marker): the heartbeat to the PLC's watchdog, the watchdog itself,
     and a restart after a console died during a recipe."""
 
     HEARTBEAT_FAILED = "heartbeat failed"  # once per stretch of failed writes

@@ -34,6 +34,7 @@ from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
 from ald_gui.engine.poller import Poller
+from ald_gui.engine.recipe_marker import RecipeMarker
 from ald_gui.store.clock_mark import ClockMark, ClockMarkError
 from ald_gui.store.credentials import CredentialsError, resolve_dsn
 from ald_gui.store.health import WriterEvent, WriterEventKind, WriterHealth
@@ -178,7 +179,8 @@ class Engine(QObject):
         )
         # Before the writer starts: an unreadable clock mark refuses the start cleanly.
         mark = ClockMark(paths.clock_mark_path(self.data_dir))
-        self.poller = Poller(self.config, self.writer.submit, self.machine, mark)
+        marker = RecipeMarker(paths.recipe_marker_path(self.data_dir))
+        self.poller = Poller(self.config, self.writer.submit, self.machine, mark, marker)
         self.writer.start()
         self.poller.sampled.connect(self.sampled)
         self.poller.stream_event.connect(self._on_stream_event)

@@ -37,6 +37,7 @@ from ald_gui.domain.stream import RunEnded, RunStarted, StreamItem, now_us
 from ald_gui.engine.executor import Executor
 from ald_gui.engine.heartbeat import Heartbeat
 from ald_gui.engine.interlocks import Interlocks
+from ald_gui.engine.recipe_marker import RecipeMarker, Recovery
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
 from ald_gui.store.clock_mark import ClockMark, MarkSaver
@@ -66,10 +67,17 @@ class Poller(QThread):
     health = Signal(object)
 
     def __init__(
-        self, config: AppConfig, sink: Sink, machine: str, clock_mark: ClockMark | None = None
+        self,
+        config: AppConfig,
+        sink: Sink,
+        machine: str,
+        clock_mark: ClockMark | None = None,
+        recipe_marker: RecipeMarker | None = None,
     ) -> None:
         """``clock_mark`` keeps the stream clock's times from being reused by the next
-        session (domain.clock); without it, times only rise within this one. Raises
+        session (domain.clock); without it, times only rise within this one.
+        ``recipe_marker`` tells the next session that this one died mid-recipe, and
+        this one whether the last did (engine.recipe_marker). Raises
         ClockMarkError if the mark exists and cannot be read."""
         super().__init__()
         self.setObjectName("plc-poll")
@@ -103,6 +111,8 @@ class Poller(QThread):
         )
         self.interlocks.follow(self._executor.valves_open)
         self._heartbeat = Heartbeat.of(config)  # keeps the PLC's watchdog from tripping
+        self._marker = recipe_marker
+        self._recovery = Recovery(recipe_marker, config) if recipe_marker else None
 
     # -- requests from other threads ----------------------------------------------
 
@@ -133,6 +143,8 @@ class Poller(QThread):
         with PlcClient(self._config.plc, self._config.tags, stamp_us=self._clock.now) as client:
             deadline = time.monotonic()
             while True:
+                if self._recovery is not None and self._recovery.pending:
+                    self._emit(self._recovery.apply(client))  # before anything else
                 self._apply_commands(client)
                 if self._stopping:
                     return
@@ -193,6 +205,8 @@ class Poller(QThread):
         self._record(replace(item, request_id=request_id))
 
     def _record(self, item: StreamItem) -> None:
+        if self._marker is not None:
+            self._marker.follow(item)
         self._sink([item])
         self.stream_event.emit(item)
 
