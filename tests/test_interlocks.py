@@ -2,7 +2,8 @@
 
 The rule's logic on its own, then through the real engine against the simulator over
 TCP: a valve opened by hand, then a second one asked for by hand, is refused before
-anything is sent and stays closed on the PLC.
+anything is sent and stays closed on the PLC; and the same while a recipe's pulse
+holds a precursor valve open.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig, PollSettings
 from ald_gui.config.process import ProcessSettings, RecipeRules
+from ald_gui.domain.commands import AbortRun, WriteTag
 from ald_gui.domain.events import WriteConfirmed, WriteFailed
+from ald_gui.domain.recipe import Pulse, Purge
+from ald_gui.domain.stream import RunStatus
 from ald_gui.engine.engine import Engine
 from ald_gui.engine.interlocks import InterlockRefused, Interlocks
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import WriteRefused
 from ald_gui.sim.server import Simulator
+from tests.recipe_run import RecipeRun, fast, recipe
 from tests.recording import Recording, settle
 
-V1, V2, V3, V5 = (f"valve_{i}.valve_state" for i in (1, 2, 3, 5))
-CLOSED = {V1: 0.0, V2: 0.0, V3: 0.0, "valve_4.valve_state": 0.0, V5: 0.0}
+V1, V2, V3, V4, V5 = (f"valve_{i}.valve_state" for i in (1, 2, 3, 4, 5))
+CLOSED = {V1: 0.0, V2: 0.0, V3: 0.0, V4: 0.0, V5: 0.0}
 
 
 @pytest.fixture
@@ -132,3 +137,30 @@ def test_a_hand_made_write_opening_a_second_precursor_valve_is_refused_and_it_st
     assert isinstance(_outcome(qtbot, recording, e.write_tag(V1, False)), WriteConfirmed)
     assert isinstance(_outcome(qtbot, recording, e.write_tag(V2, True)), WriteConfirmed)
     assert simulator.model.value(V2) is True
+
+
+def test_during_a_recipe_pulse_a_hand_made_write_of_another_precursor_valve_is_refused(
+    simulator: Simulator, sim_config: AppConfig, qtbot: QtBot
+) -> None:
+    config = fast(sim_config)
+    with RecipeRun(config, qtbot) as run:
+        run.start(recipe(Pulse(valve="Valve 3", ms=3000), Purge(ms=100)))
+        run.wait(lambda: simulator.model.value(V3), "the recipe's pulse to open Valve 3")
+        by_hand = [run.submit(WriteTag(key, True)) for key in (V4, V1)]
+        run.wait(
+            lambda: len([e for e in run.events if isinstance(e, WriteFailed)]) == 2,
+            "both writes to be answered",
+        )
+        with PlcClient(config.plc, config.tags) as client:  # read back: both closed
+            assert client.read_tag(config.tag(V4)) is False
+            assert client.read_tag(config.tag(V1)) is False
+            assert client.read_tag(config.tag(V3)) is True  # the pulse goes on
+        run.submit(AbortRun("test over"))
+        assert run.wait_ended().status is RunStatus.ABORTED
+    failed = {e.request_id: e for e in run.events if isinstance(e, WriteFailed)}
+    assert failed[by_hand[0]].reason == (
+        "refused by rule exclusive_valves: Valve 3 is open; Valve 3 and Valve 4 never open together"
+    )
+    assert failed[by_hand[1]].reason == (
+        "refused by rule exclusive_valves: Valve 3 is open; Valve 1 and Valve 3 never open together"
+    )
