@@ -79,13 +79,13 @@ def test_a_length_of_zero_or_above_the_longest_pulse_is_refused(
     assert _state(client, sim_config) == (False, False, 0, 0.0)
 
 
-def test_the_longest_pulse_is_the_valves_own_limit(sim_config: AppConfig) -> None:
+def test_the_longest_pulse_is_the_valves_own_limit(reference_config: AppConfig) -> None:
     valves = tuple(
         v.model_copy(update={"max_pulse_ms": 300}) if v.name == "Valve 1" else v
-        for v in sim_config.process.valves
+        for v in reference_config.process.valves
     )
-    process = sim_config.process.model_copy(update={"valves": valves})
-    model = ReactorModel(sim_config.model_copy(update={"process": process}), clock=lambda: 0.0)
+    process = reference_config.process.model_copy(update={"valves": valves})
+    model = ReactorModel(reference_config.model_copy(update={"process": process}), lambda: 0.0)
     model.set_value(f"{V1}.pulse_time", 301)
     model.set_value(f"{V1}.pulse_trigger", True)
     assert model.value(f"{V1}.valve_state") is False
@@ -156,3 +156,16 @@ def test_a_watchdog_trip_ends_a_running_pulse_at_its_instant(
     simulator.model.advance(3.0)  # the heartbeat stops; the trip comes 1.5 s into the pulse
     assert read_tag(client, sim_config, "plc_watchdog.tripped") is True
     assert _state(client, sim_config) == (False, False, 1, pytest.approx(1500.0, abs=1e-3))
+
+
+def test_a_refused_trigger_is_echoed_as_written_then_reads_cleared(
+    client: ModbusTcpClient, sim_config: AppConfig
+) -> None:
+    # A PLC's answer to a single write echoes the request, whatever its program does
+    # with the value afterwards.
+    write_tag(client, sim_config, f"{V1}.pulse_time", 0)
+    trigger = sim_config.tag(f"{V1}.pulse_trigger")
+    assert trigger.address is not None
+    answer = client.write_coil(trigger.address, True, device_id=1)
+    assert not answer.isError() and answer.bits[0] is True
+    assert read_tag(client, sim_config, f"{V1}.pulse_trigger") is False

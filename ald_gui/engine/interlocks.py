@@ -4,8 +4,9 @@ The rule here is the one every ALD tool has: the valves of an exclusive group
 (``ProcessSettings.exclusive_groups``; by default every precursor valve) never open
 together, since two precursors meeting in the gas phase deposit in the lines. A write
 that would open one of them while another of its group is open is refused, naming the
-rule, whoever asks: the window, the HTTP port, a recipe's ``set`` step. A write that
-closes a valve is never refused.
+rule, whoever asks: the window, the HTTP port, a recipe's ``set`` step. Setting a
+valve's PLC pulse trigger opens that valve, so it is checked as the valve's opening.
+A write that closes a valve is never refused.
 
 Whether a valve is open is what the poll thread last learnt about it, whichever came
 last: the latest sample or a write it confirmed, and what ``in_flight`` says (the
@@ -47,6 +48,12 @@ class Interlocks:
         grouped = {name for group in self._groups for name in group}
         # tag key -> valve name, for the valves some rule is about
         self._valve_of = {v.tag: v.name for v in process.valves if v.name in grouped}
+        # tag key -> the valve a write of 1 opens: its coil, or its PLC pulse trigger
+        self._opens = self._valve_of | {
+            v.pulse_timer.trigger_tag: v.name
+            for v in process.valves
+            if v.name in grouped and v.pulse_timer is not None
+        }
         self._open: dict[str, bool] = {}  # valve name -> open, as last learnt
         self._in_flight = in_flight
 
@@ -68,7 +75,7 @@ class Interlocks:
 
     def check(self, key: str, value: float | int | bool) -> None:
         """Raise InterlockRefused if writing ``value`` to tag ``key`` breaks a rule."""
-        name = self._valve_of.get(key)
+        name = self._opens.get(key)
         if name is None or not value:
             return
         in_flight = set(self._in_flight())

@@ -57,6 +57,11 @@ class _ModelStore:
     def __init__(self, model: ReactorModel, faults: Faults) -> None:
         self._model = model
         self._faults = faults
+        # pymodbus answers a single write (FC5, FC6) with a read of what it wrote. A
+        # PLC echoes the request (Modbus spec 6.5, 6.6), even when its program changes
+        # the value at once (a pulse timer refusing its trigger): that read is given
+        # the write's own values. Nothing runs in between: neither call suspends.
+        self._echo: tuple[int, int, list[int]] | None = None
 
     def device_ids(self) -> list[int]:
         # 0 is "any device": the simulated PLC answers every unit id, as most
@@ -70,7 +75,11 @@ class _ModelStore:
         if refusal is not None:
             return refusal
         kind = _TABLES[func_code]
-        words = self._model.read(kind, address, count)
+        echo, self._echo = self._echo, None
+        if echo is not None and echo[:2] == (func_code, address) and len(echo[2]) == count:
+            words: list[int] | None = echo[2]
+        else:
+            words = self._model.read(kind, address, count)
         if words is None:
             return ExcCodes.ILLEGAL_ADDRESS
         return [bool(w) for w in words] if kind.is_bit else words
@@ -86,6 +95,8 @@ class _ModelStore:
                 return ExcCodes.ILLEGAL_ADDRESS
         except WriteHeld:  # the tripped watchdog holds a valve or a heater
             return ExcCodes.DEVICE_FAILURE
+        if func_code in (5, 6):
+            self._echo = (func_code, address, [int(v) for v in values])
         return None
 
     def _refusal(self, func_code: int) -> ExcCodes | None:
