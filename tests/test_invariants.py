@@ -18,7 +18,7 @@ import pytest
 from ald_gui.domain.stream import Batch, Gap, Run, RunEnded, RunStarted, RunStatus
 from ald_gui.domain.tags import DataType, RegisterKind, Tag
 from ald_gui.store.commit import commit_group
-from ald_gui.store.invariants import Checked, Violation, check_data, check_invariants
+from ald_gui.store.invariants import Violation, check_data, check_invariants
 from ald_gui.store.lease import Lease
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.runs import close_orphaned_runs
@@ -243,10 +243,14 @@ def test_run_committed_after_its_data(history: History) -> None:
 
 
 def test_what_was_checked_is_counted(history: History) -> None:
-    assert check_data(history.conn, MACHINE).checked == Checked(
-        history_rows=12, run_rows=6, runs=1, gaps=1, steps=0, transactions=4
+    checked = check_data(history.conn, MACHINE).checked
+    assert checked.figures() == {
+        "history_rows": 12, "run_rows": 6, "runs": 1, "gaps": 1, "steps": 0, "transactions": 4
+    }  # fmt: skip
+    assert str(checked) == (
+        "1 runs, 1 gaps, 0 recipe steps, 12 history rows, 6 run rows, 4 transactions"
     )
-    assert check_data(history.conn, "ald-2").checked == Checked(0, 0, 0, 0, 0, 0)
+    assert set(check_data(history.conn, "ald-2").checked.figures().values()) == {0}
 
 
 def _without_foreign_keys(history: History) -> None:

@@ -154,7 +154,7 @@ def _invariants(conn: psycopg.Connection[Any], machine: str) -> Check:
         not violations,
         "; ".join(str(v) for v in violations) + f" (checked {data.checked} of {machine})"
         if violations
-        else f"1-4 and 7 hold for all {data.checked} of {machine}",
+        else f"1-4, 7 and 8 hold for all {data.checked} of {machine}",
         {
             "checked": data.checked.figures(),
             "violations": [

@@ -2,8 +2,9 @@
 
 Such a run has no end in the database, so it would claim every later sample of the
 machine (invariant 1). It is ended as aborted just after its last stored point, gap or
-recipe step, whichever is latest: every sample, gap and step the dead console recorded
-during the run stays inside it (invariants 1, 7 and 8), every later one stays outside. A console
+recipe step, whichever is latest (each stream kind says where its latest record in a
+run is): every sample, gap and step the dead console recorded during the run stays
+inside it (invariants 1, 7 and 8), every later one stays outside. A console
 killed while the PLC was down has a gap as the run's last record. Called only once
 the previous session's spool has been committed, so its last records are in the
 database, and only under the machine's lease: a run open in the database may belong to
@@ -18,17 +19,19 @@ from typing import Any
 
 import psycopg
 
+from ald_gui.store.kinds import KINDS
+
 REASON = "the console stopped during the run; closed at its next start"
 
-_CLOSE = """
+# The latest record of each kind that lies inside a run (store.kinds). greatest() skips
+# NULLs: a run without points, say, but with gaps ends after its last gap.
+_LAST_IN_RUN = ",\n            ".join(f"({k.last_in_run})" for k in KINDS if k.last_in_run)
+_CLOSE = f"""
 UPDATE process_executions r
 SET ended_at = greatest(
         r.started_at,
-        -- greatest() skips NULLs: a run without points, gaps or steps has the others.
         greatest(
-            (SELECT max(d.sampled_at) FROM process_data_points d WHERE d.run_id = r.id),
-            (SELECT max(g.at) FROM plc_gaps g WHERE g.run_id = r.id),
-            (SELECT max(s.ended_at) FROM run_steps s WHERE s.run_id = r.id)
+            {_LAST_IN_RUN}
         ) + interval '1 microsecond'),
     status = 'aborted',
     reason = %(reason)s

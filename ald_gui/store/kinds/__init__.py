@@ -1,6 +1,7 @@
 """The registry of stream item kinds: each kind is one module of this package (its
-number, its spool encoding, its checks, rows and ledger counts in a write group), listed
-here once, in the order a group writes them: a kind after every kind its rows refer to.
+number, its spool encoding, its checks, rows and ledger counts in a write group, its
+doctor rules and figures), listed here once, in the order a group writes them: a kind
+after every kind its rows refer to.
 
 Adding a kind (an alarm transition, an audit entry) is its module, a line below, and the
 migration of its table. Numbers are never reused: a spool row of a kind this program

@@ -3,8 +3,9 @@
 Every kind of item the poll thread puts into the stream (domain.stream) is defined by
 one :class:`StreamKind`, in a module of its own in this package, and listed once in the
 registry (``ald_gui.store.kinds``). The spool's codec reads its number and its
-encoding from there, ``commit_group`` its checks, its rows and its ledger counts;
-nothing else in the store names the kind.
+encoding from there, ``commit_group`` its checks, its rows and its ledger counts,
+``doctor`` (store.invariants) its rules and figures, and the closing of a crashed run
+(store.runs) its latest time in a run; nothing else in the store names the kind.
 """
 
 from __future__ import annotations
@@ -48,6 +49,28 @@ class LedgerCount:
     table: LiteralString
 
 
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A rule of invariant ``invariant`` that doctor checks in SQL: ``query`` returns the
+    rows of machine ``%(machine)s`` breaking it, at most ``%(limit)s``, each with the
+    ``total`` count of them (``count(*) OVER ()``)."""
+
+    invariant: int
+    rule: str
+    query: LiteralString
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A count doctor reports as checked, so a clean verdict says what it covers:
+    ``query``, a scalar query of machine ``%(machine)s``; ``name`` its key in
+    ``--json``, ``label`` its words in the text."""
+
+    name: str
+    label: str
+    query: LiteralString
+
+
 def no_rows(items: Sequence[Any], parameter_ids: Mapping[str, int], machine: str) -> tuple[()]:
     """``count`` of a kind that has no count in the ledger and nothing to check."""
     return ()
@@ -69,6 +92,11 @@ class StreamKind(Generic[T]):
     GroupRejected for items that can never be committed; ``write(items, group)`` writes
     them. The kinds write in the registry's order, so a kind comes after every kind its
     rows refer to (runs before what names them).
+
+    For doctor: ``figures`` counted, ``checks`` run (the ledger's counts are checked for
+    every kind from ``ledger``: invariant 3). ``last_in_run``: for a kind whose rows lie
+    inside a run, a scalar query of the latest time of its rows in run ``r``, so a run
+    closed after a crash ends after all of them.
     """
 
     number: int
@@ -78,3 +106,6 @@ class StreamKind(Generic[T]):
     write: Callable[[Sequence[T], Group], None]
     count: Callable[[Sequence[T], Mapping[str, int], str], tuple[int, ...]] = no_rows
     ledger: tuple[LedgerCount, ...] = ()
+    figures: tuple[Figure, ...] = ()
+    checks: tuple[Check, ...] = ()
+    last_in_run: LiteralString | None = None

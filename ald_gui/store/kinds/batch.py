@@ -21,6 +21,8 @@ import psycopg
 from ald_gui.domain.stream import Batch
 from ald_gui.store.db import db_timestamp
 from ald_gui.store.kinds.base import (
+    Check,
+    Figure,
     Group,
     GroupRejected,
     KeySet,
@@ -113,6 +115,148 @@ def _copy(group: Group, batches: Sequence[Batch], *, into_run: bool) -> None:
                 copy.write_row((*run, ids[key], at, value, tx))
 
 
+# A sample taken at t belongs to run P exactly when started_at(P) <= t < ended_at(P), an
+# unended run reaching to infinity (invariant 1); once, with its run row from the same
+# commit (2); in the ledger (3); after its run's row (4).
+_CHECKS = (
+    Check(
+        1,
+        "run row outside its run's interval",
+        """
+        SELECT d.run_id, d.parameter_id, d.sampled_at, r.started_at, r.ended_at,
+               count(*) OVER () AS total
+        FROM process_data_points d JOIN process_executions r ON r.id = d.run_id
+        WHERE r.machine = %(machine)s
+          AND NOT (d.sampled_at >= r.started_at
+                   AND d.sampled_at < coalesce(r.ended_at, 'infinity'))
+        ORDER BY d.sampled_at LIMIT %(limit)s""",
+    ),
+    Check(
+        1,
+        "history row inside a run's interval without its run row",
+        """
+        SELECT r.id AS run_id, h.parameter_id, h.sampled_at, count(*) OVER () AS total
+        FROM process_executions r
+        JOIN parameters p ON p.machine = r.machine
+        JOIN parameter_value_history h
+          ON h.parameter_id = p.id AND h.sampled_at >= r.started_at
+             AND h.sampled_at < coalesce(r.ended_at, 'infinity')
+        WHERE r.machine = %(machine)s
+          AND NOT EXISTS (SELECT 1 FROM process_data_points d
+                          WHERE d.run_id = r.id AND d.parameter_id = h.parameter_id
+                                AND d.sampled_at = h.sampled_at)
+        ORDER BY h.sampled_at LIMIT %(limit)s""",
+    ),
+    Check(
+        2,
+        "run row without a history row of the same tag, time and transaction",
+        """
+        SELECT d.run_id, d.parameter_id, d.sampled_at, d.transaction_id,
+               count(*) OVER () AS total
+        FROM process_data_points d JOIN process_executions r ON r.id = d.run_id
+        WHERE r.machine = %(machine)s
+          AND NOT EXISTS (SELECT 1 FROM parameter_value_history h
+                          WHERE h.parameter_id = d.parameter_id
+                                AND h.sampled_at = d.sampled_at
+                                AND h.transaction_id = d.transaction_id)
+        ORDER BY d.sampled_at LIMIT %(limit)s""",
+    ),
+    Check(
+        2,
+        "sample stored more than once in the history",
+        """
+        SELECT h.parameter_id, h.sampled_at, count(*) AS copies, count(*) OVER () AS total
+        FROM parameter_value_history h JOIN parameters p ON p.id = h.parameter_id
+        WHERE p.machine = %(machine)s
+        GROUP BY h.parameter_id, h.sampled_at HAVING count(*) > 1
+        ORDER BY h.sampled_at LIMIT %(limit)s""",
+    ),
+    Check(
+        2,
+        "sample stored more than once for its run",
+        """
+        SELECT d.run_id, d.parameter_id, d.sampled_at, count(*) AS copies,
+               count(*) OVER () AS total
+        FROM process_data_points d JOIN process_executions r ON r.id = d.run_id
+        WHERE r.machine = %(machine)s
+        GROUP BY d.run_id, d.parameter_id, d.sampled_at HAVING count(*) > 1
+        ORDER BY d.sampled_at LIMIT %(limit)s""",
+    ),
+    # Gaps and runs reference the ledger by foreign key; the sample tables do not
+    # (it would slow COPY fourfold), so they are checked here.
+    Check(
+        3,
+        "transaction with data rows but no ledger row",
+        """
+        WITH orphans AS (
+            SELECT 'parameter_value_history' AS table_name, h.transaction_id,
+                   count(*) AS rows_found
+            FROM parameter_value_history h JOIN parameters p ON p.id = h.parameter_id
+            WHERE p.machine = %(machine)s
+              AND NOT EXISTS (SELECT 1 FROM write_transactions w
+                              WHERE w.transaction_id = h.transaction_id)
+            GROUP BY h.transaction_id
+            UNION ALL
+            SELECT 'process_data_points', d.transaction_id, count(*)
+            FROM process_data_points d JOIN process_executions r ON r.id = d.run_id
+            WHERE r.machine = %(machine)s
+              AND NOT EXISTS (SELECT 1 FROM write_transactions w
+                              WHERE w.transaction_id = d.transaction_id)
+            GROUP BY d.transaction_id)
+        SELECT *, count(*) OVER () AS total FROM orphans
+        ORDER BY table_name, transaction_id LIMIT %(limit)s""",
+    ),
+    # The foreign key from run rows to runs refuses a data point whose run row is not
+    # there, but only while it is enforced: a restore with triggers disabled, a replica
+    # role (session_replication_role) or a schema without it stores such points. So it
+    # is checked here without relying on the key.
+    Check(
+        4,
+        "run row whose run has no row",
+        """
+        SELECT d.run_id, d.parameter_id, d.sampled_at, d.transaction_id,
+               count(*) OVER () AS total
+        FROM process_data_points d JOIN parameters p ON p.id = d.parameter_id
+        WHERE p.machine = %(machine)s
+          AND NOT EXISTS (SELECT 1 FROM process_executions r WHERE r.id = d.run_id)
+        ORDER BY d.sampled_at LIMIT %(limit)s""",
+    ),
+    # The order of the groups: the run's group must not follow, in stream order (seq), a
+    # group holding its data. committed_at is not used: clocks step.
+    Check(
+        4,
+        "run whose row was committed in a group after one holding its data",
+        """
+        SELECT r.id AS run_id, rw.transaction_id AS run_transaction_id,
+               rw.first_seq AS run_first_seq, dw.transaction_id AS data_transaction_id,
+               dw.first_seq AS data_first_seq, count(*) OVER () AS total
+        FROM process_executions r
+        JOIN write_transactions rw ON rw.transaction_id = r.transaction_id
+        JOIN (SELECT DISTINCT run_id, transaction_id FROM process_data_points) d
+          ON d.run_id = r.id
+        JOIN write_transactions dw ON dw.transaction_id = d.transaction_id
+        WHERE r.machine = %(machine)s AND dw.first_seq < rw.first_seq
+        ORDER BY r.started_at LIMIT %(limit)s""",
+    ),
+)
+
+_FIGURES = (
+    Figure(
+        "history_rows",
+        "history rows",
+        """
+        SELECT count(*) FROM parameter_value_history h
+        JOIN parameters p ON p.id = h.parameter_id WHERE p.machine = %(machine)s""",
+    ),
+    Figure(
+        "run_rows",
+        "run rows",
+        """
+        SELECT count(*) FROM process_data_points d
+        JOIN parameters p ON p.id = d.parameter_id WHERE p.machine = %(machine)s""",
+    ),
+)
+
 KIND = StreamKind(
     number=3,
     item=Batch,
@@ -124,4 +268,7 @@ KIND = StreamKind(
         LedgerCount("history_rows", "parameter_value_history"),
         LedgerCount("run_rows", "process_data_points"),
     ),
+    figures=_FIGURES,
+    checks=_CHECKS,
+    last_in_run="SELECT max(d.sampled_at) FROM process_data_points d WHERE d.run_id = r.id",
 )

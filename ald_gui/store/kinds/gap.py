@@ -11,7 +11,15 @@ from collections.abc import Mapping, Sequence
 from ald_gui.domain.stream import Gap
 from ald_gui.store.db import db_timestamp
 from ald_gui.store.kinds import json_body
-from ald_gui.store.kinds.base import Group, KeySet, KeySetId, LedgerCount, StreamKind
+from ald_gui.store.kinds.base import (
+    Check,
+    Figure,
+    Group,
+    KeySet,
+    KeySetId,
+    LedgerCount,
+    StreamKind,
+)
 
 _INSERT = """
 INSERT INTO plc_gaps (machine, at, reason, run_id, transaction_id)
@@ -49,7 +57,48 @@ def _write(items: Sequence[Gap], group: Group) -> None:
     )  # fmt: skip
 
 
+_CHECKS = (
+    # A gap is placed like a sample: inside the interval of the run it names, and every
+    # gap inside a run's interval names that run.
+    Check(
+        7,
+        "gap outside its run's interval",
+        """
+        SELECT g.run_id, g.at, g.reason, r.started_at, r.ended_at, count(*) OVER () AS total
+        FROM plc_gaps g JOIN process_executions r ON r.id = g.run_id
+        WHERE g.machine = %(machine)s
+          AND NOT (g.at >= r.started_at AND g.at < coalesce(r.ended_at, 'infinity'))
+        ORDER BY g.at LIMIT %(limit)s""",
+    ),
+    Check(
+        7,
+        "gap inside a run's interval not attributed to that run",
+        """
+        SELECT r.id AS run_id, g.run_id AS gap_run_id, g.at, g.reason,
+               count(*) OVER () AS total
+        FROM plc_gaps g
+        JOIN process_executions r
+          ON r.machine = g.machine AND g.at >= r.started_at
+             AND g.at < coalesce(r.ended_at, 'infinity')
+        WHERE g.machine = %(machine)s AND g.run_id IS DISTINCT FROM r.id
+        ORDER BY g.at LIMIT %(limit)s""",
+    ),
+    Check(
+        7,
+        "gap naming a run that has no row",
+        """
+        SELECT g.run_id, g.at, g.reason, count(*) OVER () AS total
+        FROM plc_gaps g
+        WHERE g.machine = %(machine)s AND g.run_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM process_executions r WHERE r.id = g.run_id)
+        ORDER BY g.at LIMIT %(limit)s""",
+    ),
+)
+
 KIND = StreamKind(
     number=4, item=Gap, encode=_encode, decode=_decode, count=_count, write=_write,
     ledger=(LedgerCount("gap_rows", "plc_gaps"),),
+    figures=(Figure("gaps", "gaps", "SELECT count(*) FROM plc_gaps WHERE machine = %(machine)s"),),
+    checks=_CHECKS,
+    last_in_run="SELECT max(g.at) FROM plc_gaps g WHERE g.run_id = r.id",
 )  # fmt: skip

@@ -14,7 +14,15 @@ from collections.abc import Mapping, Sequence
 from ald_gui.domain.stream import Run, RunStarted
 from ald_gui.store.db import db_timestamp
 from ald_gui.store.kinds import json_body
-from ald_gui.store.kinds.base import Group, GroupRejected, KeySet, KeySetId, StreamKind
+from ald_gui.store.kinds.base import (
+    Check,
+    Figure,
+    Group,
+    GroupRejected,
+    KeySet,
+    KeySetId,
+    StreamKind,
+)
 
 _INSERT = """
 INSERT INTO process_executions
@@ -76,6 +84,26 @@ def _write(items: Sequence[RunStarted], group: Group) -> None:
         )  # fmt: skip
 
 
-KIND = StreamKind(
-    number=1, item=RunStarted, encode=_encode, decode=_decode, count=_count, write=_write
+# Runs of one machine never overlap (invariant 1: a sample belongs to one run).
+_CHECKS = (
+    Check(
+        1,
+        "pair of runs of the machine whose intervals overlap",
+        """
+        SELECT a.id AS run_id, b.id AS other_run_id, a.started_at, a.ended_at,
+               b.started_at AS other_started_at, b.ended_at AS other_ended_at,
+               count(*) OVER () AS total
+        FROM process_executions a
+        JOIN process_executions b ON b.machine = a.machine AND a.id < b.id
+        WHERE a.machine = %(machine)s
+          AND tstzrange(a.started_at, a.ended_at) && tstzrange(b.started_at, b.ended_at)
+        ORDER BY a.started_at LIMIT %(limit)s""",
+    ),
 )
+
+KIND = StreamKind(
+    number=1, item=RunStarted, encode=_encode, decode=_decode, count=_count, write=_write,
+    figures=(Figure("runs", "runs",
+                    "SELECT count(*) FROM process_executions WHERE machine = %(machine)s"),),
+    checks=_CHECKS,
+)  # fmt: skip

@@ -14,6 +14,8 @@ from ald_gui.domain.stream import StepRecord
 from ald_gui.store.db import db_timestamp
 from ald_gui.store.kinds import json_body
 from ald_gui.store.kinds.base import (
+    Check,
+    Figure,
     Group,
     GroupRejected,
     KeySet,
@@ -92,7 +94,62 @@ def _write(items: Sequence[StepRecord], group: Group) -> None:
     )  # fmt: skip
 
 
+_CHECKS = (
+    # A recipe step lies inside the run it names, start and end (a step ending with its
+    # run's end is inside: the run ends after it), and is recorded once, in stream order
+    # within its group (its ledger count: invariant 3). The unique key and the foreign
+    # keys refuse most of this while enforced; checked here without relying on them.
+    Check(
+        8,
+        "recipe step outside its run's interval",
+        """
+        SELECT s.run_id, s.seq, s.path, s.started_at, s.ended_at, r.started_at AS run_started_at,
+               r.ended_at AS run_ended_at, count(*) OVER () AS total
+        FROM run_steps s JOIN process_executions r ON r.id = s.run_id
+        WHERE s.machine = %(machine)s
+          AND NOT (s.started_at >= r.started_at
+                   AND s.ended_at <= coalesce(r.ended_at, 'infinity')
+                   AND r.machine = s.machine)
+        ORDER BY s.seq LIMIT %(limit)s""",
+    ),
+    Check(
+        8,
+        "recipe step naming a run that has no row",
+        """
+        SELECT s.run_id, s.seq, s.path, s.ended_at, count(*) OVER () AS total
+        FROM run_steps s
+        WHERE s.machine = %(machine)s
+          AND NOT EXISTS (SELECT 1 FROM process_executions r WHERE r.id = s.run_id)
+        ORDER BY s.seq LIMIT %(limit)s""",
+    ),
+    Check(
+        8,
+        "recipe step stored more than once",
+        """
+        SELECT s.seq, count(*) AS copies, count(*) OVER () AS total
+        FROM run_steps s WHERE s.machine = %(machine)s
+        GROUP BY s.seq HAVING count(*) > 1
+        ORDER BY s.seq LIMIT %(limit)s""",
+    ),
+    Check(
+        8,
+        "recipe step outside its transaction's stream range, or without a ledger row",
+        """
+        SELECT s.seq, s.path, s.transaction_id, w.first_seq, w.last_seq,
+               count(*) OVER () AS total
+        FROM run_steps s LEFT JOIN write_transactions w USING (transaction_id)
+        WHERE s.machine = %(machine)s
+          AND (s.seq BETWEEN w.first_seq AND w.last_seq AND w.machine = s.machine)
+              IS NOT TRUE
+        ORDER BY s.seq LIMIT %(limit)s""",
+    ),
+)
+
 KIND = StreamKind(
     number=5, item=StepRecord, encode=_encode, decode=_decode, count=_count, write=_write,
     ledger=(LedgerCount("step_rows", "run_steps"),),
+    figures=(Figure("steps", "recipe steps",
+                    "SELECT count(*) FROM run_steps WHERE machine = %(machine)s"),),
+    checks=_CHECKS,
+    last_in_run="SELECT max(s.ended_at) FROM run_steps s WHERE s.run_id = r.id",
 )  # fmt: skip
