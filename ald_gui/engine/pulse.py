@@ -188,25 +188,34 @@ class PlcTimedPulse:
                 f"{pulse.valve.name}: the PLC counted {timer.count_tag} from "
                 f"{pulse.plc_count} to {count} for one pulse: another pulse ran meanwhile"
             )
-        return self._ended(client, pulse, timer, cut_short=False)
+        return self._ended(client, pulse, timer, count, cut_short=False)
 
     def close_now(self, client: PlcClient, pulse: OpenPulse) -> PulseDone:
         timer = self._timer(pulse.valve)
         client.write_echoed(self._config.tag(timer.trigger_tag), False)
         client.write_echoed(self._config.tag(pulse.valve.tag), False)
-        return self._ended(client, pulse, timer, cut_short=True)
+        return self._ended(client, pulse, timer, None, cut_short=True)
 
     def _ended(
-        self, client: PlcClient, pulse: OpenPulse, timer: PulseTimer, *, cut_short: bool
+        self,
+        client: PlcClient,
+        pulse: OpenPulse,
+        timer: PulseTimer,
+        count: int | None,
+        *,
+        cut_short: bool,
     ) -> PulseDone:
+        """Confirm the valve closed; the measured on-time is the PLC's if it counted the
+        pulse (``count``: the count read after the end, None to read it now)."""
         tag = self._config.tag
         if client.read_tag(tag(pulse.valve.tag)):
             raise WriteNotConfirmed(
                 f"{pulse.valve.name} ({pulse.valve.tag}) still reads open after its "
                 "PLC-timed pulse ended"
             )
-        counted = int(client.read_tag(tag(timer.count_tag))) != pulse.plc_count
-        if counted:
+        if count is None:
+            count = int(client.read_tag(tag(timer.count_tag)))
+        if count != pulse.plc_count:
             measured_ms = float(client.read_tag(tag(timer.on_time_tag)))
         else:  # closed before the PLC counted it (it never opened): the console's figure
             measured_ms = (self._clock() - pulse.opened_at) * 1000
