@@ -88,14 +88,16 @@ cycle_halves = st.builds(
     st.none() | st.integers(min_value=0, max_value=200),
 )
 machine_sets = st.builds(
-    lambda tag, v, tol: {
-        "set": {"tag": tag, "value": v}
-        | ({} if tol is None else {"tolerance": tol, "timeout_ms": 60_000})
+    lambda heater, v, tol: {
+        "set": {"tag": f"{heater}.temperature_set", "value": v}
+        | ({} if tol is None else {
+            "tolerance": tol, "reading": f"{heater}.temperature_read", "timeout_ms": 60_000
+        })
     },
-    st.sampled_from(("chamber_heater.temperature_set", "precursor_1_heater.temperature_set")),
+    st.sampled_from(("chamber_heater", "precursor_1_heater")),
     st.integers(min_value=0, max_value=250),
     st.none() | st.integers(min_value=1, max_value=10),
-)
+)  # fmt: skip
 machine_units = st.one_of(
     cycle_halves,
     machine_sets.map(lambda s: [s]),

@@ -241,6 +241,26 @@ VIOLATIONS: dict[str, tuple[st.SearchStrategy[list[Step]], str, Rule, Severity]]
         ),
         ".set.tag", Rule.EXCLUSIVE_VALVES, Severity.ERROR,
     ),
+    "a tolerance judged on the setpoint": (
+        st.sampled_from(["chamber_heater", "mfc_1"]).map(
+            lambda c: [{"set": {"tag": f"{c}.{'flow' if c == 'mfc_1' else 'temperature'}_set",
+                                "value": 10, "tolerance": 1, "timeout_ms": 1000}}]
+        ),
+        ".set.tolerance", Rule.TOLERANCE, Severity.WARNING,
+    ),
+    "a ramp on an on/off tag": (
+        st.sampled_from(["vacuum_pump.power_on", "valve_5.valve_state"]).map(
+            lambda t: [{"set": {"tag": t, "value": 1, "ramp_per_s": 1}}]
+        ),
+        ".set.ramp_per_s", Rule.RAMP, Severity.ERROR,
+    ),
+    "a wait on a condition that never holds": (
+        st.sampled_from([("<", 0), ("<=", -1), (">", 100_000), (">=", 100_001)]).map(
+            lambda c: [{"wait": {"until": {"tag": "pressure_gauge_1.pressure_read", "op": c[0],
+                                           "value": c[1]}, "timeout_ms": 1000}}]
+        ),
+        ".wait.until.value", Rule.CONDITION, Severity.WARNING,
+    ),
     "wait on an unwired tag": (
         st.just([{"wait": {"until": {"tag": "precursor_6_heater.temperature_read", "op": ">",
                                      "value": 100}, "timeout_ms": 1000}}]),
@@ -269,6 +289,11 @@ VIOLATIONS: dict[str, tuple[st.SearchStrategy[list[Step]], str, Rule, Severity]]
 }  # fmt: skip
 
 
+def test_every_rule_is_tested() -> None:
+    by_example = {Rule.PULSE_TIMER, Rule.PURGE_FLOW}  # they need another configuration
+    assert {rule for _, _, rule, _ in VIOLATIONS.values()} | by_example == set(Rule)
+
+
 @quick
 @given(machine_steps(6))
 def test_the_valid_trees_used_below_pass(steps: list[Step]) -> None:
@@ -288,3 +313,21 @@ def test_every_rule_violation_is_found_at_its_path(name: str, data: st.DataObjec
         path = f"{head}[{int(index[:-1]) + int(offset)}]"
         field = "." + field
     assert (path + field, rule, severity) in _found(recipe)
+
+
+def test_a_tolerance_on_the_setpoint_itself_suggests_its_reading() -> None:
+    recipe = _recipe(
+        {"set": {"tag": "chamber_heater.temperature_set", "value": 150, "tolerance": 5,
+                 "timeout_ms": 60_000}},
+    )  # fmt: skip
+    (finding,) = check_recipe(recipe, REFERENCE).findings
+    assert str(finding) == (
+        "steps[0].set.tolerance: warning: the tolerance is judged on "
+        "chamber_heater.temperature_set itself, the setpoint, which is at 150 as soon as it "
+        "is written (rule tolerance): to wait for the machine, add reading = "
+        '"chamber_heater.temperature_read"'
+    )
+    # A setpoint without a reading beside it is judged on itself, without a word.
+    pump = _recipe({"set": {"tag": "vacuum_pump.power_on", "value": 1, "tolerance": 0.5,
+                            "timeout_ms": 1000}})  # fmt: skip
+    assert _found(pump) == set()

@@ -45,6 +45,7 @@ class Rule(StrEnum):
     SHORT_PULSE = "shortest_console_pulse_ms"
     PURGE_FLOW = "purge_flow_tag"
     RAMP = "ramp"
+    TOLERANCE = "tolerance"  # judged on a reading, not on the setpoint written
     CONDITION = "wait condition"
 
 
@@ -231,6 +232,16 @@ class _Machine:
                     f"{s.tag} is on/off and cannot ramp (rule ramp): leave ramp_per_s out",
                     Rule.RAMP,
                 )
+            measured = self._reading_of(tag)
+            if s.tolerance is not None and s.reading is None and measured is not None:
+                yield Finding(
+                    f"{at}.tolerance",
+                    f"the tolerance is judged on {s.tag} itself, the setpoint, which is at "
+                    f"{s.value:g} as soon as it is written (rule tolerance): to wait for the "
+                    f'machine, add reading = "{measured}"',
+                    Rule.TOLERANCE,
+                    Severity.WARNING,
+                )
         if s.reading is not None:
             reading = self._tag(f"{at}.reading", s.reading)
             if isinstance(reading, Finding):
@@ -263,6 +274,15 @@ class _Machine:
                 Rule.CONDITION,
                 Severity.WARNING,
             )
+
+    def _reading_of(self, setpoint: Tag) -> str | None:
+        """The wired reading beside a setpoint (``temperature_set`` ->
+        ``temperature_read`` of the same component), if the configuration has one."""
+        if not setpoint.name.endswith("_set"):
+            return None
+        key = setpoint.key.removesuffix("_set") + "_read"
+        reading = self.tags.get(key)
+        return key if reading is not None and reading.polled else None
 
     def _tag(self, at: str, key: str) -> Tag | Finding:
         tag = self.tags.get(key)
