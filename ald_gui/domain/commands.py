@@ -58,4 +58,45 @@ class WriteTag:
     value: float | int | bool
 
 
-Command = StartRun | StopRun | PauseRun | ResumeRun | AbortRun | WriteTag
+# Alarm commands (domain.alarm_engine applies them on the poll thread); ``operator``
+# is who did it, journalled with the alarm event. Answered by AlarmCommandDone or
+# AlarmCommandRefused (domain.alarms).
+@dataclass(frozen=True, slots=True)
+class AcknowledgeAlarm:
+    alarm: str
+    note: str = ""
+    operator: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShelveAlarm:
+    """Hide ``alarm`` for ``duration_s`` seconds; it returns by itself at the expiry."""
+
+    alarm: str
+    duration_s: float
+    reason: str
+    operator: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnshelveAlarm:
+    alarm: str
+    operator: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFromService:
+    alarm: str
+    reason: str
+    operator: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnToService:
+    alarm: str
+    operator: str = ""
+
+
+AlarmCommand = AcknowledgeAlarm | ShelveAlarm | UnshelveAlarm | RemoveFromService | ReturnToService
+
+Command = StartRun | StopRun | PauseRun | ResumeRun | AbortRun | WriteTag | AlarmCommand

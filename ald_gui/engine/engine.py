@@ -75,6 +75,7 @@ class Engine(QObject):
     (a command's outcome carries the request id ``submit`` returned for it)
       plc_health(PlcHealth)     after every poll
       writer_health(WriterHealth) about once a second and on changes
+      alarms_changed(AlarmBoard) every alarm not normal, when any changed (domain.alarms)
     """
 
     sampled = Signal(object)
@@ -82,6 +83,7 @@ class Engine(QObject):
     occurred = Signal(object)
     plc_health = Signal(object)
     writer_health = Signal(object)
+    alarms_changed = Signal(object)
     _writer_event = Signal(object)
 
     def __init__(
@@ -186,6 +188,7 @@ class Engine(QObject):
         self.poller.stream_event.connect(self._on_stream_event)
         self.poller.occurred.connect(self._on_poller_event)
         self.poller.health.connect(self.plc_health)
+        self.poller.alarms_changed.connect(self.alarms_changed)
         self.poller.start()
         if self.server is not None:
             # Events reach the receivers queued, from the supervisor's thread.

@@ -65,6 +65,7 @@ class Poller(QThread):
     stream_event = Signal(object)
     occurred = Signal(object)
     health = Signal(object)
+    alarms_changed = Signal(object)  # AlarmBoard, after a poll or command that changed one
 
     def __init__(
         self,
