@@ -90,7 +90,7 @@ class Executor:
         self._started_at = 0.0
         self._estimated_s = 0.0
         self._values: Values = {}
-        self._plc_ok = True  # the last poll succeeded
+        self._plc_ok = False  # the last poll succeeded (none yet: not known)
 
     # -- what the poll thread asks -------------------------------------------------
 
@@ -158,6 +158,9 @@ class Executor:
     def _start(
         self, client: PlcClient, command: StartRun, recipe: Recipe, request_id: RequestId | None
     ) -> None:
+        if not self._plc_ok:
+            self._refuse("the PLC does not answer: a recipe starts once it does", request_id)
+            return
         checked = check_recipe(recipe, self._config, self._values)
         if not checked.ok:
             errors = checked.errors
