@@ -287,3 +287,26 @@ def test_a_recipe_does_not_start_while_the_plc_does_not_answer(
     [refusal] = run.refusals
     assert refusal.request_id == request and "the PLC does not answer" in refusal.reason
     assert not run.started and not run.steps
+
+
+def test_plc_timed_and_console_timed_pulses_in_one_recipe(
+    live_sim_config: AppConfig, live_simulator: Simulator, qtbot: QtBot
+) -> None:
+    # Valve 1 has a PLC pulse timer in the reference configuration, Valve 3 has none.
+    cycle = (
+        Step.of(Pulse(valve="Valve 1", ms=30)),
+        Step.of(Purge(ms=20)),
+        Step.of(Pulse(valve="Valve 3", ms=30)),
+        Step.of(Purge(ms=20)),
+    )
+    with RecipeRun(fast(live_sim_config), qtbot) as run:
+        run.start(recipe(Loop(count=3, steps=cycle)))
+        ended = run.wait_ended()
+        assert [live_simulator.model.value(k) for k in PRECURSORS] == [False] * 4
+    assert ended.status is RunStatus.COMPLETED
+    pulses = [s for s in run.leaf_steps() if s.kind == "pulse"]
+    assert [s.detail.rsplit(", timed by the ", 1)[1] for s in pulses] == ["plc", "console"] * 3
+    assert all(s.outcome == "done" and s.measured_ms is not None for s in pulses)
+    # Within the goal's 5 ms as a rule; a loaded machine may delay one pulse further.
+    errors = [abs(s.measured_ms - 30) for s in pulses if s.measured_ms is not None]
+    assert statistics.median(errors) <= 5.0 and max(errors) < 25.0
