@@ -72,7 +72,9 @@ def test_a_value_beyond_the_machine_shows_its_message_on_its_step(page: RecipePa
     assert "9000 ms pulse is longer than this machine allows" in check and check.startswith("✖")
     others = [p for p, item in editor.tree.items.items() if item.text(1) and p != INNER_H2O]
     assert others == []
-    assert editor.summary.text().startswith("✖ 1 error")
+    # Two errors, both on that step: Valve 2's PLC pulse timer takes at most 5000 ms too.
+    assert "outside valve_2.pulse_time's range 1..5000 ms" in check
+    assert editor.summary.text().startswith("✖ 2 errors")
     # Saving a draft with a machine error is allowed (it is a draft; a run is refused).
     assert page.save() is not None
 
