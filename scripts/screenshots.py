@@ -1,4 +1,5 @@
-"""Screenshots of the running demo for the README: idle, running, PLC lost.
+"""Screenshots of the running demo for the README: idle, running a recipe, PLC lost,
+and the recipe editor.
 
 Offscreen, with the real simulator, engine and embedded database in a temporary data
 directory. Run it whenever the UI changes:
@@ -18,11 +19,12 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDockWidget
 
 from ald_gui.cli.headless_cmd import DEMO_STATE
 from ald_gui.config.load import load_config
 from ald_gui.config.models import PollSettings
+from ald_gui.domain.recipe import Loop, Pulse, Purge, Recipe, Step
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from ald_gui.ui.main_window import CloseChoice, MainWindow
@@ -35,6 +37,19 @@ def _wait(app: QApplication, seconds: float, until: object = None) -> None:
         if callable(until) and until():
             return
         time.sleep(0.01)
+
+
+def _cycles() -> Recipe:
+    """Al2O3 cycles without the demo's heat-up, so the run panel shows them at once."""
+    cycle = (
+        Step.of(Pulse(valve="Valve 1", ms=20)),
+        Step.of(Purge(ms=1500, flow_sccm=20)),
+        Step.of(Pulse(valve="Valve 2", ms=30)),
+        Step.of(Purge(ms=1500, flow_sccm=20)),
+    )
+    return Recipe(
+        name="Al2O3, 200 cycles", author="alice", steps=(Step.of(Loop(count=200, steps=cycle)),)
+    )
 
 
 def main() -> None:
@@ -69,9 +84,13 @@ def main() -> None:
         _wait(app, 20)  # heaters warming up make the trends worth looking at
         window.grab().save(str(args.out / "idle.png"))
 
-        window.panel.note.setText("Al2O3, 200 cycles")
+        window.panel.note.setText("wafer 17")
+        window.recipes.editor.open_recipe(_cycles())
+        saved = window.recipes.save()
+        assert saved is not None
+        window.panel.recipe.choose(saved.name, saved.version)
         window.panel.start_button.click()
-        _wait(app, 12)
+        _wait(app, 16)
         window.grab().save(str(args.out / "running.png"))
 
         sim.stall()
@@ -79,6 +98,16 @@ def main() -> None:
         _wait(app, 1)
         window.grab().save(str(args.out / "plc-lost.png"))
         sim.clear_faults()
+        _wait(app, 5, until=lambda: window.health.state("plc") == "ok")
+        dock = window.findChild(QDockWidget, "dock-recipes")
+        dock.raise_()
+        editor = window.recipes.editor
+        window.recipes.open_version("Al2O3/ZnO laminate (supercycle)", 1)
+        editor.tree.setCurrentItem(editor.tree.items["steps[6].loop.steps[0].loop.steps[2]"])
+        editor.fields.boxes["ms"].setValue(6000)  # beyond the machine's longest pulse
+        editor.check_now()
+        _wait(app, 1)
+        window.grab().save(str(args.out / "recipes.png"))
         window.close()
     print(f"wrote {', '.join(p.name for p in sorted(args.out.glob('*.png')))} in {args.out}")
 
