@@ -75,6 +75,8 @@ def test_a_value_beyond_the_machine_shows_its_message_on_its_step(page: RecipePa
     # Two errors, both on that step: Valve 2's PLC pulse timer takes at most 5000 ms too.
     assert "outside valve_2.pulse_time's range 1..5000 ms" in check
     assert editor.summary.text().startswith("✖ 2 errors")
+    assert editor.result is not None
+    assert {f.path for f in editor.result.errors} == {f"{INNER_H2O}.pulse.ms"}
     # Saving a draft with a machine error is allowed (it is a draft; a run is refused).
     assert page.save() is not None
 

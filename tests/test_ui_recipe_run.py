@@ -14,6 +14,8 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.recipe_progress import ExecutorState, LoopPosition, RecipeProgress
 from ald_gui.domain.recipe_timeline import timeline
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
+from ald_gui.ui.event_log import EventLog
+from ald_gui.ui.event_text import Category
 from ald_gui.ui.recipe_run import RecipeRunPanel
 from tests.test_ui_recipe_editor import supercycle
 
@@ -161,3 +163,23 @@ def test_a_run_ended_without_a_final_event_says_so(panel: RecipeRunPanel) -> Non
     panel.show_run(RunEnded(3, RUN, int(time.time() * 1e6), RunStatus.ABORTED, "console closed"))
     assert panel.state.text() == "Run ended: aborted"
     assert not panel.abort_button.isEnabled() and not panel._tick.isActive()
+
+
+def test_the_event_log_keeps_the_recipes_state_changes_not_every_step(qtbot: QtBot) -> None:
+    log = EventLog()
+    qtbot.addWidget(log)
+    for state in (ExecutorState.RUNNING, ExecutorState.RUNNING, ExecutorState.RUNNING):
+        log.add(progress(state))  # three step boundaries
+    log.add(progress(ExecutorState.SUSPENDED, "suspended, the PLC is lost (timed out)"))
+    log.add(progress(ExecutorState.RUNNING))
+    log.add(progress(ExecutorState.ABORTED, "wrong wafer; safe state verified"))
+    assert [(e.category, e.message) for e in log.entries()] == [
+        (Category.RUN, "Recipe Al2O3 laminate running"),
+        (
+            Category.RUN,
+            f"Recipe Al2O3 laminate suspended at {INNER_PULSE}: "
+            "suspended, the PLC is lost (timed out)",
+        ),
+        (Category.RUN, "Recipe Al2O3 laminate running"),
+        (Category.RUN, "Recipe Al2O3 laminate aborted: wrong wafer; safe state verified"),
+    ]

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
 from ald_gui.domain.tags import Tag
 from ald_gui.ui.event_text import Category, Entry, Severity, describe
 from ald_gui.ui.theme import icon, named
@@ -158,6 +159,7 @@ class EventLog(QWidget):
         self.setObjectName("eventLog")
         self._tags: dict[str, Tag] = {}
         self.set_tags(tags)
+        self._recipe_state: ExecutorState | None = None
         self.model = EventModel(max_entries, self)
         self.filter = EventFilter(self)
         self.filter.setSourceModel(self.model)
@@ -225,7 +227,14 @@ class EventLog(QWidget):
 
     @Slot(object)
     def add(self, event: object) -> None:
-        """Log ``event``. Raises TypeError for an object without a time stamp."""
+        """Log ``event``. Raises TypeError for an object without a time stamp.
+
+        A recipe's progress is logged when its state changes or the executor says
+        something; not at every step boundary (the record has each step)."""
+        if isinstance(event, RecipeProgress):
+            if event.state is self._recipe_state and not event.message:
+                return
+            self._recipe_state = event.state
         self.model.append(describe(event, self._tags))
 
     def entries(self) -> list[Entry]:

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from ald_gui.domain import events as ev
 from ald_gui.domain.events import Severity
+from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
 from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus
 from ald_gui.domain.tags import DataType, Tag
 from ald_gui.store.health import WriterEvent, WriterEventKind
@@ -151,6 +152,10 @@ def _message(event: object, tags: Mapping[str, Tag]) -> tuple[Severity, Category
             )
         case ev.SafetyEvent(message=message, severity=severity):
             return severity, Category.PLC, message
+        case RecipeProgress(recipe=recipe, state=state, step_path=path, message=message):
+            where = f" at {path}" if path and state is not ExecutorState.RUNNING else ""
+            why = f": {message}" if message else ""
+            return event.severity, Category.RUN, f"Recipe {recipe} {state}{where}{why}"
         case WriterEvent(kind=kind, message=message):
             severity, category, words = _WRITER[kind]
             return severity, category, f"{words}: {message}" if message else words

@@ -156,6 +156,10 @@ class RecipePage(QWidget):
 
     def _opened(self, recipe: Recipe | None) -> None:
         self.editor.open_recipe(recipe)
+        if recipe is not None:  # the library's choice shows what is open
+            i = self.versions.findData((recipe.name, recipe.version))
+            if i >= 0:
+                self.versions.setCurrentIndex(i)
         self.message.setText(
             f"Editing {recipe.name} v{recipe.version}; saving adds a new version"
             if recipe

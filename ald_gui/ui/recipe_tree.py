@@ -90,6 +90,7 @@ class RecipeTree(QTreeWidget):
         self.blockSignals(False)
         if selected in self.items:
             self.setCurrentItem(self.items[selected])
+            self.scrollToItem(self.items[selected])
         else:
             self.currentItemChanged.emit(None, None)
 
