@@ -136,3 +136,40 @@ def test_the_picker_offers_the_library_and_start_sends_the_recipe(
     # A refresh keeps the choice.
     panel.recipe.refresh(library)
     assert panel.recipe.chosen() == newer
+
+
+def test_opening_another_version_asks_before_losing_changes(
+    reference_config: AppConfig, library: RecipeLibrary, qtbot: QtBot
+) -> None:
+    answers: list[bool] = []
+    page = RecipePage(reference_config, confirm=lambda *_: answers.pop(0))
+    qtbot.addWidget(page)
+    page.set_library(library)
+    page.editor.open_recipe(supercycle())
+    assert page.save() is not None and not page.editor.has_changes()
+    page.new_button.click()  # nothing to lose: no question
+    assert page.editor.valid_recipe() is None and not page.editor.has_changes()
+    page.open_button.click()
+    page.editor.tree.setCurrentItem(page.editor.tree.items["steps[0]"])
+    page.editor.fields.boxes["count"].setValue(7)  # type: ignore[attr-defined]
+    assert page.editor.has_changes()
+    answers.append(False)  # keep the draft
+    page.new_button.click()
+    assert page.editor.draft.at("steps[0]").values["count"] == 7 and answers == []
+    answers.append(True)  # discard it
+    page.open_button.click()
+    assert page.editor.valid_recipe() == supercycle()
+
+
+def test_the_picker_lists_what_was_added_meanwhile_when_opened(
+    library: RecipeLibrary, qtbot: QtBot
+) -> None:
+    panel = ProcessPanel(confirm=lambda *_: True)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.recipe.refresh(library)
+    assert panel.recipe.count() == 1
+    library.save_new_version(supercycle())  # as `ald-gui recipe import` would
+    panel.recipe.showPopup()
+    assert panel.recipe.itemText(1) == "Al2O3 laminate v1 · draft · 1 min 31 s"
+    panel.recipe.hidePopup()

@@ -11,12 +11,13 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig
+from ald_gui.config.process import PauseAt
 from ald_gui.domain.recipe_progress import ExecutorState, LoopPosition, RecipeProgress
 from ald_gui.domain.recipe_timeline import timeline
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.event_text import Category
-from ald_gui.ui.recipe_run import RecipeRunPanel
+from ald_gui.ui.recipe_run import RecipeRunPanel, state_words
 from tests.test_ui_recipe_editor import supercycle
 
 RUN = uuid.UUID(int=11)
@@ -183,3 +184,9 @@ def test_the_event_log_keeps_the_recipes_state_changes_not_every_step(qtbot: QtB
         (Category.RUN, "Recipe Al2O3 laminate running"),
         (Category.RUN, "Recipe Al2O3 laminate aborted: wrong wafer; safe state verified"),
     ]
+
+
+def test_pausing_names_the_configured_boundary() -> None:
+    p = progress(ExecutorState.PAUSING, "pauses at the end of this cycle")
+    assert state_words(p, PauseAt.CYCLE) == "Pausing at the end of this cycle"
+    assert state_words(p, PauseAt.STEP) == "Pausing at the next step"

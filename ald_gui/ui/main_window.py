@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         self.parameters = ParameterTable(config.tags, poll_interval_s=interval)
         self.health = HealthStrip()
         self.events = EventLog(tags=config.tags)
-        self.recipes = RecipePage(config)
+        self.recipes = RecipePage(config, confirm=confirm)
         self.recipe_run = RecipeRunPanel(
             config.process, {t.key: t.unit for t in config.tags}, ask_reason=ask_reason
         )

@@ -57,6 +57,7 @@ class RecipeEditor(QWidget):
         super().__init__(parent)
         self.config = config
         self.draft = RecipeDraft()
+        self.opened: Recipe | None = None  # what the draft began as, or was saved as
         self.findings: dict[str, list[Finding]] = {}
         self.result: RecipeCheck | None = None  # the last check against the machine
         units = {t.key: t.unit for t in config.tags}
@@ -138,6 +139,7 @@ class RecipeEditor(QWidget):
     def open_recipe(self, recipe: Recipe | None) -> None:
         """Edit ``recipe`` (a new, empty recipe for None)."""
         self.draft = RecipeDraft(recipe)
+        self.opened = recipe
         self.name.setText(self.draft.name)
         self.author.setText(self.draft.author)
         self.description.setText(self.draft.description)
@@ -229,6 +231,13 @@ class RecipeEditor(QWidget):
             b.setEnabled(chosen)
 
     # -- checking ------------------------------------------------------------------------
+
+    def has_changes(self) -> bool:
+        """Whether the draft differs from the recipe opened (or last saved)."""
+        recipe = self.valid_recipe()
+        if recipe is None:  # an edit made it invalid, unless nothing was begun
+            return self.opened is not None or bool(self.draft.steps or self.draft.name.strip())
+        return recipe != self.opened
 
     def valid_recipe(self) -> Recipe | None:
         """The draft as a Recipe, or None while it is no valid recipe."""

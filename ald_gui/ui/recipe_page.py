@@ -28,6 +28,7 @@ from ald_gui.config.models import AppConfig
 from ald_gui.config.recipe_file import recipe_toml
 from ald_gui.domain.recipe import Recipe
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
+from ald_gui.ui.process_panel import Confirm, ask
 from ald_gui.ui.recipe_editor import RecipeEditor
 from ald_gui.ui.theme import named
 
@@ -66,8 +67,11 @@ class RecipePage(QWidget):
 
     saved = Signal(object)
 
-    def __init__(self, config: AppConfig, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, config: AppConfig, parent: QWidget | None = None, *, confirm: Confirm = ask
+    ) -> None:
         super().__init__(parent)
+        self._confirm = confirm
         self.library: RecipeLibrary | None = None
         self.editor = RecipeEditor(config)
         self.versions = QComboBox()
@@ -99,7 +103,7 @@ class RecipePage(QWidget):
         layout.addWidget(self.message)
 
         self.open_button.clicked.connect(self._open_chosen)
-        self.new_button.clicked.connect(lambda: self._opened(None))
+        self.new_button.clicked.connect(lambda: self._replace(None))
         self.save_button.clicked.connect(self.save)
         self.diff_button.clicked.connect(self.show_diff)
         self.editor.name.textEdited.connect(lambda _: self._list_compare())
@@ -145,9 +149,20 @@ class RecipePage(QWidget):
             return
         name, version = chosen
         try:
-            self._opened(self.library.load(name, version))
+            recipe = self.library.load(name, version)
         except LibraryError as exc:
             self.message.setText(str(exc))
+            return
+        self._replace(recipe)
+
+    def _replace(self, recipe: Recipe | None) -> None:
+        """Open ``recipe`` in place of the draft, once the operator agreed to lose
+        the draft's unsaved changes (if it has any)."""
+        if self.editor.has_changes() and not self._confirm(
+            self, "Unsaved changes", "The draft has changes not saved. Discard them?"
+        ):
+            return
+        self._opened(recipe)
 
     def open_version(self, name: str, version: int) -> None:
         """Open version ``version`` of ``name`` from the library (LibraryError if none)."""
@@ -185,6 +200,7 @@ class RecipePage(QWidget):
             self.message.setText(f"Not saved: {exc}")
             return None
         self.editor.draft.version = saved.version
+        self.editor.opened = saved
         self.editor.show_version()
         self.refresh()
         path = self.library.path(saved.name, saved.version)

@@ -3,8 +3,8 @@
 Each recipe is offered at its latest released version and, when a newer draft exists,
 at that draft too, with its status and its dry-run length:
 "Al2O3 v2 · released · 12 min 30 s". The library is a folder of small local files:
-``refresh`` reads it in a few milliseconds, on demand (the window's start, a save),
-never on a timer.
+``refresh`` reads it in a few milliseconds, on demand (the window's start, a save,
+opening the list: ``ald-gui recipe import`` may have added one), never on a timer.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class RecipePicker(QComboBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._recipes: list[Recipe | None] = [None]
+        self.library: RecipeLibrary | None = None
         self.problem = ""  # why the library could not be read, if it could not
         self.addItem(NO_RECIPE)
         self.setToolTip("The recipe the run executes; without one, the run only records")
@@ -44,6 +45,7 @@ class RecipePicker(QComboBox):
     def refresh(self, library: RecipeLibrary) -> None:
         """List the library's recipes again, keeping the choice when it is still there.
         A recipe that cannot be read is left out and named in ``problem``."""
+        self.library = library
         before = self.chosen()
         self._recipes = [None]
         texts = [NO_RECIPE]
@@ -74,6 +76,11 @@ class RecipePicker(QComboBox):
         self.setCurrentIndex(keep)
         self.blockSignals(False)
         self.currentIndexChanged.emit(keep)
+
+    def showPopup(self) -> None:
+        if self.library is not None:
+            self.refresh(self.library)
+        super().showPopup()
 
     def chosen(self) -> Recipe | None:
         i = self.currentIndex()
