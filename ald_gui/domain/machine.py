@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from ald_gui.domain.alarms import AlarmEvent, AlarmEventKind, AlarmState, Priority
 from ald_gui.domain.recipe import Recipe
 from ald_gui.domain.stream import (
     Batch,
@@ -131,4 +132,18 @@ class Machine:
         return StepRecord(
             self._next_seq(), self.run.id, path, kind, cycles, started, ended,
             outcome, requested_ms, measured_ms, detail,
+        )  # fmt: skip
+
+    def alarm_event(
+        self, alarm: str, event: AlarmEventKind, state: AlarmState, priority: Priority,
+        occurrence: uuid.UUID | None, *, value: float | None = None, operator: str = "",
+        note: str = "", until_us: int | None = None, at_us: int | None = None,
+    ) -> AlarmEvent:  # fmt: skip
+        """A journal entry of ``alarm``, stamped now (no earlier than ``at_us``) with the
+        run active at its instant. Text the database cannot store loses its NULs: an
+        operator's note must not make an alarm's record unrecordable."""
+        run = self.run.id if self.run else None
+        return AlarmEvent(
+            self._next_seq(), self.stamp(at_us), alarm, event, state, priority, occurrence,
+            run, value, operator.replace("\x00", ""), note.replace("\x00", ""), until_us,
         )  # fmt: skip
