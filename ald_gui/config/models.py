@@ -11,6 +11,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ald_gui.config.alarms import AlarmSettings, check_alarms
 from ald_gui.config.process import ProcessSettings, check_process
 from ald_gui.domain.tags import ByteOrder, Tag, WordOrder
 
@@ -110,10 +111,12 @@ class AppConfig(_Section):
     database: DatabaseSettings = DatabaseSettings()
     tags: tuple[Tag, ...] = ()
     process: ProcessSettings = ProcessSettings()
+    alarms: tuple[AlarmSettings, ...] = ()
 
     @model_validator(mode="after")
     def _process_refers_to_tags(self) -> Self:
-        problems = check_process(self.process, {t.key: t for t in self.tags})
+        tags = {t.key: t for t in self.tags}
+        problems = check_process(self.process, tags) + check_alarms(self.alarms, tags)
         if problems:
             raise ValueError("; ".join(problems))
         return self

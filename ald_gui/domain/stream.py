@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ald_gui.domain.alarms import AlarmEvent
+
 
 def now_us() -> int:
     """Wall-clock time in integer microseconds since the epoch."""
@@ -114,4 +116,4 @@ class StepRecord:
     detail: str = ""  # e.g. the valve, or the tag and value of a set
 
 
-StreamItem = RunStarted | RunEnded | Batch | Gap | StepRecord
+StreamItem = RunStarted | RunEnded | Batch | Gap | StepRecord | AlarmEvent

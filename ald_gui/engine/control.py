@@ -41,6 +41,7 @@ from urllib.parse import parse_qs, urlparse
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from ald_gui.domain.alarms import AlarmBoard, AlarmCommandDone, AlarmCommandRefused
 from ald_gui.domain.commands import Command, RequestId
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible
@@ -179,6 +180,8 @@ class ControlServer:
         self._progress: RecipeProgress | None = None
         engine.run_changed.connect(self._note_outcome)
         engine.occurred.connect(self._note_outcome)
+        self._board: AlarmBoard | None = None  # the latest, for GET /alarms
+        engine.alarms_changed.connect(self._note_board)
         self._servers: list[socketserver.BaseServer] = []
         self.port: int | None = None
         self.socket_path = socket_path
@@ -255,6 +258,24 @@ class ControlServer:
                 self._outcomes[request_id] = item
                 self._answers.notify_all()
 
+    @Slot(object)
+    def _note_board(self, board: AlarmBoard) -> None:
+        with self._answers:
+            self._board = board
+
+    def _alarms(self) -> dict[str, Any]:
+        with self._answers:
+            board = self._board
+        alarms = board.alarms if board else ()
+        return {"alarms": [
+            {"id": a.id, "name": a.definition.name, "state": a.state.value,
+             "priority": a.definition.priority.word, "guidance": a.definition.guidance,
+             "tag": a.definition.tag, "value": a.value, "bad_quality": a.bad_quality,
+             "raised_at_us": a.raised_at_us, "since_us": a.since_us,
+             "shelved_until_us": a.shelved_until_us, "reason": a.reason}
+            for a in sorted(alarms, key=lambda a: -a.definition.priority)
+        ]}  # fmt: skip
+
     def _outcome(self, request_id: RequestId) -> object | None:
         """The outcome of request ``request_id``, or None if none came in time."""
         with self._answers:
@@ -280,6 +301,10 @@ class ControlServer:
             return HTTPStatus.OK, answer | {"ok": True, "run": _jsonable(outcome.run)}
         if isinstance(outcome, RunEnded):
             return HTTPStatus.OK, answer | {"ok": True, "run": None, "ended": _jsonable(outcome)}
+        if isinstance(outcome, AlarmCommandRefused):
+            return HTTPStatus.CONFLICT, answer | {"ok": False, "error": outcome.reason}
+        if isinstance(outcome, AlarmCommandDone):
+            return HTTPStatus.OK, answer | {"ok": True, "alarm": outcome.alarm}
         if isinstance(outcome, RecipeProgress):  # a pause or resume taken up
             return HTTPStatus.OK, answer | {"ok": True, "recipe": _jsonable(outcome)}
         return HTTPStatus.GATEWAY_TIMEOUT, answer | {
@@ -373,9 +398,10 @@ class ControlServer:
                         Allow=allowed,
                     )
                     return
-                if url.path == "/status":
+                if allowed == "GET":
+                    read = control._status if url.path == "/status" else control._alarms
                     try:
-                        status = control._bridge.invoke(control._status, control._timeout_s)
+                        status = control._bridge.invoke(read, control._timeout_s)
                     except TimeoutError:
                         self._answer(
                             HTTPStatus.SERVICE_UNAVAILABLE,

@@ -8,6 +8,8 @@ Command or a Refusal out, so every route's rules are in one small table.
     POST /runs/stop?reason=
     POST /runs/pause | /runs/resume
     POST /runs/abort    {"reason": "..."}   (a reason is required)
+    GET  /alarms        every alarm not normal (state, priority, guidance)
+    POST /alarms/ack?id=ALARM[&note=&operator=]
 
 A recipe run without ``version`` takes the recipe's latest *released* version (what
 operators run); ``version`` names any version, a draft too, as the window's picker
@@ -20,7 +22,15 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from pathlib import Path
 
-from ald_gui.domain.commands import AbortRun, Command, PauseRun, ResumeRun, StartRun, StopRun
+from ald_gui.domain.commands import (
+    AbortRun,
+    AcknowledgeAlarm,
+    Command,
+    PauseRun,
+    ResumeRun,
+    StartRun,
+    StopRun,
+)
 from ald_gui.domain.recipe import Recipe
 from ald_gui.engine.control_access import Refusal
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary, RecipeNotFound
@@ -32,8 +42,13 @@ ROUTES = {
     "/runs/pause": "POST",
     "/runs/resume": "POST",
     "/runs/abort": "POST",
+    "/alarms": "GET",
+    "/alarms/ack": "POST",
 }
-ROUTE_LIST = "GET /status, POST /runs/start, /runs/stop, /runs/pause, /runs/resume, /runs/abort"
+ROUTE_LIST = (
+    "GET /status, POST /runs/start, /runs/stop, /runs/pause, /runs/resume, /runs/abort, "
+    "GET /alarms, POST /alarms/ack"
+)
 
 
 def command_for(path: str, params: Mapping[str, str], data_dir: Path) -> Command | Refusal:
@@ -60,6 +75,14 @@ def command_for(path: str, params: Mapping[str, str], data_dir: Path) -> Command
                     'the chamber door"}',
                 )
             return AbortRun(reason)
+        case "/alarms/ack":
+            alarm = params.get("id", "").strip()
+            if not alarm:
+                return Refusal(
+                    HTTPStatus.UNPROCESSABLE_ENTITY,
+                    "say which alarm to acknowledge: /alarms/ack?id=ALARM (see GET /alarms)",
+                )
+            return AcknowledgeAlarm(alarm, params.get("note", ""), params.get("operator", ""))
     raise ValueError(f"no command for {path}")
 
 

@@ -35,6 +35,7 @@ from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
 from ald_gui.engine.poller import Poller
 from ald_gui.engine.recipe_marker import RecipeMarker
+from ald_gui.store.alarm_states import AlarmStates
 from ald_gui.store.clock_mark import ClockMark, ClockMarkError
 from ald_gui.store.credentials import CredentialsError, resolve_dsn
 from ald_gui.store.health import WriterEvent, WriterEventKind, WriterHealth
@@ -175,14 +176,15 @@ class Engine(QObject):
             self.spool,
             self.machine,
             self.config.tags,
-            on_health=self.writer_health.emit,
+            on_health=self._writer_health_seen,
             on_event=self._writer_event.emit,
             lease=self.lease,
         )
         # Before the writer starts: an unreadable clock mark refuses the start cleanly.
         mark = ClockMark(paths.clock_mark_path(self.data_dir))
         marker = RecipeMarker(paths.recipe_marker_path(self.data_dir))
-        self.poller = Poller(self.config, self.writer.submit, self.machine, mark, marker)
+        states = AlarmStates(paths.spool_path(self.data_dir).with_name("alarm_states.json"))
+        self.poller = Poller(self.config, self.writer.submit, self.machine, mark, marker, states)
         self.writer.start()
         self.poller.sampled.connect(self.sampled)
         self.poller.stream_event.connect(self._on_stream_event)
@@ -326,6 +328,13 @@ class Engine(QObject):
                 self._pending = _Asked.STOP
             self.poller.request_shutdown()
         self.occurred.emit(event)
+
+    def _writer_health_seen(self, health: WriterHealth) -> None:
+        """The writer's thread: to the system alarms (a reference the poll thread reads)
+        and to the signal."""
+        if self.poller is not None:
+            self.poller.alarms.writer_health(health)
+        self.writer_health.emit(health)
 
     def health_now(self) -> WriterHealth | None:
         return self.writer.health() if self.writer else None

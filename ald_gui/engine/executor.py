@@ -107,6 +107,14 @@ class Executor:
             return None
         return self._step.deadline
 
+    @property
+    def step_at(self) -> tuple[str, str]:
+        """The path and kind of the step under way (or next), ("", "") with none."""
+        cursor = self._cursor
+        if cursor is None or cursor.done or self.state.is_final:
+            return "", ""
+        return cursor.path, cursor.step.kind.value
+
     def valves_open(self) -> tuple[str, ...]:
         """The valves a pulse under way holds open (for the interlocks)."""
         step = self._step

@@ -22,8 +22,11 @@ from dataclasses import replace
 from PySide6.QtCore import QThread, Signal
 
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.alarm_engine import AlarmEngine
+from ald_gui.domain.alarms import AlarmBoard
 from ald_gui.domain.clock import StreamClock
 from ald_gui.domain.commands import (
+    AlarmCommand,
     Command,
     RequestId,
     StartRun,
@@ -34,12 +37,14 @@ from ald_gui.domain.events import PlcBack, PlcLost, RunRefused, WriteConfirmed, 
 from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import Machine, RunNotPossible
 from ald_gui.domain.stream import RunEnded, RunStarted, StreamItem, now_us
+from ald_gui.engine.alarm_watch import AlarmWatch
 from ald_gui.engine.executor import Executor
 from ald_gui.engine.heartbeat import Heartbeat
 from ald_gui.engine.interlocks import Interlocks
 from ald_gui.engine.recipe_marker import RecipeMarker, Recovery
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
+from ald_gui.store.alarm_states import AlarmStates
 from ald_gui.store.clock_mark import ClockMark, MarkSaver
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,7 @@ class Poller(QThread):
         machine: str,
         clock_mark: ClockMark | None = None,
         recipe_marker: RecipeMarker | None = None,
+        alarm_states: AlarmStates | None = None,
     ) -> None:
         """``clock_mark`` keeps the stream clock's times from being reused by the next
         session (domain.clock); without it, times only rise within this one.
@@ -111,6 +117,15 @@ class Poller(QThread):
             config, self._machine, self.interlocks, self._record, self.occurred.emit
         )
         self.interlocks.follow(self._executor.valves_open)
+        # The alarms, on every poll; their states saved beside the spool on a change.
+        self._alarm_states = alarm_states
+        engine = AlarmEngine([a.definition() for a in config.alarms], self._machine)
+        self.alarms = AlarmWatch(
+            engine, self._machine, self._executor, self._record, self.occurred.emit,
+            self._alarms_changed,
+        )  # fmt: skip
+        if alarm_states is not None:
+            self.alarms.restore(alarm_states.load())
         self._heartbeat = Heartbeat.of(config)  # keeps the PLC's watchdog from tripping
         self._marker = recipe_marker
         self._recovery = Recovery(recipe_marker, config) if recipe_marker else None
@@ -188,6 +203,8 @@ class Poller(QThread):
             command, request_id = queued
             if isinstance(command, WriteTag):
                 self._write(client, command, request_id)
+            elif isinstance(command, AlarmCommand):
+                self.alarms.apply(command, request_id)
             elif self._executor.takes(command):
                 self._executor.apply(client, command, request_id)
             elif isinstance(command, StartRun | StopRun):
@@ -256,6 +273,7 @@ class Poller(QThread):
                 self.occurred.emit(PlcLost(gap.at_us, str(exc)))
             self._last_error = str(exc)
             self._executor.on_poll_failed(str(exc))
+            self.alarms.lost(client)
         else:
             self._rtt = result.round_trip_s
             values = {k: float(v) for k, v in result.values.items()}
@@ -271,8 +289,14 @@ class Poller(QThread):
                 self._last_error = ""
             self._sink([batch])
             self.sampled.emit(batch)
+            self.alarms.sampled(client, batch.sampled_at_us, values)
             self._executor.on_sample(client, values)
         self.health.emit(self._health(client))
+
+    def _alarms_changed(self, board: AlarmBoard) -> None:
+        if self._alarm_states is not None and board.events:
+            self._alarm_states.save(self.alarms.engine.statuses())
+        self.alarms_changed.emit(board)
 
     def _emit(self, events: Iterable[object]) -> None:
         for event in events:
