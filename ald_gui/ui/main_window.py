@@ -30,6 +30,7 @@ from ald_gui.domain.recipe_progress import RecipeProgress
 from ald_gui.domain.stream import RunStatus
 from ald_gui.engine.engine import Engine
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
+from ald_gui.ui.alarm_screens import AlarmScreens
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.health import HealthStrip
 from ald_gui.ui.parameters import ParameterTable
@@ -97,9 +98,11 @@ class MainWindow(QMainWindow):
             config.process, {t.key: t.unit for t in config.tags}, ask_reason=ask_reason
         )
         self.library: RecipeLibrary | None = None
+        self.alarms = AlarmScreens(engine, self.panel.operator.text, parent=self)
 
         central = QWidget()
         layout = QVBoxLayout(central)
+        layout.addWidget(self.alarms.banner)  # where the eye is
         layout.addWidget(self.panel)
         layout.addWidget(self.recipe_run)
         layout.addWidget(self.trends, 1)
@@ -111,6 +114,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(parameters, recipes)
         parameters.raise_()
         events = self._dock("Event log", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
+        alarms = self._dock("Alarms", self.alarms.list, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(events, alarms)
+        alarms.raise_()
         # First start: room for the values and their status; later starts restore
         # whatever the operator arranged.
         self.resize(1600, 1000)
@@ -167,6 +173,7 @@ class MainWindow(QMainWindow):
         self.recipe_run.resume_requested.connect(lambda: self._submit(ResumeRun()))
         self.recipe_run.abort_requested.connect(lambda why: self._submit(AbortRun(why)))
         self.recipes.saved.connect(lambda _: self._list_recipes())
+        self.alarms.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
     # -- persistence ---------------------------------------------------------------
 
@@ -279,6 +286,7 @@ class MainWindow(QMainWindow):
             with suppress(RunNotPossible):
                 self.engine.stop_run(reason, status)
         self._save()
+        self.alarms.stop()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             # Blocks until every sample is in the spool and the threads have stopped.

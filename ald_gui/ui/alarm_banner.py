@@ -1,0 +1,124 @@
+"""The alarm banner along the top of the window: the highest-priority alarm still
+waiting for an acknowledgement, in words and large enough to read from two metres, the
+counts of unacknowledged and active alarms, Acknowledge and Silence.
+
+It paints what the engine's last ``AlarmBoard`` says and nothing else: Acknowledge asks
+for the command (``command_requested``), and the banner changes only when the engine's
+next board shows the alarm acknowledged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ald_gui.domain.alarms import AlarmBoard, AlarmState, AlarmStatus
+from ald_gui.domain.commands import AcknowledgeAlarm
+from ald_gui.ui.alarm_look import look, state_words, when
+
+__all__ = ["AlarmBanner", "banner_alarm", "counts"]
+
+_WAITING = (AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED)
+
+
+def banner_alarm(board: AlarmBoard) -> AlarmStatus | None:
+    """The alarm the banner shows: the highest-priority unacknowledged one (newest
+    first within a priority); with none unacknowledged, the highest still active."""
+    shown = board.attention()
+    waiting = [a for a in shown if a.state in _WAITING]
+    first = waiting or list(shown)
+    return first[0] if first else None
+
+
+def counts(board: AlarmBoard) -> tuple[int, int]:
+    """(unacknowledged, active) among the alarms the operator sees."""
+    shown = board.attention()
+    return sum(a.state in _WAITING for a in shown), sum(a.active for a in shown)
+
+
+class AlarmBanner(QFrame):
+    command_requested = Signal(object)  # an AcknowledgeAlarm
+    silence_requested = Signal()
+
+    def __init__(self, operator: Callable[[], str] = str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("alarmBanner")
+        self._operator = operator
+        self._shown: AlarmStatus | None = None
+        big = QFont(self.font())
+        big.setPointSize(18)
+        big.setBold(True)
+        self.priority = QLabel()
+        self.priority.setFont(big)
+        self.message = QLabel()
+        self.message.setFont(big)
+        self.guidance = QLabel()
+        self.guidance.setWordWrap(True)
+        self.count = QLabel()
+        count_font = QFont(self.font())
+        count_font.setPointSize(14)
+        count_font.setBold(True)
+        self.count.setFont(count_font)
+        self.acknowledge = QPushButton("Acknowledge")
+        self.acknowledge.setFont(count_font)
+        self.acknowledge.clicked.connect(self._acknowledge)
+        self.silence = QPushButton("Silence")
+        self.silence.setFont(count_font)
+        self.silence.setEnabled(False)
+        self.silence.clicked.connect(self.silence_requested)
+
+        words = QVBoxLayout()
+        words.setSpacing(0)
+        words.addWidget(self.message)
+        words.addWidget(self.guidance)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 4, 10, 4)
+        row.addWidget(self.priority)
+        row.addLayout(words, 1)
+        row.addWidget(self.count)
+        row.addWidget(self.acknowledge)
+        row.addWidget(self.silence)
+        self.show_board(AlarmBoard(at_us=0))
+
+    @property
+    def shown(self) -> AlarmStatus | None:
+        """The alarm on the banner now, or None."""
+        return self._shown
+
+    @Slot(object)
+    def show_board(self, board: AlarmBoard) -> None:
+        alarm = self._shown = banner_alarm(board)
+        unacknowledged, active = counts(board)
+        self.count.setText(f"{unacknowledged} unacknowledged · {active} active")
+        if alarm is None:
+            self.priority.setText("✓")
+            self.message.setText("No alarms")
+            self.guidance.setText("")
+            self.acknowledge.setEnabled(False)
+            self.setStyleSheet("")
+            return
+        d = alarm.definition
+        shape = look(d.priority)
+        self.priority.setText(shape.label())
+        value = "" if alarm.value is None else f" — {alarm.value:g}"
+        self.message.setText(f"{d.name}{value}")
+        since = when(alarm.raised_at_us)
+        state = f"{state_words(alarm)}{f' since {since}' if since else ''}"
+        self.guidance.setText(f"{state}. {d.guidance}" if d.guidance else f"{state}.")
+        self.acknowledge.setEnabled(alarm.state in _WAITING)
+        self.setStyleSheet(
+            f"QFrame#alarmBanner {{ background: {shape.colour}; }}"
+            f" QFrame#alarmBanner QLabel {{ color: {shape.text_colour}; }}"
+        )
+
+    @Slot(bool)
+    def set_sounding(self, sounding: bool) -> None:
+        self.silence.setEnabled(sounding)
+
+    @Slot()
+    def _acknowledge(self) -> None:
+        if self._shown is not None:
+            self.command_requested.emit(AcknowledgeAlarm(self._shown.id, operator=self._operator()))
