@@ -25,6 +25,8 @@ from ald_gui.engine.interlocks import InterlockRefused, Interlocks
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import WriteRefused
 from ald_gui.sim.server import Simulator
+from tests.ald_process import ald
+from tests.console_process import write_config
 from tests.recipe_run import RecipeRun, fast, recipe
 from tests.recording import Recording, settle
 
@@ -164,3 +166,19 @@ def test_during_a_recipe_pulse_a_hand_made_write_of_another_precursor_valve_is_r
     assert failed[by_hand[1]].reason == (
         "refused by rule exclusive_valves: Valve 3 is open; Valve 1 and Valve 3 never open together"
     )
+
+
+def test_plc_write_from_the_shell_obeys_the_same_rule(simulator: Simulator, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "plant.toml", plc_port=simulator.port, dsn="postgresql:///x")
+    simulator.model.set_value(V2, True)
+    refused = ald("plc", "write", V1, "on", "--config", config)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stderr.strip() == (
+        "error: refused by rule exclusive_valves: Valve 2 is open; "
+        "Valve 1 and Valve 2 never open together"
+    )
+    assert simulator.model.value(V1) is False
+    simulator.model.set_value(V2, False)
+    done = ald("plc", "write", V1, "on", "--config", config)
+    assert done.returncode == 0, done.stderr
+    assert simulator.model.value(V1) is True

@@ -16,6 +16,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig, PlcSettings, PollSettings
+from ald_gui.config.process import ProcessSettings
 from ald_gui.domain.events import PlcLost
 from ald_gui.domain.tags import DataType, RegisterKind, Tag
 from ald_gui.engine.engine import Engine
@@ -201,6 +202,7 @@ def test_the_gap_stored_names_the_protocol_error(
             "plc": _settings(modbus_peer),
             "tags": [_tag("a", RegisterKind.HOLDING, 0)],
             "poll": PollSettings(interval_s=0.05),
+            "process": ProcessSettings(),  # no valves, no watchdog: one tag
         }
     )
     engine = Engine(config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)

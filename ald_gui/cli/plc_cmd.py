@@ -12,6 +12,7 @@ from typing import Any
 from ald_gui.cli.demo_plc import plc_config
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.tags import DataType, Tag
+from ald_gui.engine.interlocks import Interlocks
 from ald_gui.plc.client import PlcClient, PollResult
 from ald_gui.plc.errors import PlcError
 
@@ -134,6 +135,11 @@ def _write(args: argparse.Namespace) -> int:
         return 2
     with PlcClient(config.plc, config.tags) as client:
         try:
+            # The engine's rules hold from the shell too, judged on the PLC's state now.
+            interlocks = Interlocks(config.process)
+            if interlocks.guards(tag.key):
+                interlocks.sampled({k: float(v) for k, v in client.poll().values.items()})
+                interlocks.check(tag.key, value)
             readback = client.write(tag, value)
         except PlcError as exc:
             print(f"error: {exc}", file=sys.stderr)

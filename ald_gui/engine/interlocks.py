@@ -57,6 +57,10 @@ class Interlocks:
         self._open: dict[str, bool] = {}  # valve name -> open, as last learnt
         self._in_flight = in_flight
 
+    def guards(self, key: str) -> bool:
+        """Whether some rule is about writes to tag ``key``."""
+        return key in self._valve_of
+
     def follow(self, in_flight: Callable[[], Collection[str]]) -> None:
         """Take the executor's valves held open into account from now on."""
         self._in_flight = in_flight

@@ -88,8 +88,8 @@ class RecipeMarker:
 class Recovery:
     """The safe state a restart owes to a recipe the last session left running.
 
-    ``pending`` until the safe state was applied with the PLC answering; the poll thread
-    calls ``apply`` before anything else in each round while it is pending."""
+    ``pending`` until the safe state was applied with the PLC answering each write; the
+    poll thread calls ``apply`` before anything else in each round while it is pending."""
 
     def __init__(self, marker: RecipeMarker, config: AppConfig) -> None:
         self._marker = marker
@@ -102,12 +102,13 @@ class Recovery:
 
     def apply(self, client: PlcClient) -> list[SafetyEvent]:
         """Apply the safe state; the event that says what happened once the PLC answered
-        (none while it is unreachable: tried again next round)."""
+        every write (none while the link fails: tried again next round). A write the
+        PLC refused is reported, not retried."""
         interrupted = self._interrupted
         if interrupted is None:
             return []
         result = apply_safe_state(client, self._config)
-        if result.plc_unreachable and not any(w.verified for w in result.writes):
+        if result.plc_unreachable:  # all of it again next round, once the PLC answers
             return []
         self._interrupted = None
         self._marker.clear()
