@@ -3,13 +3,16 @@ them, seen through their words, shapes, enabled actions and the commands they as
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon
 from pytestqt.qtbot import QtBot
 
+from ald_gui.config.models import AppConfig
 from ald_gui.domain.alarms import (
     AlarmBoard,
     AlarmDefinition,
@@ -27,10 +30,13 @@ from ald_gui.domain.commands import (
     ShelveAlarm,
     UnshelveAlarm,
 )
+from ald_gui.domain.stream import Batch
 from ald_gui.ui.alarm_banner import AlarmBanner
 from ald_gui.ui.alarm_list import AlarmList
 from ald_gui.ui.alarm_look import look
 from ald_gui.ui.alarm_sound import AlarmSound
+from ald_gui.ui.parameter_model import Column
+from ald_gui.ui.parameters import ParameterTable
 
 T0 = 1_764_590_400_000_000  # microseconds
 
@@ -320,3 +326,27 @@ def test_the_list_sorts_by_priority_and_by_time_as_numbers(qtbot: QtBot) -> None
     )
     selected = widget.selected()
     assert selected is not None and selected.id == PRESSURE.id
+
+
+def test_the_parameter_table_marks_alarmed_values_by_shape_word_and_colour(
+    qtbot: QtBot, reference_config: AppConfig
+) -> None:
+    table = ParameterTable(reference_config.tags, poll_interval_s=0.1)
+    qtbot.addWidget(table)
+    key = "chamber_heater.temperature_read"
+    table.update_values(Batch(1, 0, {key: 312.5}))
+    table.refresh()
+    heater = dataclasses.replace(HEATER, tag=key)
+    low = dataclasses.replace(PRESSURE, id="heater_low", tag=key, priority=Priority.LOW)
+    value = table.model.index_for(key, Column.VALUE)
+    assert value.data(Qt.ItemDataRole.DecorationRole) is None
+    with qtbot.waitSignal(table.model.dataChanged, timeout=1000):
+        table.show_alarms(
+            board(status(low, AlarmState.UNACKNOWLEDGED), status(heater, AlarmState.ACKNOWLEDGED))
+        )
+    # The worst of the tag's alarms, acknowledged or not, as long as it is shown.
+    assert isinstance(value.data(Qt.ItemDataRole.DecorationRole), QIcon)
+    assert table.status_text(key).startswith("◆ CRITICAL alarm · ")
+    table.show_alarms(board(status(heater, AlarmState.SHELVED)))
+    assert value.data(Qt.ItemDataRole.DecorationRole) is None
+    assert "alarm" not in table.status_text(key)

@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
             self.events.add,
         ):
             e.occurred.connect(slot)
+        e.alarms_changed.connect(self.parameters.show_alarms)
         e.plc_health.connect(self.health.on_plc_health)
         e.plc_health.connect(self._on_plc_health)
         e.writer_health.connect(self.health.on_writer_health)

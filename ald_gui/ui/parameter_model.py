@@ -16,7 +16,10 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 
+from ald_gui.domain.alarms import Priority
 from ald_gui.domain.tags import DataType, Tag
+from ald_gui.ui.alarm_look import look
+from ald_gui.ui.alarm_marks import mark_icon
 from ald_gui.ui.parameter_rows import Level, ParameterSheet, Row, limits_text
 
 Index = QModelIndex | QPersistentModelIndex
@@ -71,6 +74,7 @@ class ParameterModel(QAbstractItemModel):
         self.sheet = sheet
         self._fonts = _fonts_from(QFont())
         self._row_size = _row_size(self._fonts)
+        self.alarms: dict[str, Priority] = {}  # tag key -> its worst alarm's priority
         sheet.refresh()
 
     def set_base_font(self, base: QFont) -> None:
@@ -170,6 +174,9 @@ class ParameterModel(QAbstractItemModel):
             if column != Column.VALUE or not row.is_toggle or row.value is None:
                 return None
             return Qt.CheckState.Checked if row.value != 0.0 else Qt.CheckState.Unchecked
+        if role == _D.DecorationRole and column == Column.VALUE:
+            priority = self.alarms.get(row.tag.key)
+            return mark_icon(priority) if priority is not None else None
         if role == _D.ToolTipRole:
             return self._tooltip(row, column)
         if role == _D.EditRole:
@@ -228,7 +235,12 @@ class ParameterModel(QAbstractItemModel):
             return ""
         if column == Column.VALUE:
             return shown.value
-        return shown.setpoint if column == Column.SETPOINT else shown.status
+        if column == Column.SETPOINT:
+            return shown.setpoint
+        priority = self.alarms.get(tag.key)
+        return (
+            shown.status if priority is None else f"{look(priority).label()} alarm · {shown.status}"
+        )
 
     def _tooltip(self, row: Row, column: int) -> str:
         tag = row.tag
@@ -247,6 +259,15 @@ class ParameterModel(QAbstractItemModel):
         return "\n".join(lines)
 
     # -- updates -------------------------------------------------------------------
+
+    def set_alarms(self, alarms: dict[str, Priority]) -> None:
+        """Mark the values of these tags with their alarm's priority (shape and colour
+        beside the value, shape and word in the status); unmark the others."""
+        changed = set(alarms.items()) ^ set(self.alarms.items())
+        self.alarms = dict(alarms)
+        for key in {k for k, _ in changed} & self.sheet.by_key.keys():
+            value = self.index_for(key, Column.VALUE)
+            self.dataChanged.emit(value, value.siblingAtColumn(Column.STATUS))
 
     def refresh(self) -> int:
         """Bring every row's display up to date; one dataChanged per component over its

@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from ald_gui.domain.alarms import AlarmBoard
 from ald_gui.domain.events import WriteConfirmed, WriteFailed
 from ald_gui.domain.stream import Batch
 from ald_gui.domain.tags import DataType, Tag
 from ald_gui.plc.errors import WriteRefused
 from ald_gui.plc.writes import check_value
+from ald_gui.ui.alarm_marks import marks
 from ald_gui.ui.parameter_model import Column, ParameterModel, Role
 from ald_gui.ui.parameter_rows import ParameterSheet, with_unit
 from ald_gui.ui.parameter_view import ParameterView, range_text
@@ -114,6 +116,11 @@ class ParameterTable(QWidget):
     def update_values(self, batch: Batch) -> None:
         """Record a poll; shown at the next refresh."""
         self.sheet.take(batch)
+
+    @Slot(object)
+    def show_alarms(self, board: AlarmBoard) -> None:
+        """Mark the values that have an alarm the operator sees."""
+        self.model.set_alarms(marks(board))
 
     @Slot(object)
     def on_event(self, event: object) -> None:
