@@ -1,7 +1,9 @@
 """The console's heartbeat against the simulator's watchdog, over real TCP and clocks.
 
 A real engine beats a simulator running on the real clock; the watchdog is shortened
-(beats every 100 ms, a trip after 1 s) so the tests take about a second each.
+(beats every 100 ms, a trip after 1 s) so the tests take about a second each. The
+last one cuts the PLC in the middle of a recipe's pulse: the recipe is suspended and
+the watchdog, not the console, closes the valve.
 """
 
 from __future__ import annotations
@@ -16,13 +18,19 @@ from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig
 from ald_gui.config.process import Watchdog
+from ald_gui.domain.commands import AbortRun
 from ald_gui.domain.events import SafetyEvent, SafetyEventKind, WriteConfirmed
+from ald_gui.domain.recipe import Pulse, Purge
+from ald_gui.domain.recipe_progress import ExecutorState
+from ald_gui.domain.stream import RunStatus
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from tests.fixtures.plc import quick
+from tests.recipe_run import RecipeRun, fast, recipe
 from tests.recording import Recording, settle
 
-HEARTBEAT, TRIPPED, V1 = "plc_watchdog.heartbeat", "plc_watchdog.tripped", "valve_1.valve_state"
+HEARTBEAT, TRIPPED = "plc_watchdog.heartbeat", "plc_watchdog.tripped"
+V1, V3 = "valve_1.valve_state", "valve_3.valve_state"
 FAST = Watchdog(
     heartbeat_tag=HEARTBEAT, period_ms=100, timeout_ms=1000, tripped_tag="plc_watchdog.tripped"
 )
@@ -129,3 +137,40 @@ def test_a_cut_link_trips_the_watchdog_and_the_console_reports_it_when_back(
         SafetyEventKind.HEARTBEAT_RESUMED,
         SafetyEventKind.WATCHDOG_CLEARED,
     ]
+
+
+def test_plc_cut_mid_pulse_suspends_the_recipe_and_the_watchdog_closes_the_valve(
+    fast_watchdog: AppConfig, live_simulator: Simulator, qtbot: QtBot
+) -> None:
+    sim = live_simulator
+    plc = fast_watchdog.plc.model_copy(update={"port": sim.port})
+    config = fast(fast_watchdog.model_copy(update={"plc": plc}))
+    timeout_s = FAST.timeout_ms / 1000
+    with RecipeRun(config, qtbot) as run:
+        run.start(recipe(Pulse(valve="Valve 3", ms=4000), Purge(ms=100)))
+        run.wait(lambda: sim.model.value(V3), "the pulse to open Valve 3")
+        opened_at_s = sim.model.elapsed_s
+        sim.stall()  # the PLC stops answering: no close, no heartbeat gets through
+        cut_at_s = sim.model.elapsed_s
+        suspended = run.wait_state(ExecutorState.SUSPENDED)
+        run.wait(lambda: sim.model.value(V3) is False, "the watchdog to close Valve 3")
+        status = sim.model.watchdog()
+        sim.clear_faults()
+        run.wait(
+            lambda: [
+                e for e in run.events
+                if isinstance(e, SafetyEvent) and e.kind is SafetyEventKind.WATCHDOG_CLEARED
+            ],
+            "the console to see the trip, then clear it",
+        )  # fmt: skip
+        run.submit(AbortRun("PLC was cut mid-pulse"))
+        ended = run.wait_ended()
+
+    assert "its watchdog holds the valves" in suspended.message
+    assert status is not None and status.tripped_at_s is not None
+    assert status.tripped_at_s - cut_at_s <= timeout_s + 0.05  # a beat on the wire
+    assert status.tripped_at_s - opened_at_s < 4.0  # long before the pulse's end
+    assert ended.status is RunStatus.ABORTED
+    assert sim.model.value(V3) is False
+    kinds = [e.kind for e in run.events if isinstance(e, SafetyEvent)]
+    assert SafetyEventKind.WATCHDOG_TRIPPED in kinds
