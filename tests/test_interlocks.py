@@ -145,6 +145,7 @@ def test_during_a_recipe_pulse_a_hand_made_write_of_another_precursor_valve_is_r
     simulator: Simulator, sim_config: AppConfig, qtbot: QtBot
 ) -> None:
     config = fast(sim_config)
+    simulator.model.set_value("vacuum_pump.power_on", True)  # else an alarm aborts the recipe
     with RecipeRun(config, qtbot) as run:
         run.start(recipe(Pulse(valve="Valve 3", ms=3000), Purge(ms=100)))
         run.wait(lambda: simulator.model.value(V3), "the recipe's pulse to open Valve 3")

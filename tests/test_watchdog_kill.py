@@ -6,7 +6,8 @@ console). It is killed 1 s into the pulse. The simulator runs in this process on
 the real clock with the reference reactor's watchdog (a beat every 250 ms, a trip 2 s
 after the last one): it closes the valve long before the pulse would have ended. The
 console started again on the same data directory applies the safe state before
-anything else, says so, and the run left open is closed as aborted.
+anything else, says so, and the run left open is closed as aborted; with its
+database down too.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from ald_gui.domain.recipe import Pulse, Purge, Recipe, Step
 from ald_gui.sim.server import Simulator
 from ald_gui.store.recipe_library import RecipeLibrary
 from tests.console_process import Console, write_config
+from tests.fixtures.plc import free_port
 from tests.waiting import wait_until
 
 V3, TRIPPED, FLOW = "valve_3.valve_state", "plc_watchdog.tripped", "mfc_1.flow_set"
+PUMP = "vacuum_pump.power_on"
 PULSE_MS = 4000
 LONG_PULSE = Recipe(
     name="long pulse",
@@ -72,6 +75,7 @@ def _kill_mid_pulse(sim: Simulator, dsn: str, root: Path) -> Killed:
     saved = library.save_new_version(LONG_PULSE)
     library.release(saved.name, saved.version, by="test")
 
+    sim.model.set_value(PUMP, True)  # a recipe run with the pump off is aborted (alarm)
     with Console(config, data_dir, root) as console:
         console.ready()
         wait_until(lambda: (w := sim.model.watchdog()) and w.armed, 10, "the first heartbeat")
@@ -81,7 +85,7 @@ def _kill_mid_pulse(sim: Simulator, dsn: str, root: Path) -> Killed:
         wait_until(lambda: sim.model.value(V3), 10, "the pulse to open Valve 3")
         opened_at_s = sim.model.elapsed_s
         wait_until(lambda: sim.model.elapsed_s >= opened_at_s + 1.0, 10, "1 s of the pulse")
-        assert sim.model.value(V3) is True  # 3 s of the pulse are left
+        assert sim.model.value(V3) is True, "\n".join(console.lines)  # 3 s of the pulse left
         console.kill_9()
         killed_at_s = sim.model.elapsed_s  # the simulator's clock is the real one
         killed_at_us = time.time_ns() // 1000
@@ -164,3 +168,23 @@ def test_restarted_after_a_kill_mid_recipe_the_safe_state_comes_first_and_is_log
     lines = [i for i, line in enumerate(output) if "The last session ended" in line]
     trips = [i for i, line in enumerate(output) if "PLC watchdog tripped" in line]
     assert lines and trips and lines[0] < trips[0], output
+
+
+def test_restarted_with_the_database_down_the_safe_state_still_comes_first(
+    live_simulator: Simulator, migrated_pg_dsn: str, tmp_path: Path
+) -> None:
+    sim = live_simulator
+    killed = _kill_mid_pulse(sim, migrated_pg_dsn, tmp_path)
+    # The same console, its database out of reach: the marker is a file, not a row.
+    with killed.config.open("rb") as f:
+        data = tomllib.load(f)
+    data["database"]["dsn"] = f"postgresql://ald@127.0.0.1:{free_port()}/ald?connect_timeout=1"
+    killed.config.write_text(tomli_w.dumps(data), encoding="utf-8")
+    sim.model.set_value(FLOW, 0.0)
+    with Console(killed.config, killed.data_dir, tmp_path) as console:
+        console.ready()
+        said = console.wait_for_line("The last session ended during recipe").string
+        assert sim.model.value(FLOW) == SAFE_FLOW
+        assert console.terminate() == 0
+    assert f"(run {killed.run_id})" in said and "safe state verified by read-back" in said
+    assert not paths.recipe_marker_path(killed.data_dir).exists()
