@@ -179,6 +179,7 @@ def test_restarted_with_the_database_down_the_safe_state_still_comes_first(
     with killed.config.open("rb") as f:
         data = tomllib.load(f)
     data["database"]["dsn"] = f"postgresql://ald@127.0.0.1:{free_port()}/ald?connect_timeout=1"
+    data["database"]["password_env"] = ""  # a login that needs none: nobody listens anyway
     killed.config.write_text(tomli_w.dumps(data), encoding="utf-8")
     sim.model.set_value(FLOW, 0.0)
     with Console(killed.config, killed.data_dir, tmp_path) as console:
