@@ -3,10 +3,15 @@ deadband and delays holding chatter off as configured (hypothesis)."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ald_gui.domain.alarm_engine import AlarmEngine, AlarmRefused, Situation
+from ald_gui.domain.alarm_rules import SystemFigures, condition
+from ald_gui.domain.alarm_vector import VECTOR_KINDS, ValueConditions
 from ald_gui.domain.alarms import (
     AlarmDefinition,
     AlarmEvent,
@@ -89,7 +94,7 @@ steps = st.one_of(
     st.floats(0, 1),
 )
 def test_any_sequence_gives_only_allowed_transitions(
-    script: list[tuple[tuple[str, object], int]],
+    script: list[tuple[tuple[str, Any], int]],
     latch: bool,
     applies: str,
     on_delay: float,
@@ -104,7 +109,6 @@ def test_any_sequence_gives_only_allowed_transitions(
     occurrences = set()
     for (what, arg), dt in script:
         t += dt
-        command: AlarmCommand | None = None
         events: list[AlarmEvent] = []
         if what == "value":
             values = None if arg is None else {"t": arg}
@@ -112,13 +116,14 @@ def test_any_sequence_gives_only_allowed_transitions(
         elif what == "run":
             running = bool(arg)
         else:
-            command = {
+            commands: dict[str, AlarmCommand] = {
                 "ack": AcknowledgeAlarm("hot", "seen", "ann"),
                 "shelve": ShelveAlarm("hot", float(arg or 1), "maintenance", "ann"),
                 "unshelve": UnshelveAlarm("hot", "ann"),
                 "remove": RemoveFromService("hot", "sensor swapped", "ann"),
                 "return": ReturnToService("hot", "ann"),
-            }[what]
+            }
+            command = commands[what]
             try:
                 events = engine.apply(command, t)
             except AlarmRefused:
@@ -229,3 +234,61 @@ def test_refusals_name_the_reason() -> None:
             assert words in str(exc)
         else:
             raise AssertionError(f"{command} was not refused")
+
+
+kinds = st.sampled_from(sorted(VECTOR_KINDS))
+reading = st.one_of(st.floats(-5, 5), st.just(math.nan))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(kinds, st.integers(0, 3), st.integers(0, 3), st.floats(-3, 3), st.floats(0, 2),
+                  st.booleans(), st.booleans(), st.booleans()),
+        min_size=1, max_size=20,
+    ),
+    st.dictionaries(st.sampled_from(["t0", "t1", "t2", "t3"]), reading),
+)  # fmt: skip
+def test_the_vector_judges_as_the_state_machine_does(
+    rows: list[tuple[AlarmKind, int, int, float, float, bool, bool, bool]],
+    values: dict[str, float],
+) -> None:
+    defs = [
+        AlarmDefinition(
+            id=f"a{i}",
+            name="a",
+            kind=k,
+            priority=Priority.LOW,
+            tag=f"t{tag}",
+            setpoint_tag=f"t{sp}" if k is AlarmKind.DEVIATION else "",
+            limit=limit,
+            deadband=band,
+        )
+        for i, (k, tag, sp, limit, band, *_) in enumerate(rows)
+    ]
+    vector = ValueConditions(defs)
+    for i, (*_, raw, bad, skip) in enumerate(rows):
+        vector.raw[i], vector.bad[i], vector.skip[i] = raw, bad, skip
+    expected = []
+    for i, (d, (*_, raw, bad, skip)) in enumerate(zip(defs, rows, strict=True)):
+        judged = condition(d, values, SystemFigures(), raw)
+        now_bad = judged is None
+        if not skip and ((not now_bad and judged != raw) or now_bad != bad):
+            expected.append(i)
+    assert vector.changed(values) == expected
+
+
+def test_a_thousand_quiet_alarms_visit_none() -> None:
+    defs = [
+        AlarmDefinition(id=f"a{i}", name="a", kind=AlarmKind.HIGH, priority=Priority.LOW,
+                        tag=f"t{i % 50}", limit=100.0)
+        for i in range(1000)
+    ]  # fmt: skip
+    engine = AlarmEngine(defs, Machine("m"))
+    quiet = {f"t{i}": 20.0 for i in range(50)}
+    assert engine.evaluate(10**15, quiet, Situation()) == []
+    hot = quiet | {"t7": 150.0}
+    raised = engine.evaluate(10**15 + 1, hot, Situation())
+    assert {e.alarm for e in raised} == {f"a{i}" for i in range(7, 1000, 50)}
+    assert all(e.event is E.RAISED for e in raised)
+    assert engine.evaluate(10**15 + 2, hot, Situation()) == []

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ald_gui.domain.alarm_rules import Situation, SystemFigures, condition
+from ald_gui.domain.alarm_vector import VECTOR_KINDS, ValueConditions
 from ald_gui.domain.alarms import (
     AlarmBoard,
     AlarmDefinition,
@@ -37,6 +38,7 @@ from ald_gui.domain.alarms import (
     AlarmEventKind,
     AlarmState,
     AlarmStatus,
+    Applies,
 )
 from ald_gui.domain.commands import (
     AcknowledgeAlarm,
@@ -67,6 +69,7 @@ class _Alarm:
         "active",
         "bad",
         "d",
+        "index",
         "occurrence",
         "oos_reason",
         "pending_us",
@@ -75,6 +78,7 @@ class _Alarm:
         "shelf_reason",
         "shelved_until",
         "since_us",
+        "slot",
         "state",
         "suppressed",
         "value",
@@ -96,6 +100,8 @@ class _Alarm:
         self.oos_reason = ""
         self.suppressed = False
         self.state = S.NORMAL
+        self.index = 0  # in the engine's list
+        self.slot = -1  # in the engine's ValueConditions; -1: not a value alarm
 
     def derived(self) -> AlarmState:
         if self.oos_reason:
@@ -112,10 +118,10 @@ class _Alarm:
     def hidden(self) -> bool:
         return bool(self.oos_reason) or self.shelved_until is not None or self.suppressed
 
-    def status(self) -> AlarmStatus:
+    def status(self, value: float | None) -> AlarmStatus:
         return AlarmStatus(
             self.d, self.state, self.active, self.acked, self.since_us, self.raised_us,
-            self.occurrence, self.value, self.bad, self.shelved_until,
+            self.occurrence, value, self.bad, self.shelved_until,
             self.oos_reason or self.shelf_reason,
         )  # fmt: skip
 
@@ -140,6 +146,18 @@ class AlarmEngine:
         self._machine = machine
         self._alarms = {d.id: _Alarm(d) for d in definitions}
         self._list = tuple(self._alarms.values())
+        vector = [a for a in self._list if a.d.kind in VECTOR_KINDS]
+        self._vector = ValueConditions([a.d for a in vector])
+        self._vector_alarms = vector
+        for i, a in enumerate(self._list):
+            a.index = i
+        for j, a in enumerate(vector):
+            a.slot = j
+        self._always = [a for a in self._list if a.slot < 0]  # system, bad quality: few
+        self._conditional = [a for a in self._list if a.d.applies is not Applies.ALWAYS]
+        self._watched: set[int] = set()
+        self._situation: Situation | None = None
+        self._values: Mapping[str, float] | None = None
         self.figures = SystemFigures()
         self.quality_changed = False  # by the last evaluate: an alarm went bad or good
 
@@ -163,41 +181,77 @@ class AlarmEngine:
                 a.active = a.raw = r.state in (S.UNACKNOWLEDGED, S.ACKNOWLEDGED)
                 a.acked = r.state in (S.ACKNOWLEDGED, S.NORMAL)
             a.state = a.derived()
+            self._sync(a)
 
     # -- evaluation ----------------------------------------------------------------
 
     def evaluate(
         self, at_us: int, values: Mapping[str, float] | None, situation: Situation
     ) -> list[AlarmEvent]:
-        """Judge every alarm at ``at_us`` against one poll's ``values`` (None: a gap)."""
+        """Judge every alarm at ``at_us`` against one poll's ``values`` (None: a gap).
+
+        Visited: after a gap every alarm; otherwise the system and bad-quality alarms,
+        those with a delay running or a shelf to expire, those whose condition or
+        quality changed with this poll (alarm_vector), and, when the situation (run,
+        step) changed, those that apply only in some. No other alarm can change."""
         events: list[AlarmEvent] = []
-        figures = self.figures
         self.quality_changed = False
-        for a in self._list:
-            d = a.d
-            if a.shelved_until is not None and at_us >= a.shelved_until:
-                a.shelved_until, a.shelf_reason = None, ""
-                self._moved(a, at_us, E.UNSHELVED, events, note="shelf expired")
-            applies = situation.admits(d)
-            if applies == a.suppressed:  # suppressed must become not applies
-                a.suppressed = not applies
-                if a.suppressed:
-                    a.active = a.raw = False
-                    a.acked, a.pending_us = True, None
-                self._moved(a, at_us, E.SUPPRESSED if a.suppressed else E.UNSUPPRESSED, events)
-            if a.suppressed:
-                continue
-            raw = condition(d, values, figures, a.raw)
-            if raw is None:  # no fresh value: bad quality, the state stands
-                if not a.bad:
-                    a.bad, a.value, self.quality_changed = True, None, True
-                continue
-            if a.bad:
-                a.bad, self.quality_changed = False, True
-            a.value = _value_of(d, values)
-            a.raw = raw
-            self._delay(a, at_us, raw, events)
+        self._values = values
+        todo: Iterable[_Alarm]
+        if values is None:
+            todo = self._list
+        else:
+            picked = {a.index for a in self._always}
+            picked.update(self._watched)
+            vector = self._vector_alarms
+            picked.update(vector[j].index for j in self._vector.changed(values))
+            if situation != self._situation:
+                picked.update(a.index for a in self._conditional)
+            todo = [self._list[i] for i in sorted(picked)]
+        self._situation = situation
+        for a in todo:
+            self._judge(a, at_us, values, situation, events)
+            self._sync(a)
         return events
+
+    def _judge(
+        self, a: _Alarm, at_us: int, values: Mapping[str, float] | None, situation: Situation,
+        events: list[AlarmEvent],
+    ) -> None:  # fmt: skip
+        d = a.d
+        if a.shelved_until is not None and at_us >= a.shelved_until:
+            a.shelved_until, a.shelf_reason = None, ""
+            self._moved(a, at_us, E.UNSHELVED, events, note="shelf expired")
+        applies = situation.admits(d)
+        if applies == a.suppressed:  # suppressed must become not applies
+            a.suppressed = not applies
+            if a.suppressed:
+                a.active = a.raw = False
+                a.acked, a.pending_us = True, None
+            self._moved(a, at_us, E.SUPPRESSED if a.suppressed else E.UNSUPPRESSED, events)
+        if a.suppressed:
+            return
+        raw = condition(d, values, self.figures, a.raw)
+        if raw is None:  # no fresh value: bad quality, the state stands
+            if not a.bad:
+                a.bad, a.value, self.quality_changed = True, None, True
+            return
+        if a.bad:
+            a.bad, self.quality_changed = False, True
+        a.value = _value_of(d, values)
+        a.raw = raw
+        self._delay(a, at_us, raw, events)
+
+    def _sync(self, a: _Alarm) -> None:
+        """Mirror ``a`` where the next poll looks: the vector's copy of its condition,
+        and the alarms visited every poll (a delay running, a shelf to expire)."""
+        if a.slot >= 0:
+            v = self._vector
+            v.raw[a.slot], v.bad[a.slot], v.skip[a.slot] = a.raw, a.bad, a.suppressed
+        if a.pending_us is not None or a.shelved_until is not None:
+            self._watched.add(a.index)
+        else:
+            self._watched.discard(a.index)
 
     def _delay(self, a: _Alarm, at_us: int, raw: bool, events: list[AlarmEvent]) -> None:
         if raw == a.active or (not raw and a.d.latch and not a.acked):
@@ -265,6 +319,7 @@ class AlarmEngine:
                     raise AlarmRefused(f"alarm {a.d.id} is in service")
                 a.oos_reason = ""
                 self._moved(a, at_us, E.RETURNED, events, operator=operator)
+        self._sync(a)
         return events
 
     @staticmethod
@@ -296,15 +351,24 @@ class AlarmEngine:
 
     def board(self, at_us: int, events: Sequence[AlarmEvent] = ()) -> AlarmBoard:
         """Every alarm not normal (or normal but bad quality), with ``events``."""
-        shown = tuple(a.status() for a in self._list if a.state is not S.NORMAL or a.bad)
+        shown = tuple(
+            a.status(self._now(a)) for a in self._list if a.state is not S.NORMAL or a.bad
+        )
         return AlarmBoard(at_us, shown, tuple(events))
 
     def status(self, alarm: str) -> AlarmStatus:
         """Raises KeyError for an alarm not configured."""
-        return self._alarms[alarm].status()
+        a = self._alarms[alarm]
+        return a.status(self._now(a))
 
     def statuses(self) -> tuple[AlarmStatus, ...]:
-        return tuple(a.status() for a in self._list)
+        return tuple(a.status(self._now(a)) for a in self._list)
+
+    def _now(self, a: _Alarm) -> float | None:
+        """``a``'s value at the last poll (an alarm not visited kept an older one)."""
+        if a.bad or self._values is None:
+            return a.value
+        return _value_of(a.d, self._values)
 
 
 def _value_of(d: AlarmDefinition, values: Mapping[str, float] | None) -> float | None:
