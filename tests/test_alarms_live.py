@@ -12,7 +12,9 @@ from pytestqt.qtbot import QtBot
 from ald_gui.config.alarms import AlarmSettings
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.alarms import AlarmKind, Priority
+from ald_gui.domain.stream import now_us
 from ald_gui.engine.control_access import read_token
+from ald_gui.store.alarm_journal import report
 from tests.control_harness import Control, open_control
 from tests.fixtures.pg import scalar
 from tests.fixtures.plc import quick
@@ -73,3 +75,8 @@ def test_a_setpoint_over_its_limit_alarms_within_its_delay_and_the_ack_is_journa
     settle(qtbot, lambda: scalar(migrated_pg_dsn, query, run_id) == 1, 10, "the ack journalled")
     raised = "SELECT count(*) FROM alarm_events WHERE run_id = %s AND event = 'raised'"
     assert scalar(migrated_pg_dsn, raised, run_id) == 1
+
+    # The KPI report reads the same journal.
+    kpis = report(migrated_pg_dsn, control.engine.machine, now_us() - 3600 * 10**6, now_us())
+    assert kpis.alarms == 1
+    assert [(f.alarm, f.count) for f in kpis.most_frequent] == [("chamber.hot", 1)]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ald_gui import __version__
 from ald_gui.cli import (
+    alarms_cmd,
     config_cmd,
     db_cmd,
     doctor_cmd,
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         db_cmd,
         doctor_cmd,
         spool_cmd,
+        alarms_cmd,
     ):
         module.register(sub)
     return parser
