@@ -292,3 +292,13 @@ def test_a_thousand_quiet_alarms_visit_none() -> None:
     assert {e.alarm for e in raised} == {f"a{i}" for i in range(7, 1000, 50)}
     assert all(e.event is E.RAISED for e in raised)
     assert engine.evaluate(10**15 + 2, hot, Situation()) == []
+
+
+def test_returned_to_service_with_its_condition_standing_it_raises_a_new_occurrence() -> None:
+    engine, _ = _engine(_high())
+    engine.apply(RemoveFromService("hot", "sensor swapped"), 10**12)
+    assert engine.evaluate(10**12 + 1, {"t": 101.0}, Situation()) == []
+    events = engine.apply(ReturnToService("hot"), 10**12 + 2)
+    assert [(e.event, e.state) for e in events] == [
+        (E.RETURNED, S.NORMAL), (E.RAISED, S.UNACKNOWLEDGED),
+    ]  # fmt: skip

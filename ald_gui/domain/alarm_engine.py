@@ -254,6 +254,9 @@ class AlarmEngine:
             self._watched.discard(a.index)
 
     def _delay(self, a: _Alarm, at_us: int, raw: bool, events: list[AlarmEvent]) -> None:
+        if a.hidden:  # watched (raw), not announced: a condition that holds raises anew
+            a.pending_us = None  # when the alarm returns (_moved)
+            return
         if raw == a.active or (not raw and a.d.latch and not a.acked):
             a.pending_us = None
             return
@@ -264,8 +267,6 @@ class AlarmEngine:
             return
         a.pending_us = None
         a.active = raw
-        if a.hidden:
-            return  # watched, not announced: it shows when it returns
         if raw:
             a.acked = False
             a.occurrence, a.raised_us = uuid.uuid4(), at_us
