@@ -12,16 +12,31 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ald_gui.domain.alarms import AlarmBoard, AlarmState, AlarmStatus
 from ald_gui.domain.commands import AcknowledgeAlarm
 from ald_gui.ui.alarm_look import look, state_words, when
+from ald_gui.ui.theme import named
 
 __all__ = ["AlarmBanner", "banner_alarm", "counts"]
 
 _WAITING = (AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED)
+# Read from two metres: sizes in the banner's own sheet, since the theme's sheet sets
+# every widget's font size (a QFont set in code would lose to it).
+_SIZES = (
+    "QLabel#alarmPriority, QLabel#alarmMessage { font-size: 22pt; font-weight: 700; }"
+    " QLabel#alarmGuidance { font-size: 13pt; }"
+    " QLabel#alarmCount, QFrame#alarmBanner QPushButton { font-size: 15pt; font-weight: 600; }"
+)
 
 
 def banner_alarm(board: AlarmBoard) -> AlarmStatus | None:
@@ -48,25 +63,17 @@ class AlarmBanner(QFrame):
         self.setObjectName("alarmBanner")
         self._operator = operator
         self._shown: AlarmStatus | None = None
-        big = QFont(self.font())
-        big.setPointSize(18)
-        big.setBold(True)
-        self.priority = QLabel()
-        self.priority.setFont(big)
-        self.message = QLabel()
-        self.message.setFont(big)
-        self.guidance = QLabel()
-        self.guidance.setWordWrap(True)
-        self.count = QLabel()
-        count_font = QFont(self.font())
-        count_font.setPointSize(14)
-        count_font.setBold(True)
-        self.count.setFont(count_font)
+        self.priority = named(QLabel(), "alarmPriority")
+        self.message = named(QLabel(), "alarmMessage")
+        self.guidance = named(QLabel(), "alarmGuidance")
+        self.count = named(QLabel(), "alarmCount")
+        for label in (self.message, self.guidance):
+            # Long words wrap inside the banner; they never widen the window.
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.acknowledge = QPushButton("Acknowledge")
-        self.acknowledge.setFont(count_font)
         self.acknowledge.clicked.connect(self._acknowledge)
         self.silence = QPushButton("Silence")
-        self.silence.setFont(count_font)
         self.silence.setEnabled(False)
         self.silence.clicked.connect(self.silence_requested)
 
@@ -98,19 +105,19 @@ class AlarmBanner(QFrame):
             self.message.setText("No alarms")
             self.guidance.setText("")
             self.acknowledge.setEnabled(False)
-            self.setStyleSheet("")
+            self.setStyleSheet(_SIZES)
             return
         d = alarm.definition
         shape = look(d.priority)
         self.priority.setText(shape.label())
-        value = "" if alarm.value is None else f" — {alarm.value:g}"
+        value = "" if alarm.value is None else f" — {alarm.value:.4g}"
         self.message.setText(f"{d.name}{value}")
         since = when(alarm.raised_at_us)
         state = f"{state_words(alarm)}{f' since {since}' if since else ''}"
         self.guidance.setText(f"{state}. {d.guidance}" if d.guidance else f"{state}.")
         self.acknowledge.setEnabled(alarm.state in _WAITING)
         self.setStyleSheet(
-            f"QFrame#alarmBanner {{ background: {shape.colour}; }}"
+            f"{_SIZES} QFrame#alarmBanner {{ background: {shape.colour}; }}"
             f" QFrame#alarmBanner QLabel {{ color: {shape.text_colour}; }}"
         )
 
