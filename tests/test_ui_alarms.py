@@ -32,6 +32,7 @@ from ald_gui.domain.commands import (
 )
 from ald_gui.domain.stream import Batch
 from ald_gui.ui.alarm_banner import AlarmBanner
+from ald_gui.ui.alarm_history_query import SYSTEM, HistoryQuery, matching
 from ald_gui.ui.alarm_list import AlarmList
 from ald_gui.ui.alarm_look import look
 from ald_gui.ui.alarm_sound import AlarmSound
@@ -350,3 +351,32 @@ def test_the_parameter_table_marks_alarmed_values_by_shape_word_and_colour(
     table.show_alarms(board(status(heater, AlarmState.SHELVED)))
     assert value.data(Qt.ItemDataRole.DecorationRole) is None
     assert "alarm" not in table.status_text(key)
+
+
+def test_the_history_filter_keeps_what_is_asked_newest_first() -> None:
+    run = uuid.uuid4()
+    tags = {HEATER.id: HEATER.tag, PRESSURE.id: PRESSURE.tag, "plc_lost": ""}
+
+    def entry(seq: int, alarm: str, priority: Priority, run_id: uuid.UUID | None) -> AlarmEvent:
+        return AlarmEvent(
+            seq, T0 + seq, alarm, AlarmEventKind.RAISED, AlarmState.UNACKNOWLEDGED, priority,
+            uuid.uuid4(), run_id,
+        )  # fmt: skip
+
+    events = [
+        entry(1, HEATER.id, Priority.CRITICAL, run),
+        entry(2, PRESSURE.id, Priority.MEDIUM, run),
+        entry(3, "plc_lost", Priority.HIGH, None),
+        entry(4, HEATER.id, Priority.CRITICAL, None),
+    ]
+    span = (T0, T0 + 10)
+
+    def seqs(**filters: object) -> list[int]:
+        return [e.seq for e in matching(HistoryQuery(*span, **filters), events, tags)]  # type: ignore[arg-type]
+
+    assert seqs() == [4, 3, 2, 1]
+    assert seqs(priority=Priority.HIGH) == [4, 3, 1]
+    assert seqs(tag=HEATER.tag) == [4, 1]
+    assert seqs(tag=SYSTEM) == [3]
+    assert seqs(run=str(run)[:8]) == [2, 1]
+    assert seqs(run=str(run)[:8], priority=Priority.CRITICAL) == [1]

@@ -16,6 +16,7 @@ from ald_gui.config.alarms import AlarmSettings
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.alarms import AlarmKind, AlarmState, Priority
 from ald_gui.engine.engine import Engine
+from ald_gui.ui.alarm_history import AlarmHistory
 from ald_gui.ui.main_window import MainWindow
 from tests.fixtures.pg import scalar
 from tests.fixtures.plc import quick
@@ -75,3 +76,31 @@ def test_a_heater_over_its_limit_shows_in_the_banner_and_acknowledging_clears_th
         " AND event = 'acknowledged' AND operator = 'alice'"
     )
     qtbot.waitUntil(lambda: scalar(migrated_pg_dsn, query) == 1, timeout=10000)
+
+    # The journal, read on the reader's thread: the history finds the raise and the
+    # acknowledgement; a filter on another tag finds nothing.
+    history = console.alarms.history
+    console.alarms.tabs.setCurrentWidget(history)
+    qtbot.waitUntil(lambda: _searched(history, qtbot) >= 2, timeout=15000)
+    rows = history.entries()
+    events = {(r[2], r[3], r[6]) for r in rows}
+    assert ("Chamber heater set too hot", "acknowledged", "alice") in events
+    assert ("Chamber heater set too hot", "raised", "") in events
+    assert all(r[1] == "◆ CRITICAL" for r in rows)
+    history.tag.setCurrentIndex(history.tag.findData("(system)"))
+    qtbot.waitUntil(lambda: _searched(history, qtbot) == 0, timeout=15000)
+
+    # The performance figures: the same computation as `ald-gui alarms report`.
+    dialog = console.alarms.show_kpis(console)
+    qtbot.waitUntil(lambda: dialog.figures["alarms"].text() == "1", timeout=15000)
+    assert dialog.frequent.rowCount() == 1
+    assert dialog.frequent.item(0, 0).text() == "Chamber heater set too hot (chamber.hot)"
+    assert dialog.frequent.item(0, 1).text() == "1"
+    dialog.close()
+
+
+def _searched(history: AlarmHistory, qtbot: QtBot) -> int:
+    """Ask the history once and wait for its answer; the number of entries shown."""
+    with qtbot.waitSignal(history.reader.answered, timeout=10000):
+        history.ask()
+    return history.table.rowCount()

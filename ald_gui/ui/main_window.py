@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(parameters, recipes)
         parameters.raise_()
         events = self._dock("Event log", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
-        alarms = self._dock("Alarms", self.alarms.list, Qt.DockWidgetArea.BottomDockWidgetArea)
+        alarms = self._dock("Alarms", self.alarms.tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(events, alarms)
         alarms.raise_()
         # First start: room for the values and their status; later starts restore
@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
             action = QAction(f"{name.title()} theme", self)
             action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
             view.addAction(action)
+        self.alarms.add_menu(self.menuBar(), self)
 
     def _wire(self) -> None:
         e = self.engine
