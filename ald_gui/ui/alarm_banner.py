@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QFrame,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QPushButton,
     QSizePolicy,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -70,24 +69,24 @@ class AlarmBanner(QFrame):
         for label in (self.message, self.guidance):
             # Long words wrap inside the banner; they never widen the window.
             label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.acknowledge = QPushButton("Acknowledge")
         self.acknowledge.clicked.connect(self._acknowledge)
         self.silence = QPushButton("Silence")
         self.silence.setEnabled(False)
         self.silence.clicked.connect(self.silence_requested)
 
-        words = QVBoxLayout()
-        words.setSpacing(0)
-        words.addWidget(self.message)
-        words.addWidget(self.guidance)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(10, 4, 10, 4)
-        row.addWidget(self.priority)
-        row.addLayout(words, 1)
-        row.addWidget(self.count)
-        row.addWidget(self.acknowledge)
-        row.addWidget(self.silence)
+        # The alarm's name on the first line, its state and guidance under it; the
+        # shape and word of the priority before both, the buttons and counts after.
+        grid = QGridLayout(self)
+        grid.setContentsMargins(10, 4, 10, 4)
+        grid.addWidget(self.priority, 0, 0, 2, 1)
+        grid.addWidget(self.message, 0, 1)
+        grid.addWidget(self.guidance, 1, 1)
+        grid.addWidget(self.acknowledge, 0, 2)
+        grid.addWidget(self.silence, 0, 3)
+        grid.addWidget(self.count, 1, 2, 1, 2, Qt.AlignmentFlag.AlignRight)
+        grid.setColumnStretch(1, 1)
         self.show_board(AlarmBoard(at_us=0))
 
     @property
