@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.alarms import (
     AlarmBoard,
+    AlarmCommandRefused,
     AlarmDefinition,
     AlarmEvent,
     AlarmEventKind,
@@ -36,6 +37,7 @@ from ald_gui.ui.alarm_history_query import SYSTEM, HistoryQuery, matching
 from ald_gui.ui.alarm_list import AlarmList
 from ald_gui.ui.alarm_look import look
 from ald_gui.ui.alarm_sound import AlarmSound
+from ald_gui.ui.event_text import Category, Severity, describe
 from ald_gui.ui.parameter_model import Column
 from ald_gui.ui.parameters import ParameterTable
 
@@ -380,3 +382,22 @@ def test_the_history_filter_keeps_what_is_asked_newest_first() -> None:
     assert seqs(tag=SYSTEM) == [3]
     assert seqs(run=str(run)[:8]) == [2, 1]
     assert seqs(run=str(run)[:8], priority=Priority.CRITICAL) == [1]
+
+
+def test_the_event_log_words_of_journal_entries_and_refusals() -> None:
+    names = {HEATER.id: HEATER.name}
+    ack = AlarmEvent(
+        7, T0, HEATER.id, AlarmEventKind.ACKNOWLEDGED, AlarmState.ACKNOWLEDGED,
+        Priority.CRITICAL, uuid.uuid4(), operator="alice", note="seen",
+    )  # fmt: skip
+    entry = describe(ack, alarm_names=names)
+    assert (entry.severity, entry.category) == (Severity.INFO, Category.ALARM)
+    assert entry.message == "CRITICAL Heater 1 over-temperature acknowledged by alice: seen"
+    raised_entry = describe(dataclasses.replace(raised(HEATER), value=312.46), alarm_names=names)
+    assert raised_entry.severity is Severity.ERROR
+    assert raised_entry.message == "CRITICAL Heater 1 over-temperature raised at 312.5"
+    refused = describe(AlarmCommandRefused(T0, "nope", "no alarm 'nope'"))
+    assert (refused.category, refused.message) == (
+        Category.ALARM,
+        "Not done for nope: no alarm 'nope'",
+    )

@@ -76,6 +76,12 @@ def test_a_heater_over_its_limit_shows_in_the_banner_and_acknowledging_clears_th
         " AND event = 'acknowledged' AND operator = 'alice'"
     )
     qtbot.waitUntil(lambda: scalar(migrated_pg_dsn, query) == 1, timeout=10000)
+    # The event log says the same in words, once each (not the command's answer too).
+    logged = [e.message for e in console.events.entries() if e.category == "Alarm"]
+    assert logged == [
+        "CRITICAL Chamber heater set too hot raised at 450",
+        "CRITICAL Chamber heater set too hot acknowledged by alice",
+    ]
 
     # The journal, read on the reader's thread: the history finds the raise and the
     # acknowledgement; a filter on another tag finds nothing.

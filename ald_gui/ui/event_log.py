@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ald_gui.domain.alarms import AlarmBoard, AlarmCommandDone
 from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
 from ald_gui.domain.tags import Tag
 from ald_gui.ui.event_text import Category, Entry, Severity, describe
@@ -159,6 +160,7 @@ class EventLog(QWidget):
         self.setObjectName("eventLog")
         self._tags: dict[str, Tag] = {}
         self.set_tags(tags)
+        self.alarm_names: dict[str, str] = {}  # alarm id -> its name, for journal entries
         self._recipe_state: ExecutorState | None = None
         self.model = EventModel(max_entries, self)
         self.filter = EventFilter(self)
@@ -235,7 +237,15 @@ class EventLog(QWidget):
             if event.state is self._recipe_state and not event.message:
                 return
             self._recipe_state = event.state
-        self.model.append(describe(event, self._tags))
+        if isinstance(event, AlarmCommandDone):
+            return  # its journal entry (an AlarmEvent, from the alarm board) says it
+        self.model.append(describe(event, self._tags, self.alarm_names))
+
+    @Slot(object)
+    def on_alarm_board(self, board: AlarmBoard) -> None:
+        """Log the alarm journal's new entries (raised, cleared, acknowledged, ...)."""
+        for event in board.events:
+            self.add(event)
 
     def entries(self) -> list[Entry]:
         return self.model.entries()

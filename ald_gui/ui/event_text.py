@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ald_gui.domain import events as ev
+from ald_gui.domain.alarms import AlarmCommandRefused, AlarmEvent, AlarmEventKind, Priority
 from ald_gui.domain.events import Severity
 from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
 from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus
@@ -28,6 +29,7 @@ class Category(StrEnum):
     DATABASE = "Database"
     WRITE = "Write"
     ERROR = "Error"
+    ALARM = "Alarm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +120,28 @@ def _clock_stepped(step_us: int) -> str:
     )
 
 
-def _message(event: object, tags: Mapping[str, Tag]) -> tuple[Severity, Category, str] | None:
+def _alarm(e: AlarmEvent, names: Mapping[str, str]) -> tuple[Severity, Category, str]:
+    """A journal entry: the priority's word, the alarm's name, what happened (who, why)."""
+    severity = Severity.INFO
+    if e.event is AlarmEventKind.RAISED:
+        severity = Severity.ERROR if e.priority >= Priority.HIGH else Severity.WARNING
+    value = f" at {e.value:.4g}" if e.value is not None and e.event is AlarmEventKind.RAISED else ""
+    who = f" by {e.operator}" if e.operator else ""
+    note = f": {e.note}" if e.note else ""
+    name = names.get(e.alarm, e.alarm)
+    words = e.event.value.replace("_", " ")
+    return severity, Category.ALARM, f"{e.priority.word.upper()} {name} {words}{value}{who}{note}"
+
+
+def _message(
+    event: object, tags: Mapping[str, Tag], alarm_names: Mapping[str, str]
+) -> tuple[Severity, Category, str] | None:
     match event:
+        case AlarmEvent():
+            return _alarm(event, alarm_names)
+        case AlarmCommandRefused(alarm=alarm, reason=reason):
+            name = alarm_names.get(alarm, alarm)
+            return Severity.WARNING, Category.ALARM, f"Not done for {name}: {reason}"
         case RunStarted(run=run):
             extra = "".join(
                 f" · {x}" for x in (run.recipe and f"recipe {run.recipe}", run.note) if x
@@ -172,15 +194,20 @@ def _at_us(event: object) -> int | None:
     return stamp if isinstance(stamp, int) else None
 
 
-def describe(event: object, tags: Mapping[str, Tag] | None = None) -> Entry:
-    """The log entry for ``event``. ``tags`` (by key) give written values their unit.
+def describe(
+    event: object,
+    tags: Mapping[str, Tag] | None = None,
+    alarm_names: Mapping[str, str] | None = None,
+) -> Entry:
+    """The log entry for ``event``. ``tags`` (by key) give written values their unit;
+    ``alarm_names`` (by alarm id) name the alarms of journal entries.
 
     Something this module does not know is still logged, as an Error entry naming
     its type, rather than lost; without a time stamp it raises TypeError."""
     at_us = _at_us(event)
     if at_us is None:
         raise TypeError(f"cannot log {type(event).__name__}: it has no time stamp (at_us)")
-    found = _message(event, tags or {})
+    found = _message(event, tags or {}, alarm_names or {})
     if found is None:
         severity = getattr(event, "severity", Severity.ERROR)
         found = Severity(severity), Category.ERROR, f"{type(event).__name__}: {event}"

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.parameters = ParameterTable(config.tags, poll_interval_s=interval)
         self.health = HealthStrip()
         self.events = EventLog(tags=config.tags)
+        self.events.alarm_names = {a.id: a.name or a.id for a in config.alarms}
         self.recipes = RecipePage(config, confirm=confirm)
         self.recipe_run = RecipeRunPanel(
             config.process, {t.key: t.unit for t in config.tags}, ask_reason=ask_reason
@@ -165,6 +166,7 @@ class MainWindow(QMainWindow):
         ):
             e.occurred.connect(slot)
         e.alarms_changed.connect(self.parameters.show_alarms)
+        e.alarms_changed.connect(self.events.on_alarm_board)
         e.plc_health.connect(self.health.on_plc_health)
         e.plc_health.connect(self._on_plc_health)
         e.writer_health.connect(self.health.on_writer_health)
