@@ -253,12 +253,12 @@ def test_writer_alarm_when_the_disk_under_the_spool_fills(strip: HealthStrip) ->
     strip.on_writer_health(writer(disk_free_bytes=1500 * 2**20))
     assert (strip.state("writer"), strip.text("writer")) == (
         "warning",
-        "Disk nearly full · 1,500 MB free",
+        "Disk low · 1,500 MB free",
     )
     strip.on_writer_health(writer(disk_free_bytes=300 * 2**20))
     assert (strip.state("writer"), strip.text("writer")) == (
         "fault",
-        "Disk nearly full · 300 MB free",
+        "Disk low · 300 MB free",
     )
 
 

@@ -39,6 +39,8 @@ from ald_gui.store.health import WriterEvent, WriterEventKind, WriterHealth
 LATE_WARNING_CYCLES = 3
 # The spool holds the samples while the database is away: the disk under it filling
 # up is the alarm that comes before any loss (1,000 tags at 10 Hz spool ~300 MB/h).
+# Said in the words of the system alarm "Disk low" (reference limit: the same 2 GiB),
+# which the banner shows as an alarm: one name for one condition.
 DISK_WARNING_BYTES = 2 * 2**30
 DISK_FAULT_BYTES = 512 * 2**20
 
@@ -333,7 +335,7 @@ class WriterWatch(_WriterReports):
         free = h.disk_free_bytes
         if free is not None and free < DISK_WARNING_BYTES:
             state = State.FAULT if free < DISK_FAULT_BYTES else State.WARNING
-            return Verdict(state, f"Disk nearly full · {free / 2**20:,.0f} MB free")
+            return Verdict(state, f"Disk low · {free / 2**20:,.0f} MB free")
         oldest = h.oldest_unsent_age_s
         if oldest is not None and oldest > self._unsent_warning_s:
             return Verdict(
