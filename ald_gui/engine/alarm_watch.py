@@ -100,9 +100,9 @@ class AlarmWatch:
             self._tell(AlarmCommandRefused(at_us, command.alarm, str(exc), request_id))
             return
         self._journal(events)
+        self._publish(at_us, events)  # before the answer: who asked sees the new board
         kind = events[0].event if events else AlarmEventKind.ACKNOWLEDGED
         self._tell(AlarmCommandDone(at_us, command.alarm, kind, request_id))
-        self._publish(at_us, events)
 
     def _evaluate(self, client: PlcClient, at_us: int, values: dict[str, float] | None) -> None:
         self.engine.figures = self._figures(at_us)
