@@ -37,6 +37,7 @@ from ald_gui.ui.alarm_history_query import SYSTEM, HistoryQuery, matching
 from ald_gui.ui.alarm_list import AlarmList
 from ald_gui.ui.alarm_look import look
 from ald_gui.ui.alarm_sound import AlarmSound
+from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.event_text import Category, Severity, describe
 from ald_gui.ui.parameter_model import Column
 from ald_gui.ui.parameters import ParameterTable
@@ -401,3 +402,14 @@ def test_the_event_log_words_of_journal_entries_and_refusals() -> None:
         Category.ALARM,
         "Not done for nope: no alarm 'nope'",
     )
+
+
+def test_the_event_log_leaves_out_suppression_by_design(qtbot: QtBot) -> None:
+    log = EventLog()
+    qtbot.addWidget(log)
+    log.alarm_names = {HEATER.id: HEATER.name}
+    routine = dataclasses.replace(
+        raised(N2, seq=2), event=AlarmEventKind.SUPPRESSED, state=AlarmState.SUPPRESSED
+    )
+    log.on_alarm_board(board(events=(raised(HEATER), routine)))
+    assert [e.message for e in log.entries()] == ["CRITICAL Heater 1 over-temperature raised"]

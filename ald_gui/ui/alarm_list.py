@@ -14,7 +14,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
+    QGridLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -92,12 +92,13 @@ class AlarmList(QWidget):
             (self.remove, self._remove),
             (self.restore, self._restore),
         )
-        buttons = QHBoxLayout()
-        for button, slot in actions:
+        # Two rows of three: the dock shares the bottom of the window with the event log.
+        buttons = QGridLayout()
+        for i, (button, slot) in enumerate(actions):
             button.clicked.connect(slot)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.empty)
+            buttons.addWidget(button, i // 3, i % 3)
+        buttons.setColumnStretch(3, 1)
+        buttons.addWidget(self.empty, 0, 4)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.view, 1)

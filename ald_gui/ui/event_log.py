@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ald_gui.domain.alarms import AlarmBoard, AlarmCommandDone
+from ald_gui.domain.alarms import AlarmBoard, AlarmCommandDone, AlarmEventKind
 from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
 from ald_gui.domain.tags import Tag
 from ald_gui.ui.event_text import Category, Entry, Severity, describe
@@ -43,6 +43,7 @@ __all__ = ["EventLog", "EventModel"]
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 _COLUMNS = ("Time", "Severity", "Category", "Message")
+_ROUTINE = (AlarmEventKind.SUPPRESSED, AlarmEventKind.UNSUPPRESSED)
 _MESSAGE = 3
 _SEVERITY_ICON = {Severity.WARNING: "warning", Severity.ERROR: "fault"}
 
@@ -243,9 +244,12 @@ class EventLog(QWidget):
 
     @Slot(object)
     def on_alarm_board(self, board: AlarmBoard) -> None:
-        """Log the alarm journal's new entries (raised, cleared, acknowledged, ...)."""
+        """Log the alarm journal's new entries (raised, cleared, acknowledged, ...), but
+        not suppression by design: every run's start and end flips each run-only alarm,
+        routine that would bury the rest (the history has it)."""
         for event in board.events:
-            self.add(event)
+            if event.event not in _ROUTINE:
+                self.add(event)
 
     def entries(self) -> list[Entry]:
         return self.model.entries()
