@@ -21,7 +21,6 @@ PLC fails or disagrees; the caller decides whether that suspends or fails the re
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -92,17 +91,15 @@ class ConsoleTimedPulse:
     def __init__(self, config: AppConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self._config = config
         self._clock = clock
-        self._close_round_trips: deque[float] = deque(maxlen=32)
 
     def open(self, client: PlcClient, valve: Valve, ms: int) -> OpenPulse:
         client.write_echoed(self._config.tag(valve.tag), True)
         acked = self._clock()
-        # The close takes effect about half a round trip after it is sent and is
-        # acknowledged half a round trip later: sending it one close round trip early
-        # makes acknowledged open to acknowledged close the length asked for. The least
-        # of the last few round trips, so one slow answer does not cut pulses short.
-        early = min(self._close_round_trips, default=0.0)
-        return OpenPulse(valve, ms, opened_at=acked, close_at=acked + ms / 1000 - early)
+        # The close is sent at the length after the acknowledged open, so a pulse is
+        # never short; it is long by the close's round trip and by how late the poll
+        # thread wakes. (Sending the close a round trip early, estimated from earlier
+        # closes, cut pulses short by 10 ms when a loaded machine slowed those.)
+        return OpenPulse(valve, ms, opened_at=acked, close_at=acked + ms / 1000)
 
     def finish(self, client: PlcClient, pulse: OpenPulse) -> PulseDone:
         return self._close(client, pulse, cut_short=False)
@@ -112,11 +109,8 @@ class ConsoleTimedPulse:
 
     def _close(self, client: PlcClient, pulse: OpenPulse, *, cut_short: bool) -> PulseDone:
         tag = self._config.tag(pulse.valve.tag)
-        sent = self._clock()
         client.write_echoed(tag, False)
-        acked = self._clock()
-        self._close_round_trips.append(acked - sent)
-        measured_ms = (acked - pulse.opened_at) * 1000
+        measured_ms = (self._clock() - pulse.opened_at) * 1000
         # Confirmed after the close, so the read costs the pulse nothing.
         if client.read_tag(tag):
             raise WriteNotConfirmed(
