@@ -14,19 +14,20 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.alarms import AlarmKind, Priority
 from ald_gui.domain.stream import now_us
 from ald_gui.engine.control_access import read_token
+from ald_gui.sim.server import Simulator
 from ald_gui.store.alarm_journal import report
 from tests.control_harness import Control, open_control
 from tests.fixtures.pg import scalar
 from tests.fixtures.plc import quick
 from tests.recording import settle
 
-SETPOINT = "chamber_heater.temperature_set"
+HEATER = "chamber_heater.temperature_read"
 
 
 @pytest.fixture
 def control(sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iterator[Control]:
     hot = AlarmSettings(
-        id="chamber.hot", kind=AlarmKind.HIGH, tag=SETPOINT, limit=400.0, deadband=5.0,
+        id="chamber.hot", kind=AlarmKind.HIGH, tag=HEATER, limit=250.0, deadband=5.0,
         on_delay_s=0.3, priority=Priority.CRITICAL, guidance="lower the setpoint",
     )  # fmt: skip
     config = quick(sim_config.model_copy(update={"alarms": (hot,)}), 0.05)
@@ -45,17 +46,17 @@ def _alarms(control: Control, qtbot: QtBot) -> dict[str, dict[str, object]]:
     return {a["id"]: a for a in answer.body["alarms"]}
 
 
-def test_a_setpoint_over_its_limit_alarms_within_its_delay_and_the_ack_is_journalled(
-    control: Control, qtbot: QtBot, migrated_pg_dsn: str
+def test_a_heater_over_its_limit_alarms_within_its_delay_and_the_ack_is_journalled(
+    control: Control, simulator: Simulator, qtbot: QtBot, migrated_pg_dsn: str
 ) -> None:
     started = control.call(qtbot, "POST", "/runs/start?operator=alice")
     assert started.status == 200, started.body
     run_id = started.body["run"]["id"]
-    control.engine.write_tag(SETPOINT, 450.0)
-    written = time.monotonic()
+    simulator.model.set_value(HEATER, 300.0)  # the heater runs away
+    hot_since = time.monotonic()
     settle(qtbot, lambda: "chamber.hot" in _alarms(control, qtbot), 5, "the alarm raised")
     # Raised after its on-delay, not long after (a 50 ms poll, a loaded machine).
-    assert 0.3 <= time.monotonic() - written < 2.0
+    assert 0.3 <= time.monotonic() - hot_since < 2.0
     alarm = _alarms(control, qtbot)["chamber.hot"]
     assert alarm["state"] == "unacknowledged" and alarm["priority"] == "critical"
     assert alarm["guidance"] == "lower the setpoint"
