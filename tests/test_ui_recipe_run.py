@@ -190,3 +190,16 @@ def test_pausing_names_the_configured_boundary() -> None:
     p = progress(ExecutorState.PAUSING, "pauses at the end of this cycle")
     assert state_words(p, PauseAt.CYCLE) == "Pausing at the end of this cycle"
     assert state_words(p, PauseAt.STEP) == "Pausing at the next step"
+
+
+def test_a_long_final_reason_wraps_instead_of_widening_the_window(panel: RecipeRunPanel) -> None:
+    # Seen on the demo: "Aborted: <reason>; safe state verified by read-back (6 writes)"
+    # on one line pushed the main window from 1600 to 1980 px, past the screen.
+    panel.show_progress(progress(ExecutorState.RUNNING))
+    running = panel.minimumSizeHint().width()
+    reason = "leak at the door; safe state verified by read-back (6 writes) " * 3
+    panel.show_progress(progress(ExecutorState.ABORTED, reason))
+    assert panel.state.text() == "Aborted: " + reason
+    # The state's label is what the layout widens for (the panel's own hint is cached
+    # until the next layout pass).
+    assert panel.state.minimumSizeHint().width() <= running

@@ -108,7 +108,8 @@ class RecipeRunPanel(QWidget):
         self._active = False  # a run with a recipe is under way
 
         self.title = named(QLabel(), "recipeTitle")
-        self.state = named(QLabel(), "recipeState")
+        # Wrapped: a final state carries its reason, which must not widen the window.
+        self.state = named(QLabel(wordWrap=True), "recipeState")
         self.note = named(QLabel(wordWrap=True), "recipeNote")  # the executor's message
         self.step = named(QLabel(wordWrap=True), "recipeStep")
         self.cycles = named(QLabel(), "recipeCycles")
