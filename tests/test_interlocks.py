@@ -31,7 +31,9 @@ from tests.recipe_run import RecipeRun, fast, recipe
 from tests.recording import Recording, settle
 
 V1, V2, V3, V4, V5 = (f"valve_{i}.valve_state" for i in (1, 2, 3, 4, 5))
-CLOSED = {V1: 0.0, V2: 0.0, V3: 0.0, V4: 0.0, V5: 0.0}
+PRESSURE, PUMP = "pressure_gauge_1.pressure_read", "vacuum_pump.power_on"
+# Pumped down, so that the precursor valves' permissive holds (tests/test_permissives.py)
+CLOSED = {V1: 0.0, V2: 0.0, V3: 0.0, V4: 0.0, V5: 0.0, PRESSURE: 10.0, PUMP: 1.0}
 
 
 @pytest.fixture
@@ -171,6 +173,8 @@ def test_during_a_recipe_pulse_a_hand_made_write_of_another_precursor_valve_is_r
 
 def test_plc_write_from_the_shell_obeys_the_same_rule(simulator: Simulator, tmp_path: Path) -> None:
     config = write_config(tmp_path / "plant.toml", plc_port=simulator.port, dsn="postgresql:///x")
+    simulator.model.set_value(PUMP, True)  # pumped down: the permissive holds
+    simulator.model.set_value(PRESSURE, 10.0)
     simulator.model.set_value(V2, True)
     refused = ald("plc", "write", V1, "on", "--config", config)
     assert refused.returncode == 1, refused.stdout + refused.stderr

@@ -136,7 +136,7 @@ def _write(args: argparse.Namespace) -> int:
     with PlcClient(config.plc, config.tags) as client:
         try:
             # The engine's rules hold from the shell too, judged on the PLC's state now.
-            interlocks = Interlocks(config.process)
+            interlocks = Interlocks(config.process, units={t.key: t.unit for t in config.tags})
             if interlocks.guards(tag.key):
                 interlocks.sampled({k: float(v) for k, v in client.poll().values.items()})
                 interlocks.check(tag.key, value)

@@ -103,8 +103,54 @@ class RecipeRules(_Section):
     pause_at: PauseAt = PauseAt.STEP
 
 
+class Requirement(_Section):
+    """A condition of a permissive, on the latest sample of ``tag``: exactly one of
+    ``below`` / ``above`` (a number, strictly) or ``on`` (a switch on or off)."""
+
+    tag: str
+    below: float | None = None
+    above: float | None = None
+    on: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Self:
+        given = [k for k in ("below", "above", "on") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"requirement on {self.tag!r} needs exactly one of below, above, on "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class Permissive(_Section):
+    """An interlock that permits a write only while every ``require`` holds on the
+    latest sample. It guards exactly one of: writes to ``tag``, opening ``valve``, or
+    opening every valve of ``role``; with ``above``, only writes of a value above it
+    (a heater setpoint above 300 °C). A write of 0 (closing, switching off) is never
+    refused: it is the safe direction."""
+
+    name: str = Field(min_length=1)
+    tag: str = ""
+    valve: str = ""
+    role: ValveRole | None = None
+    above: float | None = None
+    require: tuple[Requirement, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        given = [k for k in ("tag", "valve", "role") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                f"interlock {self.name!r} guards exactly one of tag, valve, role "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
 class ProcessSettings(_Section):
     valves: tuple[Valve, ...] = ()
+    interlocks: tuple[Permissive, ...] = ()
     purge_flow_tag: str = ""  # the setpoint a purge step's ``flow_sccm`` writes
     safe_state: tuple[SafeWrite, ...] = ()
     watchdog: Watchdog | None = None
@@ -123,6 +169,13 @@ class ProcessSettings(_Section):
                     raise ValueError(
                         f"rules.exclusive_valves[{i}]: {name!r} is no valve of this machine"
                     )
+        names: set[str] = set()
+        for i, p in enumerate(self.interlocks):
+            if p.name in names:
+                raise ValueError(f"interlocks[{i}]: a second interlock named {p.name!r}")
+            names.add(p.name)
+            if p.valve and p.valve not in seen:
+                raise ValueError(f"interlocks[{i}].valve: {p.valve!r} is no valve of this machine")
         return self
 
     def valve(self, name: str) -> Valve:
@@ -175,6 +228,11 @@ def check_process(process: ProcessSettings, tags: Mapping[str, Tag]) -> list[str
         need("purge_flow_tag", process.purge_flow_tag, writable=True, bit=False)
     for i, w in enumerate(process.safe_state):
         need(f"safe_state[{i}].tag", w.tag, writable=True)
+    for i, p in enumerate(process.interlocks):
+        if p.tag:
+            need(f"interlocks[{i}].tag", p.tag, writable=True)
+        for j, r in enumerate(p.require):
+            need(f"interlocks[{i}].require[{j}].tag", r.tag, writable=False, bit=r.on is not None)
     if process.watchdog is not None:
         wd = process.watchdog
         need("watchdog.heartbeat_tag", wd.heartbeat_tag, writable=True, bit=False)

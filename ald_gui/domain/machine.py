@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ald_gui.domain.alarms import AlarmEvent, AlarmEventKind, AlarmState, Priority
 from ald_gui.domain.recipe import Recipe
+from ald_gui.domain.refusal import Refusal
 from ald_gui.domain.stream import (
     Batch,
     Gap,
@@ -147,3 +148,11 @@ class Machine:
             self._next_seq(), self.stamp(at_us), alarm, event, state, priority, occurrence,
             run, value, operator.replace("\x00", ""), note.replace("\x00", ""), until_us,
         )  # fmt: skip
+
+    def refusal(self, rule: str, tag: str, value: float, reason: str) -> Refusal:
+        """The journal's record of a write refused now by ``rule``, with the run active
+        at its instant."""
+        run = self.run.id if self.run else None
+        return Refusal(
+            self._next_seq(), self.stamp(), rule, tag, value, reason.replace("\x00", ""), run
+        )

@@ -40,7 +40,7 @@ from ald_gui.domain.stream import RunEnded, RunStarted, StreamItem, now_us
 from ald_gui.engine.alarm_watch import AlarmWatch
 from ald_gui.engine.executor import Executor
 from ald_gui.engine.heartbeat import Heartbeat
-from ald_gui.engine.interlocks import Interlocks
+from ald_gui.engine.interlocks import InterlockRefused, Interlocks
 from ald_gui.engine.recipe_marker import RecipeMarker, Recovery
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
@@ -112,7 +112,8 @@ class Poller(QThread):
         self._rtt: float | None = None
         # Every write passes the machine's rules first (engine.interlocks), the
         # recipe's too; the valves a pulse holds open count as open.
-        self.interlocks = Interlocks(config.process)
+        self.interlocks = Interlocks(config.process, units={t.key: t.unit for t in config.tags})
+        self.interlocks.report(self._refused)  # every refusal journalled once
         self._executor = Executor(
             config, self._machine, self.interlocks, self._record, self.occurred.emit
         )
@@ -228,6 +229,9 @@ class Poller(QThread):
         self._sink([item])
         self.stream_event.emit(item)
 
+    def _refused(self, refusal: InterlockRefused, key: str, value: float) -> None:
+        self._record(self._machine.refusal(refusal.rule, key, value, str(refusal)))
+
     def _write(self, client: PlcClient, command: WriteTag, request_id: RequestId | None) -> None:
         value = command.value
         requested = float(value) if isinstance(value, int | float) else math.nan
@@ -272,6 +276,7 @@ class Poller(QThread):
                 self._lost_since_us = gap.at_us
                 self.occurred.emit(PlcLost(gap.at_us, str(exc)))
             self._last_error = str(exc)
+            self.interlocks.lost(f"PLC lost: {exc}")
             self._executor.on_poll_failed(str(exc))
             self.alarms.lost(client)
         else:

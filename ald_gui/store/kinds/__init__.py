@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ald_gui.store.kinds import alarm_event, batch, gap, run_ended, run_started, step_record
+from ald_gui.store.kinds import (
+    alarm_event,
+    batch,
+    gap,
+    refusal,
+    run_ended,
+    run_started,
+    step_record,
+)
 from ald_gui.store.kinds.base import StreamKind
 
 KINDS: tuple[StreamKind[Any], ...] = (
@@ -21,6 +29,7 @@ KINDS: tuple[StreamKind[Any], ...] = (
     gap.KIND,
     step_record.KIND,
     alarm_event.KIND,
+    refusal.KIND,
     batch.KIND,
 )
 BY_TYPE: dict[type, StreamKind[Any]] = {k.item: k for k in KINDS}
