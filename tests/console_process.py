@@ -32,13 +32,23 @@ _CONTROL_LINE = re.compile(r"run control: (http://127\.0\.0\.1:\d+)/status")
 
 
 def write_config(
-    path: Path, *, plc_port: int, dsn: str, interval_s: float = 0.02, lease_timeout_s: float = 30.0
+    path: Path,
+    *,
+    plc_port: int,
+    dsn: str,
+    interval_s: float = 0.02,
+    lease_timeout_s: float = 30.0,
+    permissives: bool = False,
 ) -> Path:
     """The bundled configuration with the PLC at 127.0.0.1:``plc_port``, polled every
     ``interval_s``, recording into ``dsn`` (which must hold no password) as machine
-    ``ald-1`` under a lease of ``lease_timeout_s``."""
+    ``ald-1`` under a lease of ``lease_timeout_s``; without its permissives unless
+    ``permissives`` (the simulator starts at atmosphere, where they refuse every
+    precursor valve)."""
     with default_config_path().open("rb") as f:
         data: dict[str, Any] = tomllib.load(f)
+    if not permissives:
+        data["process"].pop("interlocks")
     data["plc"].update(host="127.0.0.1", port=plc_port)
     data["poll"] = {"interval_s": interval_s}
     data["database"] = {"dsn": dsn, "machine": "ald-1", "lease_timeout_s": lease_timeout_s}

@@ -38,7 +38,8 @@ FAST = Watchdog(
 
 @pytest.fixture
 def fast_watchdog(reference_config: AppConfig) -> AppConfig:
-    process = reference_config.process.model_copy(update={"watchdog": FAST})
+    # Without the permissives: the simulator starts at atmosphere (tests/fixtures/plc.py).
+    process = reference_config.process.model_copy(update={"watchdog": FAST, "interlocks": ()})
     return reference_config.model_copy(update={"process": process})
 
 

@@ -27,6 +27,8 @@ from ald_gui.engine.engine import Engine
 from ald_gui.engine.interlocks import InterlockRefused, Interlocks
 from ald_gui.plc.client import PlcClient
 from ald_gui.sim.server import Simulator
+from tests.ald_process import ald
+from tests.console_process import write_config
 from tests.fixtures.pg import scalar
 from tests.fixtures.plc import pointed_at
 from tests.recipe_run import RecipeRun, fast, recipe
@@ -254,3 +256,21 @@ def test_a_recipe_that_pumps_down_first_pulses_on_the_live_simulator(
         ended = run.wait_ended(timeout_s=40)
     assert ended.status is RunStatus.COMPLETED, ended.reason
     assert not [i for i in run.items if isinstance(i, Refusal)]
+
+
+def test_plc_write_from_the_shell_obeys_the_permissives(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    config = write_config(
+        tmp_path / "plant.toml", plc_port=simulator.port, dsn="postgresql:///x", permissives=True
+    )
+    simulator.model.set_value(PRESSURE, 98000.0)
+    refused = ald("plc", "write", V1, "on", "--config", config)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stderr.strip() == f"error: {REFUSED_AT_ATMOSPHERE}"
+    assert simulator.model.value(V1) is False
+    simulator.model.set_value(PUMP, True)
+    simulator.model.set_value(PRESSURE, 10.0)
+    done = ald("plc", "write", V1, "on", "--config", config)
+    assert done.returncode == 0, done.stderr
+    assert simulator.model.value(V1) is True
