@@ -69,8 +69,9 @@ def read_token(data_dir: Path) -> str:
         text = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         raise ControlTokenError(
-            f"no run-control token at {path}: is the console running with this data "
-            "directory (--data-dir)? It makes the token when it starts."
+            f"no run-control token at {path}: is `ald-gui headless` running with this "
+            "data directory (--data-dir)? It makes the token when it starts; the window "
+            "serves no run control (use its buttons)."
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ControlTokenError(f"cannot read the run-control token {path}: {exc}") from exc
