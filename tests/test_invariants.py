@@ -244,14 +244,13 @@ def test_run_committed_after_its_data(history: History) -> None:
 
 def test_what_was_checked_is_counted(history: History) -> None:
     checked = check_data(history.conn, MACHINE).checked
-    assert checked.figures() == {
-        "history_rows": 12, "run_rows": 6, "runs": 1, "gaps": 1, "steps": 0, "alarm_events": 0,
-        "transactions": 4,
+    # Every other kind's figure (steps, alarm events, ...) is counted too, as 0 here.
+    assert {k: n for k, n in checked.figures().items() if n} == {
+        "history_rows": 12, "run_rows": 6, "runs": 1, "gaps": 1, "transactions": 4,
     }  # fmt: skip
-    assert str(checked) == (
-        "1 runs, 1 gaps, 0 recipe steps, 0 alarm events, 12 history rows, 6 run rows, "
-        "4 transactions"
-    )
+    assert {"steps", "alarm_events"} <= checked.figures().keys()
+    assert str(checked).startswith("1 runs, 1 gaps, 0 recipe steps, ")
+    assert str(checked).endswith("12 history rows, 6 run rows, 4 transactions")
     assert set(check_data(history.conn, "ald-2").checked.figures().values()) == {0}
 
 
