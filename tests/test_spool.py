@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ald_gui.domain.refusal import Refusal
 from ald_gui.domain.stream import (
     Batch,
     Gap,
@@ -92,7 +93,16 @@ def test_every_kind_of_item_round_trips_exactly(tmp_path: Path) -> None:
             19.875,
             "Valve 2",
         ),
-        RunEnded(6, run.id, T0 + 4, RunStatus.ABORTED, "operator pressed Stop"),
+        Refusal(
+            6,
+            T0 + 4,
+            "precursor needs vacuum",
+            "valve_1.valve_state",
+            1.0,
+            "refused by interlock 'precursor needs vacuum': vacuum_pump.power_on is off",
+            run.id,
+        ),
+        RunEnded(7, run.id, T0 + 5, RunStatus.ABORTED, "operator pressed Stop"),
     ]
     with Spool(tmp_path / "spool.db") as spool:
         spool.append(items)
