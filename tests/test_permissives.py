@@ -9,11 +9,14 @@ failing into the safe state with the rule in the run's reason.
 
 from __future__ import annotations
 
+import json
 import tomllib
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -22,12 +25,14 @@ from ald_gui.config.models import AppConfig, PollSettings
 from ald_gui.domain.events import WriteConfirmed, WriteFailed
 from ald_gui.domain.recipe import Comparison, Condition, Pulse, Purge, SetTag, Wait
 from ald_gui.domain.refusal import Refusal
-from ald_gui.domain.stream import RunStatus
+from ald_gui.domain.stream import Run, RunStarted, RunStatus
 from ald_gui.engine.engine import Engine
 from ald_gui.engine.interlocks import InterlockRefused, Interlocks
 from ald_gui.plc.client import PlcClient
 from ald_gui.sim.server import Simulator
-from tests.ald_process import ald
+from ald_gui.store.commit import commit_group
+from ald_gui.store.parameters import sync_parameters
+from tests.ald_process import ald, write_plant_config
 from tests.console_process import write_config
 from tests.fixtures.pg import scalar
 from tests.fixtures.plc import pointed_at
@@ -37,6 +42,7 @@ from tests.recording import Recording, settle
 V1, V2, V3, V4 = (f"valve_{i}.valve_state" for i in (1, 2, 3, 4))
 PRESSURE, PUMP = "pressure_gauge_1.pressure_read", "vacuum_pump.power_on"
 HEATER_SET = "chamber_heater.temperature_set"
+T0 = 1_700_000_000_000_000
 CLOSED = {V1: 0.0, V2: 0.0, V3: 0.0, V4: 0.0}
 AT_ATMOSPHERE = CLOSED | {PRESSURE: 98000.0, PUMP: 0.0}
 PUMPED_DOWN = CLOSED | {PRESSURE: 10.0, PUMP: 1.0}
@@ -274,3 +280,30 @@ def test_plc_write_from_the_shell_obeys_the_permissives(
     done = ald("plc", "write", V1, "on", "--config", config)
     assert done.returncode == 0, done.stderr
     assert simulator.model.value(V1) is True
+
+
+def test_doctor_counts_the_refusals_and_names_one_outside_its_run(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path
+) -> None:
+    config_file = write_plant_config(tmp_path, sim_config, migrated_pg_dsn)
+    machine = sim_config.database.machine
+    run = Run(uuid.uuid4(), machine, "alice", T0 + 1_000)
+    inside = Refusal(
+        2, T0 + 2_000, "precursor needs vacuum", V1, 1.0, REFUSED_AT_ATMOSPHERE, run.id
+    )
+    with psycopg.connect(migrated_pg_dsn) as conn:
+        ids = sync_parameters(conn, machine, sim_config.tags)
+        commit_group(conn, uuid.uuid4(), [RunStarted(1, run), inside], ids, machine)
+    clean = ald("doctor", "--data", "--json", "--config", config_file, data_dir=tmp_path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    (invariants,) = [c for c in json.loads(clean.stdout)["checks"] if c["name"] == "invariants"]
+    assert invariants["figures"]["checked"]["refusals"] == 1
+    assert "1 refused writes" in invariants["detail"]
+
+    # Stamped before its run started, yet naming it: invariant 8 broken.
+    before = Refusal(3, T0, "precursor needs vacuum", V1, 1.0, REFUSED_AT_ATMOSPHERE, run.id)
+    with psycopg.connect(migrated_pg_dsn) as conn:
+        commit_group(conn, uuid.uuid4(), [before], ids, machine)
+    broken = ald("doctor", "--data", "--config", config_file, data_dir=tmp_path)
+    assert broken.returncode == 1, broken.stdout
+    assert "refusal outside its run's interval" in broken.stdout
