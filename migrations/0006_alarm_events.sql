@@ -35,7 +35,7 @@ CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON alarm_events
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change_of_record();
 
 REVOKE ALL ON alarm_events FROM PUBLIC;
--- The writer records entries, never changes one (it reads them only to count a group's
--- rows against its ledger row); the reader reads (doctor, the KPI report).
-GRANT SELECT ON alarm_events TO ald_reader, ald_writer;
+-- The writer records entries, never reads or changes one; the reader reads (doctor, the
+-- KPI report, a restart's alarm states).
+GRANT SELECT ON alarm_events TO ald_reader;
 GRANT INSERT ON alarm_events TO ald_writer;
