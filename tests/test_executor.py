@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import statistics
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig
@@ -85,9 +86,14 @@ def test_twenty_cycles_run_to_completion_with_every_pulse_measured(
 
     final = run.progress()[-1]
     assert final.state is ExecutorState.COMPLETED and final.run_id == started.run.id
-    assert final.estimated_total_s == 20 * 0.050
     running = run.progress(ExecutorState.RUNNING)
     assert len(running) == 80  # one at every step's start
+    # The estimate is revised at every step: what is left is the plan from that step on.
+    # (Two readings of the clock apart: within a millisecond.)
+    left = [p.estimated_total_s - p.elapsed_s for p in running]
+    assert left[0] == pytest.approx(20 * 0.050, abs=0.001)
+    assert left[-1] == pytest.approx(0.010, abs=0.001)
+    assert all(a > b for a, b in itertools.pairwise(left))
     assert running[-1].loops[0].cycle == 20 and running[-1].loops[0].count == 20
 
 

@@ -98,7 +98,7 @@ class Timeline:
         self._start = dict(start or {})
         totals = _Totals()
         unestimated: set[str] = set()
-        self._total_sequence("", recipe.steps, dict(self._start), totals, unestimated)
+        _sum_sequence("", recipe.steps, dict(self._start), totals, unestimated)
         self.total_ms = totals.ms
         self.open_ended_ms = totals.open_ms
         self.step_count = totals.steps
@@ -155,40 +155,13 @@ class Timeline:
             )
             clock[0] += ms
 
-    def _total_sequence(
-        self,
-        parent: str,
-        steps: tuple[Step, ...],
-        values: dict[str, float],
-        totals: _Totals,
-        unestimated: set[str],
-    ) -> None:
-        for i, step in enumerate(steps):
-            path = step_path(parent, i)
-            action = step.action
-            if isinstance(action, Loop):
-                # A ramp inside a loop may start elsewhere in the first cycle than in
-                # the others; after one cycle every tag the body sets holds the body's
-                # last value, so the second cycle stands for all the rest.
-                first = _Totals()
-                self._total_sequence(path, action.steps, values, first, unestimated)
-                if not _ramps(action.steps):
-                    totals.add(first, action.count)
-                    continue
-                totals.add(first)
-                if action.count > 1:
-                    later = _Totals()
-                    self._total_sequence(path, action.steps, values, later, unestimated)
-                    totals.add(later, action.count - 1)
-                continue
-            ms, _, estimated = _leaf(action, values)
-            if not estimated:
-                unestimated.add(path)
-            totals.ms += ms
-            totals.open_ms += _timeout(action)
-            totals.steps += 1
-            if isinstance(action, Pulse):
-                totals.pulses[action.valve] = totals.pulses.get(action.valve, 0) + 1
+
+def planned_ms(steps: tuple[Step, ...]) -> int:
+    """The planned length of ``steps`` run once, loops included (waits at their
+    timeouts, ramps at their hold alone): what is left of a run is summed from these."""
+    totals = _Totals()
+    _sum_sequence("", steps, {}, totals, set())
+    return totals.ms
 
 
 def timeline(recipe: Recipe, start: Mapping[str, float] | None = None) -> Timeline:
@@ -277,3 +250,38 @@ def _duration(ms: int) -> str:
     if minutes:
         return f"{minutes} min {seconds:02d} s"
     return f"{seconds}.{rest:03d} s"
+
+
+def _sum_sequence(
+    parent: str,
+    steps: tuple[Step, ...],
+    values: dict[str, float],
+    totals: _Totals,
+    unestimated: set[str],
+) -> None:
+    for i, step in enumerate(steps):
+        path = step_path(parent, i)
+        action = step.action
+        if isinstance(action, Loop):
+            # A ramp inside a loop may start elsewhere in the first cycle than in
+            # the others; after one cycle every tag the body sets holds the body's
+            # last value, so the second cycle stands for all the rest.
+            first = _Totals()
+            _sum_sequence(path, action.steps, values, first, unestimated)
+            if not _ramps(action.steps):
+                totals.add(first, action.count)
+                continue
+            totals.add(first)
+            if action.count > 1:
+                later = _Totals()
+                _sum_sequence(path, action.steps, values, later, unestimated)
+                totals.add(later, action.count - 1)
+            continue
+        ms, _, estimated = _leaf(action, values)
+        if not estimated:
+            unestimated.add(path)
+        totals.ms += ms
+        totals.open_ms += _timeout(action)
+        totals.steps += 1
+        if isinstance(action, Pulse):
+            totals.pulses[action.valve] = totals.pulses.get(action.valve, 0) + 1

@@ -239,6 +239,9 @@ class Executor:
         """Begin the step the cursor rests on; True if it is over already."""
         assert self._cursor is not None
         self._step_started_us = self._machine.stamp()
+        # Revised at every step from where the run stands: the time paused, and a wait
+        # that ended before its timeout, are not counted as still to come.
+        self._estimated_s = self._clock() - self._started_at + self._cursor.left_ms() / 1000
         self._progress(request_id=request_id)
         try:
             step = self._step = step_run(

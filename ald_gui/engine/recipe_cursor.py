@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ald_gui.domain.recipe import Loop, Recipe, Step
 from ald_gui.domain.recipe_progress import LoopPosition
-from ald_gui.domain.recipe_timeline import step_path
+from ald_gui.domain.recipe_timeline import planned_ms, step_path
 
 
 @dataclass
@@ -73,6 +73,19 @@ class Cursor:
     @property
     def loops(self) -> tuple[LoopPosition, ...]:
         return tuple(LoopPosition(f.path, f.cycle, f.count) for f in self._frames[1:])
+
+    def left_ms(self) -> int:
+        """The planned time from the start of the step under way to the recipe's end:
+        the rest of every frame's current cycle, and its cycles still to come."""
+        left = 0
+        for frame in self._frames:
+            inner = frame is self._frames[-1]
+            # An outer frame's current step is the loop being run: counted by the
+            # frames inside it, so only the steps after it count here.
+            rest = frame.steps[frame.index if inner else frame.index + 1 :]
+            left += planned_ms(rest) if rest else 0
+            left += (frame.count - frame.cycle) * planned_ms(frame.steps)
+        return left
 
     def advance(self, at_us: int) -> Boundary:
         """Move to the next leaf step (entering and leaving loops); ``at_us`` is when,
