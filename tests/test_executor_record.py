@@ -102,6 +102,14 @@ def test_recipe_runs_are_recorded_step_by_step_exactly_once(
         assert runs[completed.id] == ("five cycles", 1, five.sha256, "completed")
         assert runs[aborted.id] == ("long pulse", 1, long_pulse.sha256, "aborted")
         assert runs[plain.id] == ("", None, "", "completed")
+        # The versions run are the database's recipe versions too, once each.
+        versions = conn.execute(
+            "SELECT name, version, sha256, canonical FROM recipe_versions ORDER BY name"
+        ).fetchall()
+        assert versions == [
+            ("five cycles", 1, five.sha256, five.canonical()),
+            ("long pulse", 1, long_pulse.sha256, long_pulse.canonical()),
+        ]
         assert check_invariants(conn, engine.machine) == []
     final = [e for e in recording.events if isinstance(e, RecipeProgress) and e.state.is_final]
     assert [e.state for e in final] == [ExecutorState.COMPLETED, ExecutorState.ABORTED]

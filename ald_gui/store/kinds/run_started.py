@@ -8,6 +8,8 @@ dead letter) does not make a second run.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 
@@ -30,6 +32,18 @@ INSERT INTO process_executions
      recipe_snapshot, started_at, status, transaction_id)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, 'running', %s)
 ON CONFLICT (id) DO NOTHING
+"""
+# The version a run runs joins the database's recipe versions (migration 0005), so a
+# version run from the library without `recipe import` is there too. Reference data,
+# not a record of the stream: not counted by the ledger, and a version already there
+# (the same, or another text under the same number) is left as it is: the run's own
+# snapshot is what it ran.
+_INSERT_RECIPE = """
+INSERT INTO recipes (machine, name) VALUES (%s, %s) ON CONFLICT DO NOTHING
+"""
+_INSERT_VERSION = """
+INSERT INTO recipe_versions (machine, name, version, sha256, canonical, author, description)
+VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING
 """
 
 
@@ -82,6 +96,34 @@ def _write(items: Sequence[RunStarted], group: Group) -> None:
              r.recipe_sha256, r.recipe_snapshot or None, db_timestamp(r.started_at_us),
              group.transaction_id),
         )  # fmt: skip
+        if _is_version(r):
+            body = json.loads(r.recipe_snapshot)
+            group.cur.execute(_INSERT_RECIPE, (group.machine, r.recipe))
+            group.cur.execute(
+                _INSERT_VERSION,
+                (group.machine, r.recipe, r.recipe_version, r.recipe_sha256, r.recipe_snapshot,
+                 body.get("author", ""), body.get("description", "")),
+            )  # fmt: skip
+
+
+def _is_version(run: Run) -> bool:
+    """Whether ``run`` carries a whole recipe version the database's checks accept (its
+    hash is of its snapshot, its name and number are the snapshot's): anything else is
+    not copied, so it can never make the run's own row fail."""
+    if not (run.recipe and run.recipe_version and run.recipe_snapshot):
+        return False
+    if hashlib.sha256(run.recipe_snapshot.encode()).hexdigest() != run.recipe_sha256:
+        return False
+    try:
+        body = json.loads(run.recipe_snapshot)
+    except ValueError:
+        return False
+    return (
+        isinstance(body, dict)
+        and body.get("name") == run.recipe
+        and body.get("version") == run.recipe_version
+        and "\x00" not in run.recipe_snapshot
+    )
 
 
 # Runs of one machine never overlap (invariant 1: a sample belongs to one run).
