@@ -23,6 +23,7 @@ from ald_gui.store.kinds.base import (
     LedgerCount,
     StreamKind,
 )
+from ald_gui.store.kinds.record_rules import stored_once_and_in_its_transaction
 
 _INSERT = """
 INSERT INTO alarm_events (machine, seq, at, alarm, event, state, priority, occurrence,
@@ -109,27 +110,7 @@ _CHECKS = (
                    AND r.machine = a.machine)
         ORDER BY a.seq LIMIT %(limit)s""",
     ),
-    Check(
-        8,
-        "alarm event stored more than once",
-        """
-        SELECT a.seq, count(*) AS copies, count(*) OVER () AS total
-        FROM alarm_events a WHERE a.machine = %(machine)s
-        GROUP BY a.seq HAVING count(*) > 1
-        ORDER BY a.seq LIMIT %(limit)s""",
-    ),
-    Check(
-        8,
-        "alarm event outside its transaction's stream range, or without a ledger row",
-        """
-        SELECT a.seq, a.alarm, a.transaction_id, w.first_seq, w.last_seq,
-               count(*) OVER () AS total
-        FROM alarm_events a LEFT JOIN write_transactions w USING (transaction_id)
-        WHERE a.machine = %(machine)s
-          AND (a.seq BETWEEN w.first_seq AND w.last_seq AND w.machine = a.machine)
-              IS NOT TRUE
-        ORDER BY a.seq LIMIT %(limit)s""",
-    ),
+    *stored_once_and_in_its_transaction("alarm_events", "alarm event", "alarm"),
 )
 
 KIND = StreamKind(

@@ -23,6 +23,7 @@ from ald_gui.store.kinds.base import (
     LedgerCount,
     StreamKind,
 )
+from ald_gui.store.kinds.record_rules import stored_once_and_in_its_transaction
 
 _INSERT = """
 INSERT INTO refusals (machine, seq, at, rule, tag, value, reason, run_id, transaction_id)
@@ -92,27 +93,7 @@ _CHECKS = (
                    AND r.machine = f.machine)
         ORDER BY f.seq LIMIT %(limit)s""",
     ),
-    Check(
-        8,
-        "refusal stored more than once",
-        """
-        SELECT f.seq, count(*) AS copies, count(*) OVER () AS total
-        FROM refusals f WHERE f.machine = %(machine)s
-        GROUP BY f.seq HAVING count(*) > 1
-        ORDER BY f.seq LIMIT %(limit)s""",
-    ),
-    Check(
-        8,
-        "refusal outside its transaction's stream range, or without a ledger row",
-        """
-        SELECT f.seq, f.rule, f.transaction_id, w.first_seq, w.last_seq,
-               count(*) OVER () AS total
-        FROM refusals f LEFT JOIN write_transactions w USING (transaction_id)
-        WHERE f.machine = %(machine)s
-          AND (f.seq BETWEEN w.first_seq AND w.last_seq AND w.machine = f.machine)
-              IS NOT TRUE
-        ORDER BY f.seq LIMIT %(limit)s""",
-    ),
+    *stored_once_and_in_its_transaction("refusals", "refusal", "rule"),
 )
 
 KIND = StreamKind(

@@ -23,6 +23,7 @@ from ald_gui.store.kinds.base import (
     LedgerCount,
     StreamKind,
 )
+from ald_gui.store.kinds.record_rules import stored_once_and_in_its_transaction
 
 _INSERT = """
 INSERT INTO run_steps (machine, run_id, seq, path, kind, cycles, started_at, ended_at,
@@ -122,27 +123,7 @@ _CHECKS = (
           AND NOT EXISTS (SELECT 1 FROM process_executions r WHERE r.id = s.run_id)
         ORDER BY s.seq LIMIT %(limit)s""",
     ),
-    Check(
-        8,
-        "recipe step stored more than once",
-        """
-        SELECT s.seq, count(*) AS copies, count(*) OVER () AS total
-        FROM run_steps s WHERE s.machine = %(machine)s
-        GROUP BY s.seq HAVING count(*) > 1
-        ORDER BY s.seq LIMIT %(limit)s""",
-    ),
-    Check(
-        8,
-        "recipe step outside its transaction's stream range, or without a ledger row",
-        """
-        SELECT s.seq, s.path, s.transaction_id, w.first_seq, w.last_seq,
-               count(*) OVER () AS total
-        FROM run_steps s LEFT JOIN write_transactions w USING (transaction_id)
-        WHERE s.machine = %(machine)s
-          AND (s.seq BETWEEN w.first_seq AND w.last_seq AND w.machine = s.machine)
-              IS NOT TRUE
-        ORDER BY s.seq LIMIT %(limit)s""",
-    ),
+    *stored_once_and_in_its_transaction("run_steps", "recipe step", "path"),
 )
 
 KIND = StreamKind(
