@@ -144,7 +144,8 @@ def test_the_token_file_is_private_and_kept(control: Control, tmp_path: Path) ->
     token_path(other).chmod(0o644)
     with pytest.raises(ControlTokenError, match=r"readable by other users \(mode 0644\).*remove"):
         read_token(other)
-    with pytest.raises(ControlTokenError, match="is the console running"):
+    missing = r"no run-control token .*is `ald-gui headless` running"
+    with pytest.raises(ControlTokenError, match=missing):
         read_token(tmp_path / "nowhere")
 
 
