@@ -17,13 +17,15 @@ from ald_gui.store.kinds.base import (
     Check,
     Figure,
     Group,
-    GroupRejected,
     KeySet,
     KeySetId,
     LedgerCount,
     StreamKind,
 )
-from ald_gui.store.kinds.record_rules import stored_once_and_in_its_transaction
+from ald_gui.store.kinds.record_rules import (
+    require_started_runs,
+    stored_once_and_in_its_transaction,
+)
 
 _INSERT = """
 INSERT INTO alarm_events (machine, seq, at, alarm, event, state, priority, occurrence,
@@ -31,7 +33,6 @@ INSERT INTO alarm_events (machine, seq, at, alarm, event, state, priority, occur
 VALUES (%(machine)s, %(seq)s, %(at)s, %(alarm)s, %(event)s, %(state)s, %(priority)s,
         %(occurrence)s, %(run_id)s, %(value)s, %(operator)s, %(note)s, %(until_at)s, %(tx)s)
 """
-_STARTED_RUNS = "SELECT id FROM process_executions WHERE machine = %s AND id = ANY(%s)"
 
 
 def _uuid(text: str | None) -> uuid.UUID | None:
@@ -75,16 +76,9 @@ def _count(
 
 def _write(items: Sequence[AlarmEvent], group: Group) -> None:
     cur, machine = group.cur, group.machine
-    runs = list({e.run_id for e in items if e.run_id is not None})
-    if runs:
-        cur.execute(_STARTED_RUNS, (machine, runs))
-        started = {row[0] for row in cur.fetchall()}
-        for e in items:
-            if e.run_id is not None and e.run_id not in started:
-                raise GroupRejected(
-                    f"alarm event {e.alarm} {e.event} (seq {e.seq}) names run {e.run_id}, "
-                    f"which never started on machine {machine!r}"
-                )
+    require_started_runs(
+        cur, machine, ((e.run_id, f"alarm event {e.alarm} {e.event} (seq {e.seq})") for e in items)
+    )
     cur.executemany(
         _INSERT,
         [{"machine": machine, "seq": e.seq, "at": db_timestamp(e.at_us), "alarm": e.alarm,

@@ -1,5 +1,6 @@
-"""The two rules every record of the stream keeps besides its own (invariant 8), for
-doctor: stored once, and inside the stream range of the ledger row that wrote it.
+"""What every record of the stream that may name a run keeps besides its own rules
+(invariant 8): for doctor, stored once and inside the stream range of the ledger row that
+wrote it; for the commit, the run it names started on its machine.
 
 A kind's table has ``machine``, ``seq`` and ``transaction_id`` columns; ``shown`` names
 the column that tells a person which record it is (a step's path, an alarm's name).
@@ -7,7 +8,13 @@ the column that tells a person which record it is (a step's path, an alarm's nam
 
 from __future__ import annotations
 
-from ald_gui.store.kinds.base import Check
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+
+from ald_gui.store.kinds.base import Check, GroupRejected
 
 
 def stored_once_and_in_its_transaction(table: str, noun: str, shown: str) -> tuple[Check, Check]:
@@ -34,3 +41,24 @@ def stored_once_and_in_its_transaction(table: str, noun: str, shown: str) -> tup
         ORDER BY x.seq LIMIT %(limit)s""",
     )
     return once, in_range
+
+
+_STARTED_RUNS = "SELECT id FROM process_executions WHERE machine = %s AND id = ANY(%s)"
+
+
+def require_started_runs(
+    cur: psycopg.Cursor[Any], machine: str, named: Iterable[tuple[uuid.UUID | None, str]]
+) -> None:
+    """Raise GroupRejected unless every run named lies in ``process_executions`` of
+    ``machine`` (this group's run starts are written first). ``named`` pairs each
+    record's run id (None: no run) with the words that name the record to a person."""
+    records = [(run, what) for run, what in named if run is not None]
+    if not records:
+        return
+    cur.execute(_STARTED_RUNS, (machine, list({run for run, _ in records})))
+    started = {row[0] for row in cur.fetchall()}
+    for run, what in records:
+        if run not in started:
+            raise GroupRejected(
+                f"{what} names run {run}, which never started on machine {machine!r}"
+            )

@@ -17,20 +17,21 @@ from ald_gui.store.kinds.base import (
     Check,
     Figure,
     Group,
-    GroupRejected,
     KeySet,
     KeySetId,
     LedgerCount,
     StreamKind,
 )
-from ald_gui.store.kinds.record_rules import stored_once_and_in_its_transaction
+from ald_gui.store.kinds.record_rules import (
+    require_started_runs,
+    stored_once_and_in_its_transaction,
+)
 
 _INSERT = """
 INSERT INTO refusals (machine, seq, at, rule, tag, value, reason, run_id, transaction_id)
 VALUES (%(machine)s, %(seq)s, %(at)s, %(rule)s, %(tag)s, %(value)s, %(reason)s,
         %(run_id)s, %(tx)s)
 """
-_STARTED_RUNS = "SELECT id FROM process_executions WHERE machine = %s AND id = ANY(%s)"
 
 
 def _encode(item: Refusal, _: KeySetId) -> tuple[int, int, bytes]:
@@ -61,16 +62,9 @@ def _count(items: Sequence[Refusal], parameter_ids: Mapping[str, int], machine: 
 
 def _write(items: Sequence[Refusal], group: Group) -> None:
     cur, machine = group.cur, group.machine
-    runs = list({r.run_id for r in items if r.run_id is not None})
-    if runs:
-        cur.execute(_STARTED_RUNS, (machine, runs))
-        started = {row[0] for row in cur.fetchall()}
-        for r in items:
-            if r.run_id is not None and r.run_id not in started:
-                raise GroupRejected(
-                    f"refusal of {r.tag} (seq {r.seq}) names run {r.run_id}, "
-                    f"which never started on machine {machine!r}"
-                )
+    require_started_runs(
+        cur, machine, ((r.run_id, f"refusal of {r.tag} (seq {r.seq})") for r in items)
+    )
     cur.executemany(
         _INSERT,
         [{"machine": machine, "seq": r.seq, "at": db_timestamp(r.at_us), "rule": r.rule,

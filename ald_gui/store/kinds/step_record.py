@@ -23,7 +23,10 @@ from ald_gui.store.kinds.base import (
     LedgerCount,
     StreamKind,
 )
-from ald_gui.store.kinds.record_rules import stored_once_and_in_its_transaction
+from ald_gui.store.kinds.record_rules import (
+    require_started_runs,
+    stored_once_and_in_its_transaction,
+)
 
 _INSERT = """
 INSERT INTO run_steps (machine, run_id, seq, path, kind, cycles, started_at, ended_at,
@@ -32,10 +35,9 @@ VALUES (%(machine)s, %(run_id)s, %(seq)s, %(path)s, %(kind)s, %(cycles)s::intege
         %(started_at)s, %(ended_at)s, %(outcome)s, %(requested_ms)s, %(measured_ms)s,
         %(detail)s, %(tx)s)
 """
+
+
 # Started in this group (written before the steps) or in an earlier one.
-_STARTED_RUNS = "SELECT id FROM process_executions WHERE machine = %s AND id = ANY(%s)"
-
-
 def _encode(item: StepRecord, _: KeySetId) -> tuple[int, int, bytes]:
     body = json_body.dump({
         "seq": item.seq, "run_id": str(item.run_id), "path": item.path, "kind": item.kind,
@@ -77,14 +79,7 @@ def _count(
 
 def _write(items: Sequence[StepRecord], group: Group) -> None:
     cur, machine = group.cur, group.machine
-    cur.execute(_STARTED_RUNS, (machine, list({s.run_id for s in items})))
-    started = {row[0] for row in cur.fetchall()}
-    for s in items:
-        if s.run_id not in started:
-            raise GroupRejected(
-                f"step {s.path} (seq {s.seq}) names run {s.run_id}, which never started "
-                f"on machine {machine!r}"
-            )
+    require_started_runs(cur, machine, ((s.run_id, f"step {s.path} (seq {s.seq})") for s in items))
     cur.executemany(
         _INSERT,
         [{"machine": machine, "run_id": s.run_id, "seq": s.seq, "path": s.path,
