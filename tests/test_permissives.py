@@ -217,8 +217,12 @@ def test_at_atmosphere_a_hand_made_write_is_refused_journalled_once_and_allowed_
     # Pump on, chamber pumped down: the same write is allowed.
     assert isinstance(_outcome(qtbot, recording, e.write_tag(PUMP, True)), WriteConfirmed)
     simulator.model.set_value(PRESSURE, 10.0)
-    count = len(recording.batches)
-    settle(qtbot, lambda: len(recording.batches) > count, 5.0, "a sample of the vacuum")
+    # A poll already under way when the value changed still reads atmosphere: wait for
+    # a sample that saw the vacuum, which is what the interlock judges.
+    def saw_vacuum() -> bool:
+        return recording.batches[-1].values.get(PRESSURE, 1e9) < 200
+
+    settle(qtbot, saw_vacuum, 5.0, "a sample of the vacuum")
     opened = _outcome(qtbot, recording, e.write_tag(V1, True))
     assert isinstance(opened, WriteConfirmed) and opened.readback == 1.0
     assert simulator.model.value(V1) is True
