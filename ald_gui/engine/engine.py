@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.accounts import CONSOLE, Actor
 from ald_gui.domain.commands import (
     AbortRun,
     Command,
@@ -110,6 +111,9 @@ class Engine(QObject):
         self.lease: Lease | None = None
         self.not_recording = ""  # why, once another console took the machine
         self.dsn = ""
+        # Who commands from this console's window are asked by: set once the person
+        # logged in (issue 13), None when nobody is.
+        self.session: Actor | None = None
         # open_database() may run on a worker thread while the window is closed:
         # shutdown waits for a server start under way, then stops it, and an
         # open_database() that comes after a shutdown starts nothing.
@@ -238,7 +242,12 @@ class Engine(QObject):
 
     # -- runs and writes -------------------------------------------------------------
 
-    def submit(self, command: Command) -> RequestId:
+    def act_as(self, actor: Actor | None) -> None:
+        """Ask this console's commands as ``actor`` from now on: for in-process callers
+        that have made sure who the person is (the window after its login, tests)."""
+        self.session = actor
+
+    def submit(self, command: Command, by: Actor | None = None) -> RequestId:
         """Hand ``command`` to the poll thread, which applies it between two samples;
         returns the request id that its outcome will carry: RunStarted or RunEnded
         (signal ``run_changed``), RunRefused, WriteConfirmed, WriteFailed or the
@@ -275,8 +284,9 @@ class Engine(QObject):
                     )
             case WriteTag():
                 pass  # checked against the tag's type and limits by the poll thread
+        actor = by if by is not None else self.session
         request_id = next(self._request_ids)
-        self.poller.submit(command, request_id)
+        self.poller.submit(command, request_id, actor or CONSOLE)
         return request_id
 
     def start_run(self, operator: str, note: str = "") -> RequestId:

@@ -22,6 +22,7 @@ from dataclasses import replace
 from PySide6.QtCore import QThread, Signal
 
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.accounts import CONSOLE, Actor
 from ald_gui.domain.alarm_engine import AlarmEngine
 from ald_gui.domain.alarms import AlarmBoard
 from ald_gui.domain.clock import StreamClock
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 Sink = Callable[[Sequence[StreamItem]], None]
 
 
-Queued = tuple[Command, RequestId | None] | None
+Queued = tuple[Command, RequestId | None, Actor] | None
 """A command and the id its outcome carries; None ends the loop."""
 
 
@@ -133,10 +134,13 @@ class Poller(QThread):
 
     # -- requests from other threads ----------------------------------------------
 
-    def submit(self, command: Command, request_id: RequestId | None = None) -> None:
+    def submit(
+        self, command: Command, request_id: RequestId | None = None, by: Actor = CONSOLE
+    ) -> None:
         """Apply ``command`` between two samples, in the order submitted; its outcome
-        (signal ``stream_event`` or ``occurred``) carries ``request_id``."""
-        self._send((command, request_id))
+        (signal ``stream_event`` or ``occurred``) carries ``request_id``. ``by`` is the
+        account that asked, already checked by the engine (the audit trail names it)."""
+        self._send((command, request_id, by))
 
     def request_shutdown(self) -> None:
         """End the loop after the current sample; commands already queued are applied."""
@@ -201,7 +205,7 @@ class Poller(QThread):
             if queued is None:
                 self._stopping = True
                 continue
-            command, request_id = queued
+            command, request_id, _by = queued
             if isinstance(command, WriteTag):
                 self._write(client, command, request_id)
             elif isinstance(command, AlarmCommand):
