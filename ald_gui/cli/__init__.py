@@ -22,6 +22,7 @@ from ald_gui.cli import (
     plc_cmd,
     recipe_cmd,
     run_cmd,
+    runs_cmd,
     sim_cmd,
     spool_cmd,
 )
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         doctor_cmd,
         spool_cmd,
         alarms_cmd,
+        runs_cmd,
     ):
         module.register(sub)
     return parser
