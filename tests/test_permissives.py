@@ -217,6 +217,7 @@ def test_at_atmosphere_a_hand_made_write_is_refused_journalled_once_and_allowed_
     # Pump on, chamber pumped down: the same write is allowed.
     assert isinstance(_outcome(qtbot, recording, e.write_tag(PUMP, True)), WriteConfirmed)
     simulator.model.set_value(PRESSURE, 10.0)
+
     # A poll already under way when the value changed still reads atmosphere: wait for
     # a sample that saw the vacuum, which is what the interlock judges.
     def saw_vacuum() -> bool:
