@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ald_gui.config.models import AppConfig
+from ald_gui.config.overview import OverviewSettings, check_spots, resolve_picture
 
 DEFAULT_CONFIG_NAME = "reference_reactor.toml"
 
@@ -53,7 +54,7 @@ def _key_path(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
 
 def parse_config(data: dict[str, Any], source: Path | str = "<config>") -> AppConfig:
     try:
-        return AppConfig.model_validate(data)
+        config = AppConfig.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -62,6 +63,24 @@ def parse_config(data: dict[str, Any], source: Path | str = "<config>") -> AppCo
                 reason = "unknown key"
             problems.append(f"{_key_path(tuple(err['loc']), data)}: {reason}")
         raise ConfigError(source, problems) from None
+    return _with_picture(config, source)
+
+
+def _with_picture(config: AppConfig, source: Path | str) -> AppConfig:
+    """The configuration with its Overview picture found and checked against its tags
+    (relative to the file's folder, or bundled)."""
+    picture = config.overview.picture
+    if not picture:
+        return config
+    folder_of = Path(source) if isinstance(source, Path) else None
+    try:
+        svg = resolve_picture(picture, folder_of)
+        problems = check_spots(svg, (t.key for t in config.tags))
+    except ValueError as exc:
+        problems = [str(exc)]
+    if problems:
+        raise ConfigError(source, [f"overview.picture: {p}" for p in problems])
+    return config.model_copy(update={"overview": OverviewSettings(picture=str(svg))})
 
 
 def load_config(path: Path | str | None = None) -> AppConfig:

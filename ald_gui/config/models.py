@@ -12,6 +12,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ald_gui.config.alarms import AlarmSettings, check_alarms
+from ald_gui.config.overview import OverviewSettings
 from ald_gui.config.process import ProcessSettings, check_process
 from ald_gui.domain.tags import ByteOrder, Tag, WordOrder
 
@@ -112,6 +113,7 @@ class AppConfig(_Section):
     tags: tuple[Tag, ...] = ()
     process: ProcessSettings = ProcessSettings()
     alarms: tuple[AlarmSettings, ...] = ()
+    overview: OverviewSettings = OverviewSettings()
 
     @model_validator(mode="after")
     def _process_refers_to_tags(self) -> Self:

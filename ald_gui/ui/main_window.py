@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 from enum import Enum
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QMainWindow,
     QMessageBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +35,7 @@ from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
 from ald_gui.ui.alarm_screens import AlarmScreens
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.health import HealthStrip
+from ald_gui.ui.overview import ReactorOverview
 from ald_gui.ui.parameters import ParameterTable
 from ald_gui.ui.process_panel import Confirm, ProcessPanel, ask
 from ald_gui.ui.recipe_page import RecipePage
@@ -106,7 +109,19 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.alarms.banner)  # where the eye is
         layout.addWidget(self.panel)
         layout.addWidget(self.recipe_run)
-        layout.addWidget(self.trends, 1)
+        self.overview = (
+            ReactorOverview(self.parameters.sheet, Path(config.overview.picture), confirm=confirm)
+            if config.overview.picture
+            else None
+        )
+        if self.overview is not None:  # the home screen, with the trends one click away
+            self.screens = QTabWidget()
+            self.screens.setDocumentMode(True)
+            self.screens.addTab(self.overview, "Overview")
+            self.screens.addTab(self.trends, "Trends")
+            layout.addWidget(self.screens, 1)
+        else:
+            layout.addWidget(self.trends, 1)
         self.setCentralWidget(central)
         parameters = self._dock(
             "Parameters", self.parameters, Qt.DockWidgetArea.RightDockWidgetArea
@@ -166,6 +181,9 @@ class MainWindow(QMainWindow):
         ):
             e.occurred.connect(slot)
         e.alarms_changed.connect(self.parameters.show_alarms)
+        if self.overview is not None:
+            e.alarms_changed.connect(self.overview.show_alarms)
+            self.overview.write_requested.connect(self._write)
         e.alarms_changed.connect(self.events.on_alarm_board)
         e.plc_health.connect(self.health.on_plc_health)
         e.plc_health.connect(self._on_plc_health)

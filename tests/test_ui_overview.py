@@ -1,0 +1,139 @@
+"""The Overview: the reference reactor's picture, live, with the real engine, simulator
+and database (offscreen)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from pytestqt.qtbot import QtBot
+
+from ald_gui.config.load import ConfigError, load_config
+from ald_gui.config.models import AppConfig
+from ald_gui.config.overview import spot_ids
+from ald_gui.engine.engine import Engine
+from ald_gui.sim.server import Simulator
+from ald_gui.ui.main_window import CloseChoice, MainWindow
+from ald_gui.ui.overview_spots import Kind
+from tests.fixtures.plc import quick
+
+V1 = "valve_1.valve_state"
+CHAMBER_SET = "chamber_heater.temperature_set"
+PRESSURE = "pressure_gauge_1.pressure_read"
+
+
+@pytest.fixture
+def console(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot
+) -> Iterator[tuple[MainWindow, list[tuple[str, str]]]]:
+    asked: list[tuple[str, str]] = []
+
+    def confirm(_parent: object, title: str, text: str) -> bool:
+        asked.append((title, text))
+        return True
+
+    engine = Engine(quick(sim_config, interval_s=0.1), data_dir=tmp_path / "d", dsn=migrated_pg_dsn)
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(
+        engine, settings=settings, confirm=confirm, close_ask=lambda *_: CloseChoice.END_RUN
+    )
+    qtbot.addWidget(window)
+    window.show()
+    engine.open()
+    window.engine_opened()
+    yield window, asked
+    window.close()
+
+
+def test_the_reference_picture_draws_only_tags_of_the_reference_reactor(
+    reference_config: AppConfig,
+) -> None:
+    picture = Path(reference_config.overview.picture)
+    keys = {t.key for t in reference_config.tags}
+    spots = spot_ids(picture)
+    assert len(spots) == len(set(spots)) >= 35 and set(spots) <= keys
+    for wanted in (V1, "exhaust_gate_valve.valve_state", "vacuum_pump.power_on", PRESSURE):
+        assert wanted in spots
+
+
+def test_a_picture_naming_a_tag_the_machine_lacks_is_refused_naming_it(tmp_path: Path) -> None:
+    source = Path(load_config().overview.picture).read_text(encoding="utf-8")
+    (tmp_path / "mine.svg").write_text(source.replace(V1, "valve_9.valve_state"))
+    reference = (Path(__file__).parents[1] / "resources" / "reference_reactor.toml").read_text()
+    config = tmp_path / "reactor.toml"
+    config.write_text(reference.replace("reference_reactor_overview.svg", "mine.svg"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert "overview.picture: mine.svg draws 'valve_9.valve_state', which is no tag" in str(
+        caught.value
+    )
+
+
+def test_the_overview_is_the_home_screen_and_a_valve_click_reaches_the_plc_and_comes_back_open(
+    console: tuple[MainWindow, list[tuple[str, str]]], simulator: Simulator, qtbot: QtBot
+) -> None:
+    window, asked = console
+    overview = window.overview
+    assert overview is not None and window.screens.currentWidget() is overview
+    assert overview.ticking  # drawn while shown, and only then
+    spot = overview.spots[V1]
+    assert spot.kind is Kind.VALVE
+    qtbot.waitUntil(lambda: spot.look.text == "CLOSED" and not spot.look.stale, timeout=5000)
+
+    overview._clicked(spot)  # what a mouse press on the spot does (tested below too)
+    assert asked[-1] == ("Open Valve 1?", f"{V1}: CLOSED → OPEN")
+    qtbot.waitUntil(lambda: simulator.model.value(V1) is True, timeout=5000)
+    qtbot.waitUntil(lambda: spot.look.text == "OPEN" and spot.look.on is True, timeout=5000)
+
+    window.screens.setCurrentWidget(window.trends)
+    assert not overview.ticking
+
+
+def test_a_mouse_press_on_a_valve_asks_and_an_out_of_range_setpoint_is_not_sent(
+    console: tuple[MainWindow, list[tuple[str, str]]], simulator: Simulator, qtbot: QtBot
+) -> None:
+    window, asked = console
+    overview = window.overview
+    assert overview is not None
+    spot = overview.spots[V1]
+    qtbot.waitUntil(lambda: spot.look.on is False, timeout=5000)
+    view = overview.view
+    centre = view.mapFromScene(spot.rect.center())
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert asked and asked[-1][0] == "Open Valve 1?"
+
+    before = simulator.model.value(CHAMBER_SET)
+    overview._ask = lambda *_: "5000"  # beyond the tag's limits
+    overview._clicked(overview.spots[CHAMBER_SET])
+    assert "0..1000" in overview.message.text() or "max" in overview.message.text()
+    assert simulator.model.value(CHAMBER_SET) == before
+
+
+def test_a_lost_plc_makes_every_value_on_the_picture_look_stale_and_say_so(
+    console: tuple[MainWindow, list[tuple[str, str]]], simulator: Simulator, qtbot: QtBot
+) -> None:
+    window, _ = console
+    overview = window.overview
+    assert overview is not None
+    pressure, valve = overview.spots[PRESSURE], overview.spots[V1]
+    qtbot.waitUntil(lambda: not pressure.look.stale, timeout=5000)
+    simulator.stall()
+    qtbot.waitUntil(lambda: pressure.look.stale and valve.look.stale, timeout=5000)
+    assert pressure.look.caption == valve.look.caption == "STALE"
+    simulator.clear_faults()
+    qtbot.waitUntil(lambda: not pressure.look.stale and not pressure.look.caption, timeout=5000)
+
+
+def test_without_a_picture_the_window_shows_the_trends_as_before(
+    sim_config: AppConfig, tmp_path: Path, qtbot: QtBot
+) -> None:
+    config = sim_config.model_copy(
+        update={"overview": sim_config.overview.model_copy(update={"picture": ""})}
+    )
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(Engine(config, data_dir=tmp_path / "d"), settings=settings)
+    qtbot.addWidget(window)
+    assert window.overview is None
+    assert window.trends.parent() is window.centralWidget()
