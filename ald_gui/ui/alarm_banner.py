@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ald_gui.domain.accounts import CONSOLE, Actor, Permission
 from ald_gui.domain.alarms import AlarmBoard, AlarmState, AlarmStatus
 from ald_gui.domain.commands import AcknowledgeAlarm
 from ald_gui.ui.alarm_look import look, state_words, when
+from ald_gui.ui.permission_gate import gate
 from ald_gui.ui.theme import named
 
 __all__ = ["AlarmBanner", "banner_alarm", "counts"]
@@ -62,6 +64,7 @@ class AlarmBanner(QFrame):
         self.setObjectName("alarmBanner")
         self._operator = operator
         self._shown: AlarmStatus | None = None
+        self._actor: Actor | None = CONSOLE  # who may acknowledge (permission_gate)
         self.priority = named(QLabel(), "alarmPriority")
         self.message = named(QLabel(), "alarmMessage")
         self.guidance = named(QLabel(), "alarmGuidance")
@@ -103,7 +106,7 @@ class AlarmBanner(QFrame):
             self.priority.setText("✓")
             self.message.setText("No alarms")
             self.guidance.setText("")
-            self.acknowledge.setEnabled(False)
+            gate(self.acknowledge, False, Permission.ACKNOWLEDGE_ALARMS, self._actor)
             self.setStyleSheet(_SIZES)
             return
         d = alarm.definition
@@ -114,11 +117,18 @@ class AlarmBanner(QFrame):
         since = when(alarm.raised_at_us)
         state = f"{state_words(alarm)}{f' since {since}' if since else ''}"
         self.guidance.setText(f"{state}. {d.guidance}" if d.guidance else f"{state}.")
-        self.acknowledge.setEnabled(alarm.state in _WAITING)
+        waiting = alarm.state in _WAITING
+        gate(self.acknowledge, waiting, Permission.ACKNOWLEDGE_ALARMS, self._actor)
         self.setStyleSheet(
             f"{_SIZES} QFrame#alarmBanner {{ background: {shape.colour}; }}"
             f" QFrame#alarmBanner QLabel {{ color: {shape.text_colour}; }}"
         )
+
+    def set_actor(self, actor: Actor | None) -> None:
+        """The logged-in account: Acknowledge is grey without its permission."""
+        self._actor = actor
+        waiting = self._shown is not None and self._shown.state in _WAITING
+        gate(self.acknowledge, waiting, Permission.ACKNOWLEDGE_ALARMS, actor)
 
     @Slot(bool)
     def set_sounding(self, sounding: bool) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ald_gui.domain.accounts import CONSOLE, Actor, Permission
 from ald_gui.domain.alarms import AlarmBoard, AlarmState, AlarmStatus
 from ald_gui.domain.commands import (
     AcknowledgeAlarm,
@@ -40,6 +41,7 @@ from ald_gui.ui.alarm_dialogs import (
     ask_shelve,
 )
 from ald_gui.ui.alarm_table import COLUMNS, SORT_ROLE, AlarmTableModel
+from ald_gui.ui.permission_gate import gate
 
 __all__ = ["AlarmList"]
 
@@ -61,6 +63,7 @@ class AlarmList(QWidget):
         super().__init__(parent)
         self._operator = operator
         self._ask_note, self._ask_shelve, self._ask_reason = note, shelve, reason
+        self._actor: Actor | None = CONSOLE  # who may act on alarms (permission_gate)
         self.model = AlarmTableModel()
         self.sorted = QSortFilterProxyModel(self)
         self.sorted.setSourceModel(self.model)
@@ -133,16 +136,25 @@ class AlarmList(QWidget):
             for r in range(self.sorted.rowCount())
         ]
 
+    def set_actor(self, actor: Actor | None) -> None:
+        """The logged-in account: the actions it may not take are grey."""
+        self._actor = actor
+        self._enable()
+
     @Slot()
     def _enable(self) -> None:
         a = self.selected()
         state = a.state if a is not None else None
-        self.acknowledge.setEnabled(state in _WAITING)
-        self.acknowledge_all.setEnabled(any(s.state in _WAITING for s in self.shown()))
-        self.shelve.setEnabled(a is not None and a.needs_attention)
-        self.unshelve.setEnabled(state is AlarmState.SHELVED)
-        self.remove.setEnabled(a is not None and state is not AlarmState.OUT_OF_SERVICE)
-        self.restore.setEnabled(state is AlarmState.OUT_OF_SERVICE)
+        waiting = any(s.state in _WAITING for s in self.shown())
+        ack, shelve = Permission.ACKNOWLEDGE_ALARMS, Permission.SHELVE_ALARMS
+        service, actor = Permission.REMOVE_ALARMS_FROM_SERVICE, self._actor
+        gate(self.acknowledge, state in _WAITING, ack, actor)
+        gate(self.acknowledge_all, waiting, ack, actor)
+        gate(self.shelve, a is not None and a.needs_attention, shelve, actor)
+        gate(self.unshelve, state is AlarmState.SHELVED, shelve, actor)
+        out = a is not None and state is not AlarmState.OUT_OF_SERVICE
+        gate(self.remove, out, service, actor)
+        gate(self.restore, state is AlarmState.OUT_OF_SERVICE, service, actor)
         self.empty.setVisible(self.model.rowCount() == 0)
 
     @Slot()

@@ -20,7 +20,7 @@ from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus
 from ald_gui.domain.tags import DataType, Tag
 from ald_gui.store.health import WriterEvent, WriterEventKind
 
-__all__ = ["Category", "Entry", "Severity", "describe"]
+__all__ = ["Category", "Denied", "Entry", "Severity", "describe"]
 
 
 class Category(StrEnum):
@@ -30,6 +30,16 @@ class Category(StrEnum):
     WRITE = "Write"
     ERROR = "Error"
     ALARM = "Alarm"
+    ACCOUNT = "Account"
+
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    """A command the engine refused at once for the asking account's permission
+    (domain.accounts.PermissionDenied): logged in its words, never as a traceback."""
+
+    at_us: int
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +160,8 @@ def _message(
         case RunEnded(run_id=run_id, status=status, reason=reason):
             why = f": {reason}" if reason else ""
             return _RUN_END_SEVERITY[status], Category.RUN, f"{_run(run_id)} {status}{why}"
+        case Denied(reason=reason):
+            return Severity.WARNING, Category.ACCOUNT, f"Not allowed: {reason}"
         case ev.RunRefused(reason=reason, severity=severity):
             return severity, Category.RUN, f"Run refused: {reason}"
         case ev.PlcLost(reason=reason, severity=severity):

@@ -10,6 +10,7 @@ changed rows' value..status cells, never a reset.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
@@ -75,6 +76,9 @@ class ParameterModel(QAbstractItemModel):
         self._fonts = _fonts_from(QFont())
         self._row_size = _row_size(self._fonts)
         self.alarms: dict[str, Priority] = {}  # tag key -> its worst alarm's priority
+        # Whether the logged-in account may write a tag (the table sets it): a cell it
+        # may not write offers no editor and no switch.
+        self.may_write: Callable[[Tag], bool] = lambda _tag: True
         sheet.refresh()
 
     def set_base_font(self, base: QFont) -> None:
@@ -139,7 +143,7 @@ class ParameterModel(QAbstractItemModel):
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         row = self.row_of(index)
         target = _target(row, index.column()) if row is not None else None
-        if target is None:
+        if target is None or not self.may_write(target):
             return flags
         if target.data_type is not DataType.BOOL:
             return flags | Qt.ItemFlag.ItemIsEditable

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from ald_gui.domain.accounts import CONSOLE, Actor, Permission
 from ald_gui.domain.alarms import AlarmBoard
 from ald_gui.domain.events import WriteConfirmed, WriteFailed
 from ald_gui.domain.stream import Batch
@@ -24,6 +25,7 @@ from ald_gui.ui.alarm_marks import marks
 from ald_gui.ui.parameter_model import Column, ParameterModel, Role
 from ald_gui.ui.parameter_rows import ParameterSheet, with_unit
 from ald_gui.ui.parameter_view import ParameterView, range_text
+from ald_gui.ui.permission_gate import allowed, refusal_text
 
 REFRESH_MS = 200  # 5 Hz: smooth to the eye, a fraction of the poll rate's work
 HINT = "Double-click a value to change it (Enter writes, Esc cancels); click a box to switch."
@@ -36,6 +38,13 @@ _MESSAGE_STYLE = {
 }
 
 WriteValue = float | int | bool
+
+
+def write_permission(tag: Tag) -> Permission:
+    """A switch is a valve (or a pump, a heater's enable); anything else a setpoint."""
+    return (
+        Permission.TOGGLE_VALVES if tag.data_type is DataType.BOOL else Permission.WRITE_SETPOINTS
+    )
 
 
 def parse_entry(tag: Tag, text: str) -> float | int:
@@ -98,6 +107,7 @@ class ParameterTable(QWidget):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._say(HINT, "hint")
+        self._actor: Actor | None = CONSOLE  # who may write (permission_gate)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -148,12 +158,22 @@ class ParameterTable(QWidget):
 
     # -- the operator's writes -----------------------------------------------------
 
+    def set_actor(self, actor: Actor | None) -> None:
+        """The logged-in account: the values it may not write offer no editor."""
+        self._actor = actor
+        self.model.may_write = lambda tag: allowed(actor, write_permission(tag))
+        self.refresh()
+
     def request_write(self, key: str, value: WriteValue) -> str | None:
         """Check ``value`` for tag ``key`` and emit write_requested if it passes; the
         row shows "writing…" until the engine's WriteConfirmed / WriteFailed. Returns
         None, or the refusal message (also shown on the row and in the message line).
         KeyError for a tag the table does not have."""
         tag = self.sheet.row(key).tag
+        if not allowed(self._actor, write_permission(tag)):
+            message = refusal_text(self._actor, write_permission(tag))
+            self._refuse(key, message)
+            return message
         try:
             check_value(tag, value)
         except WriteRefused as exc:

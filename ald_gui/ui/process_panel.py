@@ -22,9 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ald_gui.domain.accounts import CONSOLE, Actor, Permission
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, now_us
+from ald_gui.ui.permission_gate import gate
 from ald_gui.ui.recipe_picker import RecipePicker
 from ald_gui.ui.theme import icon, named
 
@@ -64,6 +66,7 @@ class ProcessPanel(QWidget):
         self._run: Run | None = None
         self._pending = False
         self._ready = False
+        self._actor: Actor | None = CONSOLE  # who may start and stop (permission_gate)
 
         self.banner = named(QLabel(), "stateBanner")
         self.detail = named(QLabel(), "stateDetail")
@@ -108,6 +111,11 @@ class ProcessPanel(QWidget):
     def set_ready(self, ready: bool) -> None:
         """Whether the engine is open (runs can be started at all)."""
         self._ready = ready
+        self._refresh()
+
+    def set_actor(self, actor: Actor | None) -> None:
+        """The logged-in account: Start and Stop are grey without its permission."""
+        self._actor = actor
         self._refresh()
 
     @Slot(object)
@@ -187,8 +195,13 @@ class ProcessPanel(QWidget):
         can_start = (
             self._ready and not running and not self._pending and bool(self.operator.text().strip())
         )
-        self.start_button.setEnabled(can_start)
-        self.stop_button.setEnabled(self._ready and running and not self._pending)
+        gate(self.start_button, can_start, Permission.START_RUN, self._actor)
+        gate(
+            self.stop_button,
+            self._ready and running and not self._pending,
+            Permission.STOP_RUN,
+            self._actor,
+        )
         self.operator.setEnabled(not running)
         self.note.setEnabled(not running)
         self.recipe.setEnabled(not running)

@@ -26,8 +26,10 @@ from PySide6.QtWidgets import (
 
 from ald_gui.config.models import AppConfig
 from ald_gui.config.recipe_file import recipe_toml
+from ald_gui.domain.accounts import CONSOLE, Actor, Permission
 from ald_gui.domain.recipe import Recipe
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
+from ald_gui.ui.permission_gate import gate
 from ald_gui.ui.process_panel import Confirm, ask
 from ald_gui.ui.recipe_editor import RecipeEditor
 from ald_gui.ui.theme import named
@@ -84,6 +86,7 @@ class RecipePage(QWidget):
         self.diff_button = QPushButton("Show differences")
         self.message = named(QLabel(wordWrap=True), "recipeMessage")
         self.last_diff = ""
+        self._actor: Actor | None = CONSOLE  # who may save a draft (permission_gate)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Library"))
@@ -107,6 +110,11 @@ class RecipePage(QWidget):
         self.save_button.clicked.connect(self.save)
         self.diff_button.clicked.connect(self.show_diff)
         self.editor.name.textEdited.connect(lambda _: self._list_compare())
+        self._enable()
+
+    def set_actor(self, actor: Actor | None) -> None:
+        """The logged-in account: saving a draft is grey without its permission."""
+        self._actor = actor
         self._enable()
 
     def set_library(self, library: RecipeLibrary) -> None:
@@ -230,5 +238,5 @@ class RecipePage(QWidget):
     def _enable(self) -> None:
         has_library = self.library is not None
         self.open_button.setEnabled(has_library and self.versions.count() > 0)
-        self.save_button.setEnabled(has_library)
+        gate(self.save_button, has_library, Permission.EDIT_RECIPE_DRAFTS, self._actor)
         self.diff_button.setEnabled(has_library and self.compare.count() > 0)

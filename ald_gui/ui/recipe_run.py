@@ -27,10 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from ald_gui.config.process import PauseAt, ProcessSettings
+from ald_gui.domain.accounts import CONSOLE, Actor, Permission
 from ald_gui.domain.recipe import Recipe, Step
 from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
 from ald_gui.domain.recipe_timeline import tree
 from ald_gui.domain.stream import RunEnded, RunStarted
+from ald_gui.ui.permission_gate import gate
 from ald_gui.ui.recipe_bar import TimelineBar, segments_of
 from ald_gui.ui.recipe_words import duration_text, step_text
 from ald_gui.ui.theme import named
@@ -39,6 +41,8 @@ __all__ = ["AskReason", "RecipeRunPanel", "ask_abort_reason", "state_words"]
 
 AskReason = Callable[[QWidget, str], str | None]
 """Asks the operator to confirm an abort; returns the reason given, None to cancel."""
+
+_HOLD = Permission.STOP_RUN  # pausing and resuming hold the run: who may stop it may
 
 
 def ask_abort_reason(parent: QWidget, text: str) -> str | None:
@@ -106,6 +110,7 @@ class RecipeRunPanel(QWidget):
         self.progress: RecipeProgress | None = None
         self._received = 0.0  # monotonic time the last progress arrived
         self._active = False  # a run with a recipe is under way
+        self._actor: Actor | None = CONSOLE  # who may pause and abort (permission_gate)
 
         self.title = named(QLabel(), "recipeTitle")
         # Wrapped: a final state carries its reason, which must not widen the window.
@@ -257,15 +262,20 @@ class RecipeRunPanel(QWidget):
         if reason is not None:
             self.abort_requested.emit(reason)
 
+    def set_actor(self, actor: Actor | None) -> None:
+        """The logged-in account: the buttons are grey without its permission."""
+        self._actor = actor
+        self._enable()
+
     def _enable(self) -> None:
         state = self.progress.state if self.progress else None
         live = self._active and (state is None or not state.is_final)
-        self.pause_button.setEnabled(live and state is ExecutorState.RUNNING)
+        actor = self._actor
+        gate(self.pause_button, live and state is ExecutorState.RUNNING, _HOLD, actor)
         # Resume also takes back a pause asked for and not yet reached.
-        self.resume_button.setEnabled(
-            live and state in (ExecutorState.PAUSING, ExecutorState.PAUSED, ExecutorState.SUSPENDED)
-        )
-        self.abort_button.setEnabled(live)
+        held = (ExecutorState.PAUSING, ExecutorState.PAUSED, ExecutorState.SUSPENDED)
+        gate(self.resume_button, live and state in held, _HOLD, actor)
+        gate(self.abort_button, live, Permission.ABORT_RUN, actor)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
