@@ -18,6 +18,7 @@ from ald_gui.cli import (
     config_cmd,
     db_cmd,
     doctor_cmd,
+    export_cmd,
     headless_cmd,
     plc_cmd,
     recipe_cmd,
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         spool_cmd,
         alarms_cmd,
         runs_cmd,
+        export_cmd,
     ):
         module.register(sub)
     return parser
