@@ -11,6 +11,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ald_gui.config.accounts import AccountSettings
 from ald_gui.config.alarms import AlarmSettings, check_alarms
 from ald_gui.config.overview import OverviewSettings
 from ald_gui.config.process import ProcessSettings, check_process
@@ -114,6 +115,7 @@ class AppConfig(_Section):
     process: ProcessSettings = ProcessSettings()
     alarms: tuple[AlarmSettings, ...] = ()
     overview: OverviewSettings = OverviewSettings()
+    accounts: AccountSettings = AccountSettings()
 
     @model_validator(mode="after")
     def _process_refers_to_tags(self) -> Self:

@@ -76,3 +76,9 @@ def recipes_dir(root: Path) -> Path:
     """The recipe library (store.recipe_library): one folder per recipe, one file per
     version. Made 0700 by the library: recipes are the site's process know-how."""
     return root / "recipes"
+
+
+def accounts_copy_path(root: Path) -> Path:
+    """This console's copy of the accounts, for logins while the database is away
+    (store.account_cache); mode 0600, it holds the password hashes."""
+    return root / "accounts-copy.json"

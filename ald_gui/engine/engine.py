@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.accounts import CONSOLE, Actor
+from ald_gui.domain.audit import Meaning, Signature
 from ald_gui.domain.commands import (
     AbortRun,
     Command,
@@ -36,6 +37,7 @@ from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
 from ald_gui.engine.poller import Poller
 from ald_gui.engine.recipe_marker import RecipeMarker
+from ald_gui.store.accounts import AccountBook
 from ald_gui.store.alarm_states import AlarmStates
 from ald_gui.store.clock_mark import ClockMark, ClockMarkError
 from ald_gui.store.credentials import CredentialsError, resolve_dsn
@@ -114,6 +116,7 @@ class Engine(QObject):
         # Who commands from this console's window are asked by: set once the person
         # logged in (issue 13), None when nobody is.
         self.session: Actor | None = None
+        self._accounts: AccountBook | None = None
         # open_database() may run on a worker thread while the window is closed:
         # shutdown waits for a server start under way, then stops it, and an
         # open_database() that comes after a shutdown starts nothing.
@@ -155,6 +158,9 @@ class Engine(QObject):
                 self.server = EmbeddedServer(paths.database_dir(self.data_dir))
                 self.server.start()
                 self.dsn = self.server.login_dsn(Group.WRITER)
+            self._accounts = AccountBook(
+                self.dsn, paths.accounts_copy_path(self.data_dir), self.config.accounts
+            )
             # The spool first: a second console on this data directory is refused by it
             # before it could touch the lease this directory's console holds.
             self.spool = Spool(paths.spool_path(self.data_dir))
@@ -239,6 +245,38 @@ class Engine(QObject):
                 self.server.stop()
                 self.server = None
         return clean
+
+    # -- who is at the console ---------------------------------------------------------
+
+    @property
+    def accounts(self) -> AccountBook:
+        """The account book (store.accounts), for logins and user management; blocking
+        calls, for worker threads. RunNotPossible until ``open_database()`` ran."""
+        if self._accounts is None:
+            raise RunNotPossible("the engine is not open: no accounts yet")
+        return self._accounts
+
+    def log_in(self, user: str, password: str) -> Actor:
+        """Check ``user``'s password (store.accounts: the database, or this console's
+        copy while it is away) and ask this console's commands as that account from now
+        on. Blocks on the database and argon2 (a few hundred ms): call it from a worker
+        thread. Raises LoginRefused naming why (wrong password, disabled, locked, must
+        change the password, unknown while the database is away); the session is
+        unchanged then."""
+        actor = self.accounts.log_in(user, password).account.actor
+        self.session = actor
+        return actor
+
+    def log_out(self) -> None:
+        """Nobody is at the console any more: its commands are refused until a login."""
+        self.session = None
+
+    def verify_signature(self, account: str, password: str, meaning: Meaning) -> Signature:
+        """The signature of ``account`` (the password typed again; any account, not only
+        the one logged in: a second person may sign), with ``meaning``. Blocks like
+        ``log_in``; raises LoginRefused (a wrong password counts towards the lockout)."""
+        signer = self.accounts.check_signature(account, password)
+        return Signature(signer.user, signer.full_name, Meaning(meaning))
 
     # -- runs and writes -------------------------------------------------------------
 
