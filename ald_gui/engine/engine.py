@@ -35,12 +35,13 @@ from ald_gui.domain.commands import (
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
+from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.engine.poller import Poller
 from ald_gui.engine.recipe_marker import RecipeMarker
 from ald_gui.store.accounts import AccountBook
 from ald_gui.store.alarm_states import AlarmStates
 from ald_gui.store.clock_mark import ClockMark, ClockMarkError
-from ald_gui.store.credentials import CredentialsError, resolve_dsn
+from ald_gui.store.credentials import CredentialsError, resolve_dsn, resolve_reader_dsn
 from ald_gui.store.health import WriterEvent, WriterEventKind, WriterHealth
 from ald_gui.store.lease import Lease, LeaseError, check_spool_released, take_at_start
 from ald_gui.store.roles import Group
@@ -122,6 +123,8 @@ class Engine(QObject):
         # open_database() that comes after a shutdown starts nothing.
         self._life = threading.Lock()
         self._shut_down = False
+        # The read side: history questions of the views, under the reader role.
+        self.history = HistoryQueries(self.reader_dsn)
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -175,6 +178,17 @@ class Engine(QObject):
                 self.spool = None
                 raise
 
+    def reader_dsn(self) -> str:
+        """The reader role's conninfo: the embedded server's reader login, the configured
+        ``reader_user`` of an external server, or (no reader configured, a test's server
+        given directly) the writer's. "" before the database is open. May read files:
+        call it off the GUI thread (HistoryQueries does)."""
+        if self.server is not None:
+            return self.server.login_dsn(Group.READER)
+        if self._dsn_override:
+            return self._dsn_override
+        return resolve_reader_dsn(self.config.database) if self.dsn else ""
+
     def start_recording(self) -> None:
         """Start the writer, the poll thread and the embedded server's supervisor;
         quick. Call it in the engine's thread after ``open_database()``."""
@@ -215,6 +229,7 @@ class Engine(QObject):
         self._shut_down = True
         clean = True
         deadline = time.monotonic() + timeout
+        self.history.close()
         if self.poller is not None:
             # Commands are applied in order: a stop queued after a pending start ends
             # that run too. A stop already asked for is not asked twice.

@@ -1,0 +1,203 @@
+"""The read side of the historian: one tag's history over a time span, fit for a plot.
+
+Queries only; run them on a connection of the reader role (``ald_reader``), from a worker
+thread, never the GUI thread (``engine.history_queries`` does both).
+
+``fetch_series`` answers a span with the raw rows when there are few enough of them
+(at most ``RAW_ROWS_PER_PX`` per pixel column), else with the M4 reduction computed in
+SQL: for every pixel column the first, the last, the lowest and the highest sample, each
+at its true time. Drawn as a line, the M4 series covers exactly the pixels the raw rows
+would (Jugel et al., "M4: a visualization-oriented time series data aggregation", VLDB
+2014), with at most four points per column whatever the span holds.
+
+Pixel columns: the span ``[start_us, end_us)`` is cut into columns ``column_us(span,
+width)`` microseconds wide, column ``j`` covering ``[start_us + j·w, start_us + (j+1)·w)``
+(the last one may reach past ``end_us``, and there are at most ``width_px`` of them).
+Times are integer microseconds since the epoch (the stream clock); rows come over binary
+COPY, which hands timestamptz over as integers, so no microsecond is lost and no Python
+object is made per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from ald_gui.store.db import db_timestamp
+
+__all__ = [
+    "RAW_ROWS_PER_PX",
+    "Series",
+    "UnknownTag",
+    "column_us",
+    "fetch_many",
+    "fetch_series",
+]
+
+RAW_ROWS_PER_PX = 4  # more than this per pixel column and the span comes reduced
+
+# PostgreSQL's binary timestamptz counts microseconds from 2000-01-01 UTC.
+_PG_EPOCH_US = 946_684_800_000_000
+# One binary COPY tuple of (timestamptz, float8): field count, then length + value twice.
+_POINT = np.dtype([("n", ">i2"), ("lt", ">i4"), ("t", ">i8"), ("lv", ">i4"), ("v", ">f8")])
+_HEADER = 19  # signature (11), flags (4), header extension length (4)
+_TRAILER = 2  # field count -1
+
+
+class UnknownTag(KeyError):
+    """The machine has no such tag in the database (never synced from a configuration)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Series:
+    """One tag's history over a span, oldest first: ``t_us`` (int64, microseconds since
+    the epoch, strictly increasing) and ``values`` (float64), of equal length.
+    ``reduced``: M4 points (per pixel column the first, last, lowest and highest sample);
+    otherwise every raw row of the span."""
+
+    tag: str
+    t_us: np.ndarray
+    values: np.ndarray
+    reduced: bool
+
+    def __len__(self) -> int:
+        return int(self.t_us.shape[0])
+
+
+def column_us(start_us: int, end_us: int, width_px: int) -> int:
+    """The width of one pixel column, in whole microseconds (rounded up, so that
+    ``width_px`` columns cover the span). Raises ValueError naming what is wrong with an
+    empty span or a width below one pixel."""
+    if end_us <= start_us:
+        raise ValueError(f"empty time span: end {end_us} µs is not after start {start_us} µs")
+    if width_px < 1:
+        raise ValueError(f"a plot is at least one pixel wide, got width_px={width_px}")
+    return -(-(end_us - start_us) // width_px)
+
+
+_RAW = """
+COPY (
+    SELECT sampled_at, value FROM parameter_value_history
+    WHERE parameter_id = %(id)s AND sampled_at >= %(start)s AND sampled_at < %(end)s
+    ORDER BY sampled_at
+    LIMIT %(limit)s
+) TO STDOUT (FORMAT binary)
+"""
+
+# M4 in one statement. The span's rows are read once into `r` (one index range scan);
+# `a` finds each column's extremes; `c` goes over the rows again for the value at the
+# first and last time and the earliest time of the lowest and highest value (ties: a
+# flat signal has every row at its minimum, and only one of them is wanted). The four
+# points of a column may coincide (a single row, the first being the lowest): DISTINCT.
+_M4 = """
+COPY (
+    WITH r AS MATERIALIZED (
+        SELECT sampled_at AS t, value AS v,
+               date_bin(%(column)s * interval '1 microsecond', sampled_at, %(start)s) AS b
+        FROM parameter_value_history
+        WHERE parameter_id = %(id)s AND sampled_at >= %(start)s AND sampled_at < %(end)s
+    ),
+    a AS (SELECT b, min(v) AS lo, max(v) AS hi, min(t) AS f, max(t) AS l FROM r GROUP BY b),
+    c AS (
+        SELECT a.f, min(r.v) FILTER (WHERE r.t = a.f) AS fv,
+               a.l, min(r.v) FILTER (WHERE r.t = a.l) AS lv,
+               min(r.t) FILTER (WHERE r.v = a.lo) AS tlo, a.lo,
+               min(r.t) FILTER (WHERE r.v = a.hi) AS thi, a.hi
+        FROM r JOIN a USING (b)
+        GROUP BY a.b, a.f, a.l, a.lo, a.hi
+    )
+    SELECT DISTINCT p.t, p.v
+    FROM c CROSS JOIN LATERAL (VALUES (c.f, c.fv), (c.l, c.lv), (c.tlo, c.lo), (c.thi, c.hi))
+        AS p (t, v)
+    ORDER BY p.t
+) TO STDOUT (FORMAT binary)
+"""
+
+
+def fetch_series(
+    conn: psycopg.Connection[Any],
+    machine: str,
+    tag_key: str,
+    start_us: int,
+    end_us: int,
+    width_px: int,
+) -> Series:
+    """``tag_key``'s history on ``machine`` in ``[start_us, end_us)`` for a plot
+    ``width_px`` pixels wide: the raw rows if there are at most ``RAW_ROWS_PER_PX ×
+    width_px`` of them, else the M4 reduction (see the module's docstring).
+
+    Raises ValueError for an empty span or a width below one pixel, UnknownTag when the
+    machine has no such tag, psycopg errors from the database (QueryCanceled when
+    ``conn.cancel_safe()`` interrupted it from another thread).
+    """
+    return fetch_many(conn, machine, [tag_key], start_us, end_us, width_px)[tag_key]
+
+
+def fetch_many(
+    conn: psycopg.Connection[Any],
+    machine: str,
+    tag_keys: Sequence[str],
+    start_us: int,
+    end_us: int,
+    width_px: int,
+) -> dict[str, Series]:
+    """``fetch_series`` for each of ``tag_keys`` (one query per tag, one id lookup for
+    all of them), keyed by tag. Raises like ``fetch_series``; UnknownTag names every tag
+    the machine does not have."""
+    column = column_us(start_us, end_us, width_px)
+    ids = _parameter_ids(conn, machine, tag_keys)
+    bounds = {"start": db_timestamp(start_us), "end": db_timestamp(end_us)}
+    limit = RAW_ROWS_PER_PX * width_px
+    answer = {}
+    for key in tag_keys:
+        args = {**bounds, "id": ids[key]}
+        t_us, values = _points(conn, _RAW, {**args, "limit": limit + 1})
+        if len(t_us) <= limit:
+            answer[key] = Series(key, t_us, values, reduced=False)
+        else:
+            t_us, values = _points(conn, _M4, {**args, "column": column})
+            answer[key] = Series(key, t_us, values, reduced=True)
+    return answer
+
+
+def _parameter_ids(
+    conn: psycopg.Connection[Any], machine: str, tag_keys: Sequence[str]
+) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT key, id FROM parameters WHERE machine = %s AND key = ANY(%s)",
+        (machine, list(tag_keys)),
+    ).fetchall()
+    ids = {str(key): int(pid) for key, pid in rows}
+    missing = [k for k in tag_keys if k not in ids]
+    if missing:
+        raise UnknownTag(
+            f"machine {machine!r} has no tag {', '.join(map(repr, missing))} in the database: "
+            "check the tag key, or start the console once with a configuration that has it"
+        )
+    return ids
+
+
+def _points(
+    conn: psycopg.Connection[Any], query: str, args: dict[str, object]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run a ``COPY (SELECT t, v ...) TO STDOUT (FORMAT binary)``: times (int64 µs
+    since the epoch) and values (float64)."""
+    with conn.cursor() as cur, cur.copy(query, args) as copy:
+        data = b"".join(bytes(block) for block in copy)
+    body = np.frombuffer(data, dtype=_POINT, offset=_HEADER, count=_count(len(data)))
+    t_us = body["t"].astype(np.int64) + _PG_EPOCH_US
+    return t_us, body["v"].astype(np.float64)
+
+
+def _count(size: int) -> int:
+    rows, rest = divmod(size - _HEADER - _TRAILER, _POINT.itemsize)
+    if rest or rows < 0:
+        raise psycopg.DataError(f"unexpected binary COPY answer of {size} bytes")
+    return rows
