@@ -160,8 +160,9 @@ def _us(at: datetime) -> int:
     return (at - db_timestamp(0)) // timedelta(microseconds=1)
 
 
-def _metadata(run: RunRecord | None, request: ExportRequest, source: RowSource,
-              tags: Sequence[TagColumn], machine: str) -> dict[str, str]:  # fmt: skip
+def _metadata(
+    run: RunRecord | None, source: RowSource, tags: Sequence[TagColumn], machine: str
+) -> dict[str, str]:
     meta = {
         "machine": machine,
         "from": db_timestamp(source.from_us).isoformat(),
@@ -230,7 +231,7 @@ def export(
                 whole.run_id, tuple(t.parameter_id for t in tags), whole.from_us, whole.to_us
             )
             estimate = source.estimate(conn) if tags else 0
-            meta = _metadata(run, request, source, tags, machine)
+            meta = _metadata(run, source, tags, machine)
             try:
                 out = ExportFile(request.target, request.file_format, request.layout, tags, meta)
             except UnwritableTarget as exc:
