@@ -113,7 +113,7 @@ def test_group_writes_samples_runs_gaps_and_a_ledger_row_that_counts_them(
     assert (result.transaction_id, result.already_committed) == (tx, False)
     assert result.rows == {
         "history_rows": 12, "run_rows": 6, "gap_rows": 2, "step_rows": 0, "alarm_rows": 0,
-        "refusal_rows": 0,
+        "refusal_rows": 0, "audit_rows": 0,
     }  # fmt: skip
     assert counts(conn) == (12, 6, 2, 1, 1)
     ledger = one(
@@ -174,7 +174,7 @@ def test_replay_of_a_committed_group_writes_nothing(
     assert again.already_committed and not first.already_committed
     assert again.rows == first.rows == {"history_rows": 3, "run_rows": 3, "gap_rows": 1,
                                         "step_rows": 0, "alarm_rows": 0,
-                                        "refusal_rows": 0}  # fmt: skip
+                                        "refusal_rows": 0, "audit_rows": 0}  # fmt: skip
     assert counts(conn) == before
 
 

@@ -49,10 +49,11 @@ def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
     invariants = next(c for c in report["checks"] if c["name"] == "invariants")
     assert invariants["figures"]["checked"] == {
         "history_rows": 2, "run_rows": 1, "runs": 1, "gaps": 0, "steps": 0, "transactions": 1,
-        "alarm_events": 0, "refusals": 0,
+        "alarm_events": 0, "refusals": 0, "audit_entries": 0,
     }  # fmt: skip
     assert (
-        "1 runs, 0 gaps, 0 recipe steps, 0 alarm events, 0 refused writes, 2 history rows, "
+        "1 runs, 0 gaps, 0 recipe steps, 0 alarm events, 0 refused writes, 0 audit entries, "
+        "2 history rows, "
         "1 run rows, 1 transactions" in invariants["detail"]
     )
 

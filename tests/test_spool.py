@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ald_gui.domain.audit import AuditEntry, Meaning, Signature
 from ald_gui.domain.refusal import Refusal
 from ald_gui.domain.stream import (
     Batch,
@@ -102,7 +103,14 @@ def test_every_kind_of_item_round_trips_exactly(tmp_path: Path) -> None:
             "refused by interlock 'precursor needs vacuum': vacuum_pump.power_on is off",
             run.id,
         ),
-        RunEnded(7, run.id, T0 + 5, RunStatus.ABORTED, "operator pressed Stop"),
+        AuditEntry(
+            7, T0 + 5, "jdoe", "engineer", "run abort", str(run.id), "running", "aborted",
+            'gas "leak" \n suspected',
+            (Signature("jdoe", "Jane Doe", Meaning.APPROVED),
+             Signature("asmith", "Ann Smith", Meaning.REVIEWED)),
+            run.id,
+        ),
+        RunEnded(8, run.id, T0 + 6, RunStatus.ABORTED, "operator pressed Stop"),
     ]
     with Spool(tmp_path / "spool.db") as spool:
         spool.append(items)

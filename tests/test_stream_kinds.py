@@ -15,6 +15,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from ald_gui.domain.alarms import AlarmEvent
+from ald_gui.domain.audit import AuditEntry
 from ald_gui.domain.refusal import Refusal
 from ald_gui.domain.stream import Batch, Gap, Run, RunEnded, RunStarted, StepRecord, StreamItem
 from ald_gui.store.commit import commit_group
@@ -33,7 +34,7 @@ def test_spool_numbers_are_those_spools_were_written_with() -> None:
     # A spool outlives a release: renumbering a kind would misread every row kept.
     assert {n: k.item for n, k in BY_NUMBER.items()} == {
         1: RunStarted, 2: RunEnded, 3: Batch, 4: Gap, 5: StepRecord, 6: AlarmEvent,
-        7: Refusal,
+        7: Refusal, 8: AuditEntry,
     }  # fmt: skip
 
 

@@ -4,6 +4,12 @@ An entry is a stream item (exactly once through the spool and the writer, so it 
 a database outage). Entries are chained per machine: each one's ``hash`` is the SHA-256
 of the previous entry's hash and the entry's canonical form, so an entry changed,
 removed or slipped in afterwards breaks the chain where it happened.
+
+The chain is made where the entries are stored, inside the transaction that commits them
+(store.kinds.audit_entry): the database holds the machine's last link, and the commit
+order is the stream's order, so the chain needs no state on the console that a crash or
+an outage could lose. Its canonical form covers the server's commit time too: the
+computer-generated time of the record cannot be changed unseen either.
 """
 
 from __future__ import annotations
@@ -60,10 +66,12 @@ class AuditEntry:
     signatures: tuple[Signature, ...] = ()
     run_id: uuid.UUID | None = None
 
-    def canonical(self, machine: str) -> bytes:
-        """The bytes the hash covers: every field and the machine, in a fixed layout."""
+    def canonical(self, machine: str, committed_us: int) -> bytes:
+        """The bytes the hash covers: every field, the machine and the server's commit
+        time (microseconds since the epoch), in a fixed layout."""
         fields = {
             "machine": machine, "seq": self.seq, "at_us": self.at_us,
+            "committed_us": committed_us,
             "account": self.account, "role": self.role, "action": self.action,
             "object": self.object, "before": self.before, "after": self.after,
             "reason": self.reason,
@@ -73,7 +81,22 @@ class AuditEntry:
         return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
-def chain_hash(previous: str, entry: AuditEntry, machine: str) -> str:
+def chain_hash(previous: str, entry: AuditEntry, machine: str, committed_us: int) -> str:
     """The entry's link: SHA-256 of the previous entry's hash (hex) and its canonical
     form. ``audit verify`` recomputes it for every entry in order."""
-    return hashlib.sha256(previous.encode() + b"\n" + entry.canonical(machine)).hexdigest()
+    canonical = entry.canonical(machine, committed_us)
+    return hashlib.sha256(previous.encode() + b"\n" + canonical).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRequest:
+    """An entry asked for by the engine's callers (``Engine.audit``: a login, a recipe
+    released, a user created): what happened, without the stream's seq, time and run,
+    which the poll thread's Machine stamps, nor the account, which travels beside it."""
+
+    action: str
+    object: str
+    before: str = ""
+    after: str = ""
+    reason: str = ""
+    signatures: tuple[Signature, ...] = ()

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 
 from ald_gui.domain.alarms import AlarmEvent, AlarmEventKind, AlarmState, Priority
+from ald_gui.domain.audit import AuditEntry, AuditRequest
 from ald_gui.domain.recipe import Recipe
 from ald_gui.domain.refusal import Refusal
 from ald_gui.domain.stream import (
@@ -156,3 +157,21 @@ class Machine:
         return Refusal(
             self._next_seq(), self.stamp(), rule, tag, value, reason.replace("\x00", ""), run
         )
+
+    def audit(
+        self, account: str, role: str, request: AuditRequest, run_id: uuid.UUID | None = None
+    ) -> AuditEntry:
+        """The audit trail's entry of ``request``, asked by ``account`` in ``role``,
+        stamped now, naming ``run_id`` (default: the run active at its instant; a run
+        stop names the run it ended). Text the database cannot store loses its NULs:
+        whatever a person typed, the action must be recorded."""
+        run = run_id if run_id is not None else (self.run.id if self.run else None)
+
+        def clean(text: str) -> str:
+            return text.replace("\x00", "")
+
+        return AuditEntry(
+            self._next_seq(), self.stamp(), clean(account), clean(role), clean(request.action),
+            clean(request.object), clean(request.before), clean(request.after),
+            clean(request.reason), request.signatures, run,
+        )  # fmt: skip

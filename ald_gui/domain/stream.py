@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ald_gui.domain.alarms import AlarmEvent
+from ald_gui.domain.audit import AuditEntry
 from ald_gui.domain.refusal import Refusal
 
 
@@ -117,4 +118,4 @@ class StepRecord:
     detail: str = ""  # e.g. the valve, or the tag and value of a set
 
 
-StreamItem = RunStarted | RunEnded | Batch | Gap | StepRecord | AlarmEvent | Refusal
+StreamItem = RunStarted | RunEnded | Batch | Gap | StepRecord | AlarmEvent | Refusal | AuditEntry

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.accounts import CONSOLE, Actor
-from ald_gui.domain.audit import Meaning, Signature
+from ald_gui.domain.audit import AuditRequest, Meaning, Signature
 from ald_gui.domain.commands import (
     AbortRun,
     Command,
@@ -341,6 +341,28 @@ class Engine(QObject):
         request_id = next(self._request_ids)
         self.poller.submit(command, request_id, actor or CONSOLE)
         return request_id
+
+    def audit(
+        self,
+        action: str,
+        object: str,
+        before: str = "",
+        after: str = "",
+        reason: str = "",
+        signatures: tuple[Signature, ...] = (),
+        by: Actor | None = None,
+    ) -> None:
+        """Record an entry of the audit trail (domain.audit): ``action`` done to
+        ``object`` by ``by`` (default: the session's account, else the console itself).
+        The poll thread stamps it (seq, stream time, the run in progress) in order with
+        the commands submitted before it, and it travels the stream: exactly once, kept
+        in the spool while the database is away. Returns at once; raises RunNotPossible
+        when the engine is not open (nothing could record it)."""
+        if self.poller is None:
+            raise RunNotPossible(f"the engine is not open: {action!r} cannot be recorded")
+        actor = by if by is not None else self.session
+        request = AuditRequest(action, object, before, after, reason, signatures)
+        self.poller.audit(request, actor or CONSOLE)
 
     def start_run(self, operator: str, note: str = "") -> RequestId:
         """``submit(StartRun(operator, note))``: a run starts at the next gap between

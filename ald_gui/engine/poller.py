@@ -25,6 +25,7 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.accounts import CONSOLE, Actor
 from ald_gui.domain.alarm_engine import AlarmEngine
 from ald_gui.domain.alarms import AlarmBoard
+from ald_gui.domain.audit import AuditRequest
 from ald_gui.domain.clock import StreamClock
 from ald_gui.domain.commands import (
     AlarmCommand,
@@ -53,8 +54,9 @@ log = logging.getLogger(__name__)
 Sink = Callable[[Sequence[StreamItem]], None]
 
 
-Queued = tuple[Command, RequestId | None, Actor] | None
-"""A command and the id its outcome carries; None ends the loop."""
+Queued = tuple[Command | AuditRequest, RequestId | None, Actor] | None
+"""A command (or an entry for the audit trail), the id its outcome carries and who
+asked; None ends the loop."""
 
 
 class Poller(QThread):
@@ -142,6 +144,11 @@ class Poller(QThread):
         account that asked, already checked by the engine (the audit trail names it)."""
         self._send((command, request_id, by))
 
+    def audit(self, request: AuditRequest, by: Actor) -> None:
+        """Put ``request``, asked by ``by``, into the audit trail between two samples, in
+        order with the commands: stamped by the machine (seq, time, run in progress)."""
+        self._send((request, None, by))
+
     def request_shutdown(self) -> None:
         """End the loop after the current sample; commands already queued are applied."""
         self._send(None)
@@ -205,8 +212,10 @@ class Poller(QThread):
             if queued is None:
                 self._stopping = True
                 continue
-            command, request_id, _by = queued
-            if isinstance(command, WriteTag):
+            command, request_id, by = queued
+            if isinstance(command, AuditRequest):
+                self._record(self._machine.audit(by.account, str(by.role), command))
+            elif isinstance(command, WriteTag):
                 self._write(client, command, request_id)
             elif isinstance(command, AlarmCommand):
                 self.alarms.apply(command, request_id)

@@ -31,6 +31,11 @@ def db_timestamp(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
+def stream_us(at: datetime) -> int:
+    """The stream time of a timestamptz value: ``db_timestamp``'s inverse, exact."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
 def require_idle(conn: psycopg.Connection[Any], what: str) -> None:
     """Raise psycopg.ProgrammingError unless ``conn`` is outside any transaction: ``what``
     must run as a transaction of its own, not as a savepoint of the caller's."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from ald_gui.store.kinds import (
     alarm_event,
+    audit_entry,
     batch,
     gap,
     refusal,
@@ -30,6 +31,7 @@ KINDS: tuple[StreamKind[Any], ...] = (
     step_record.KIND,
     alarm_event.KIND,
     refusal.KIND,
+    audit_entry.KIND,
     batch.KIND,
 )
 BY_TYPE: dict[type, StreamKind[Any]] = {k.item: k for k in KINDS}
