@@ -9,6 +9,7 @@ here blocks the caller on the PLC or the database.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import threading
@@ -216,6 +217,10 @@ class Engine(QObject):
         self.poller.health.connect(self.plc_health)
         self.poller.alarms_changed.connect(self.alarms_changed)
         self.poller.start()
+        # The configuration this session runs with, in the audit trail: its SHA-256 over
+        # its canonical form (every setting, defaults included, in a fixed order).
+        digest = hashlib.sha256(self.config.model_dump_json().encode()).hexdigest()
+        self.audit("config loaded", self.machine, after=digest, by=CONSOLE)
         if self.server is not None:
             # Events reach the receivers queued, from the supervisor's thread.
             self.supervisor = ServerSupervisor(self.server, on_event=self._on_server_event)

@@ -40,6 +40,7 @@ from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import Machine, RunNotPossible
 from ald_gui.domain.stream import RunEnded, RunStarted, StreamItem, now_us
 from ald_gui.engine.alarm_watch import AlarmWatch
+from ald_gui.engine.command_journal import CommandJournal
 from ald_gui.engine.executor import Executor
 from ald_gui.engine.heartbeat import Heartbeat
 from ald_gui.engine.interlocks import InterlockRefused, Interlocks
@@ -105,6 +106,8 @@ class Poller(QThread):
             on_step=self.occurred.emit,
         )
         self._machine = Machine(machine, clock_us=self._clock.now)
+        # Every command applied is an entry of the audit trail, with its outcome.
+        self._journal = CommandJournal(self._machine, self._record)
         self._commands: queue.SimpleQueue[Queued] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stopping = False
@@ -117,15 +120,13 @@ class Poller(QThread):
         # recipe's too; the valves a pulse holds open count as open.
         self.interlocks = Interlocks(config.process, units={t.key: t.unit for t in config.tags})
         self.interlocks.report(self._refused)  # every refusal journalled once
-        self._executor = Executor(
-            config, self._machine, self.interlocks, self._record, self.occurred.emit
-        )
+        self._executor = Executor(config, self._machine, self.interlocks, self._record, self._tell)
         self.interlocks.follow(self._executor.valves_open)
         # The alarms, on every poll; their states saved beside the spool on a change.
         self._alarm_states = alarm_states
         engine = AlarmEngine([a.definition() for a in config.alarms], self._machine)
         self.alarms = AlarmWatch(
-            engine, self._machine, self._executor, self._record, self.occurred.emit,
+            engine, self._machine, self._executor, self._record, self._tell,
             self._alarms_changed,
         )  # fmt: skip
         if alarm_states is not None:
@@ -215,7 +216,9 @@ class Poller(QThread):
             command, request_id, by = queued
             if isinstance(command, AuditRequest):
                 self._record(self._machine.audit(by.account, str(by.role), command))
-            elif isinstance(command, WriteTag):
+                continue
+            self._journal.applying(command, request_id, by)
+            if isinstance(command, WriteTag):
                 self._write(client, command, request_id)
             elif isinstance(command, AlarmCommand):
                 self.alarms.apply(command, request_id)
@@ -223,6 +226,7 @@ class Poller(QThread):
                 self._executor.apply(client, command, request_id)
             elif isinstance(command, StartRun | StopRun):
                 self._change_run(command, request_id)
+            self._journal.applied()
 
     def _change_run(self, command: StartRun | StopRun, request_id: RequestId | None) -> None:
         item: RunStarted | RunEnded
@@ -232,15 +236,21 @@ class Poller(QThread):
             else:
                 item = self._machine.end(command.status, command.reason)
         except RunNotPossible as exc:
-            self.occurred.emit(RunRefused(now_us(), str(exc), request_id=request_id))
+            self._tell(RunRefused(now_us(), str(exc), request_id=request_id))
             return
         self._record(replace(item, request_id=request_id))
 
     def _record(self, item: StreamItem) -> None:
         if self._marker is not None:
             self._marker.follow(item)
+        self._journal.saw(item)
         self._sink([item])
         self.stream_event.emit(item)
+
+    def _tell(self, event: object) -> None:
+        """An event for the screen; the journal sees the outcome of a command too."""
+        self._journal.saw(event)
+        self.occurred.emit(event)
 
     def _refused(self, refusal: InterlockRefused, key: str, value: float) -> None:
         self._record(self._machine.refusal(refusal.rule, key, value, str(refusal)))
@@ -255,18 +265,16 @@ class Poller(QThread):
             self.interlocks.written(tag.key, readback)
         except KeyError as exc:
             reason = str(exc.args[0])  # KeyError's str() would add quotes
-            self.occurred.emit(
-                WriteFailed(now_us(), command.key, requested, reason, request_id=request_id)
-            )
+            self._tell(WriteFailed(now_us(), command.key, requested, reason, request_id=request_id))
             return
         except Exception as exc:  # a PlcError, or a bug: reported, and polling goes on
             if not isinstance(exc, PlcError):
                 log.exception("write of %s failed unexpectedly", command.key)
-            self.occurred.emit(
+            self._tell(
                 WriteFailed(now_us(), command.key, requested, str(exc), request_id=request_id)
             )
             return
-        self.occurred.emit(
+        self._tell(
             WriteConfirmed(now_us(), command.key, requested, float(readback), request_id=request_id)
         )
 
@@ -296,6 +304,7 @@ class Poller(QThread):
             self._rtt = result.round_trip_s
             values = {k: float(v) for k, v in result.values.items()}
             self.interlocks.sampled(values)
+            self._journal.sampled(values)
             if self._heartbeat is not None:
                 self._emit(self._heartbeat.sampled(values))
             batch = self._machine.batch(result.sampled_at_us, values)
