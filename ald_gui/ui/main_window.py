@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
 
         self.panel = ProcessPanel(confirm=confirm)
         self.trends = TrendView(config.tags, poll_interval_s=interval)
+        self.trends.attach_history(engine.history, engine.machine)
         self.parameters = ParameterTable(config.tags, poll_interval_s=interval)
         self.health = HealthStrip()
         self.events = EventLog(tags=config.tags)

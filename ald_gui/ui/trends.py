@@ -29,11 +29,13 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from ald_gui.domain.recipe_progress import RecipeProgress
 from ald_gui.domain.stream import Batch, RunEnded, RunStarted
 from ald_gui.domain.tags import Tag
+from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.ui.palette import is_dark
 from ald_gui.ui.ring import Ring
 from ald_gui.ui.trends_controls import TrendControls
 from ald_gui.ui.trends_curves import Curve, plan_curves
 from ald_gui.ui.trends_cycles import CycleMarks
+from ald_gui.ui.trends_history import BackFill
 from ald_gui.ui.trends_marks import RunMarks
 from ald_gui.ui.trends_plots import PlotStack
 from ald_gui.ui.trends_text import MAX_WINDOW_S, MIN_WINDOW_S, parse_state, readout_html
@@ -87,6 +89,7 @@ class TrendView(QWidget):
         self._log_pressure = False
         self._listed: set[str] = set()  # in the legend (the menu's checked ones + greyed)
         self._visible: set[str] = set()  # drawn
+        self.backfill: BackFill | None = None  # history left of the ring (attach_history)
 
         self.stack = PlotStack(self.groups, self._show_cursor)
         self.marks = RunMarks(self.stack)
@@ -144,6 +147,20 @@ class TrendView(QWidget):
             # The ring moved to a new buffer: let go of the old one now.
             self._feed()
 
+    def attach_history(self, queries: HistoryQueries, machine: str) -> None:
+        """Back-fill from the historian: left of the ring the curves show ``machine``'s
+        history, asked of ``queries`` (see trends_history). Call once."""
+        self.backfill = BackFill(
+            queries,
+            machine,
+            self.curves,
+            self.stack.items,
+            self.ring,
+            self.stack.canvas,
+            seam_gap_s=GAP_FACTOR * self.poll_interval_s,
+        )
+        self.backfill.show(self._visible)
+
     @Slot(object)
     def mark_run(self, item: RunStarted | RunEnded) -> None:
         """Draw a run's start or end on every plot, at its time."""
@@ -175,6 +192,10 @@ class TrendView(QWidget):
             # painting asks for a second paint, doubling the cost of every frame.
             for gp in self.stack.shown():
                 gp.vb.updateAutoRange()
+        if self.backfill is not None:
+            shown = self.stack.shown()
+            width = int(shown[0].vb.width()) if shown else 0
+            self.backfill.check(*self.stack.x_range(), self.ring.first_time, width)
         first = self.ring.first_time
         if first is not None and self.marks.marks and self.marks.marks[0].at_s < first:
             self.marks.prune(first)
@@ -204,6 +225,8 @@ class TrendView(QWidget):
             raise ValueError(f"time window {seconds!r} s is outside 60 s .. 8 h (28800 s)")
         self._window_s = s
         self.controls.show_window(s)
+        if self.backfill is not None:
+            self.backfill.moved()
         if self._live:
             self.refresh()
         else:
@@ -226,6 +249,8 @@ class TrendView(QWidget):
 
     @Slot()
     def _moved_by_hand(self) -> None:
+        if self.backfill is not None:
+            self.backfill.moved()
         if self._live:
             self.pause()
 
@@ -275,6 +300,8 @@ class TrendView(QWidget):
         self.stack.show_curves(self._visible, self._listed)
         self.marks.relabel()
         self._feed()
+        if self.backfill is not None:
+            self.backfill.show(self._visible)
 
     @Slot(object)
     def _legend_clicked(self, item: pg.PlotDataItem) -> None:
@@ -338,6 +365,8 @@ class TrendView(QWidget):
             gp.apply_look(background, foreground, self._dark)
         self.marks.apply_look(foreground.name(), self._dark)
         self.cycles.apply_look(foreground.name())
+        if self.backfill is not None:
+            self.backfill.apply_look()
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):

@@ -1,0 +1,226 @@
+"""Back-fill of the live trends from the historian: what lies left of the ring.
+
+The ring holds what this console sampled since it started (up to its capacity). Left of
+its oldest row, each shown curve draws a second item, fed from the database: at start
+the last window (the ring is empty then), and whenever the operator pans or zooms past
+the ring's oldest row, ``DELAY_S`` after the last move (a drag is many moves: one query
+at its end, not one per pixel). The span asked ends where the ring begins, and what
+comes back is cut there again (the ring may have begun meanwhile), so the two meet
+without overlap; when they are one poll apart the history's line is carried on to the
+ring's first row, so they meet without a seam either.
+
+Everything here runs on the GUI thread and is cheap: deciding whether to ask is a few
+comparisons per frame, the query runs on the engine's query thread
+(``HistoryQueries``), and an answer costs one ``setData`` of at most four points per
+pixel column per curve. While a question is out, a "loading history" mark shows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import psycopg
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QLabel, QWidget
+
+from ald_gui.engine.history_queries import HistoryAnswer, HistoryQueries
+from ald_gui.store.history import Series, fetch_many
+from ald_gui.ui.ring import Ring
+from ald_gui.ui.trends_curves import Curve
+
+__all__ = ["DELAY_S", "BackFill", "Span"]
+
+DELAY_S = 0.3  # after the last pan or zoom, before history is asked for
+TOPIC = "trends"
+MARGIN = 0.25  # of the window, fetched beyond each side of it: a small pan needs nothing
+SLACK_COLUMNS = 4  # missing history narrower than this many pixel columns is not asked
+
+
+@dataclass(frozen=True)
+class Span:
+    """A time span in seconds since the epoch, asked at ``width_px`` pixels."""
+
+    lo: float
+    hi: float
+    width_px: int
+
+    @property
+    def column_s(self) -> float:
+        return (self.hi - self.lo) / self.width_px
+
+
+class BackFill(QObject):
+    """History items for ``curves``, each extending its live PlotDataItem in
+    ``live_items`` (fed from ``ring``), fed by ``queries`` for ``machine``. The trends
+    call ``check`` every frame, ``moved`` on every pan or zoom, ``show`` when the shown
+    curves change, ``apply_look`` after a look change. ``seam_gap_s``: the largest gap
+    between history and ring still joined by a line (longer gaps are outages)."""
+
+    def __init__(
+        self,
+        queries: HistoryQueries,
+        machine: str,
+        curves: Mapping[str, Curve],
+        live_items: Mapping[str, pg.PlotDataItem],
+        ring: Ring,
+        canvas: QWidget,
+        *,
+        seam_gap_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(canvas)
+        self.queries = queries
+        self.machine = machine
+        self.seam_gap_s = seam_gap_s
+        self._clock = clock
+        self._live = dict(live_items)
+        self.items: dict[str, pg.PlotDataItem] = {}
+        for key, live in self._live.items():
+            item = pg.PlotDataItem(
+                connect="finite", stepMode=live.opts["stepMode"], autoDownsampleFactor=0.5
+            )
+            item.setSkipFiniteCheck(True)
+            item.setVisible(False)
+            live.getViewBox().addItem(item)
+            self.items[key] = item
+        self._columns = {key: curve.column for key, curve in curves.items()}
+        self._ring = ring
+        self._cut_at: float | None = None  # the ring's oldest row the history was cut at
+        self._shown: set[str] = set()
+        self._data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.covered: Span | None = None  # what the history items hold
+        self._covered_keys: frozenset[str] = frozenset()
+        self._asked: tuple[int, Span, frozenset[str]] | None = None
+        self._quiet_at = 0.0
+        self.last_error = ""
+        self.mark = QLabel("Loading history…", canvas)
+        self.mark.setObjectName("historyLoading")
+        self.mark.setStyleSheet("padding: 2px 6px; background: palette(base);")
+        self.mark.adjustSize()
+        self.mark.move(96, 6)
+        self.mark.hide()
+        queries.answered.connect(self._answered)
+        self.apply_look()
+
+    # -- what the trends tell it ------------------------------------------------------
+
+    @property
+    def loading(self) -> bool:
+        """A question is out (the mark shows)."""
+        return self._asked is not None
+
+    def moved(self) -> None:
+        """The operator panned or zoomed: ask nothing until the view rests."""
+        self._quiet_at = self._clock() + DELAY_S
+
+    def show(self, keys: set[str]) -> None:
+        """Draw history for exactly these curves (asks for those it lacks)."""
+        self._shown = set(keys)
+        for key, item in self.items.items():
+            item.setVisible(key in self._shown)
+        self._covered_keys &= frozenset(self._shown)
+
+    def apply_look(self) -> None:
+        """Same pen and lane as the live curve each item extends."""
+        for key, item in self.items.items():
+            live = self._live[key]
+            item.setPen(live.opts["pen"])
+            item.setTransform(live.transform())
+
+    def check(self, lo: float, hi: float, ring_first: float | None, width_px: int) -> None:
+        """Called every frame with the view's time range, the ring's oldest row (None:
+        empty) and the plot's width: ask for the history this view lacks, once the view
+        has rested ``DELAY_S``."""
+        if ring_first is not None and self._cut_at is None and self._data:
+            self._cut(ring_first)  # the ring began after the answer came: no overlap
+        want = self._wanted(lo, hi, ring_first, max(1, width_px))
+        if want is None or not self._shown or self._clock() < self._quiet_at:
+            return
+        keys = frozenset(self._shown)
+        if _covers(self.covered, self._covered_keys, want, keys):
+            return
+        if self._asked is not None and _covers(self._asked[1], self._asked[2], want, keys):
+            return
+        self._ask(want, keys)
+
+    def history_data(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """The history drawn left of the ring for ``key`` (times in s, values), without
+        the seam's joining point; empty arrays if none. KeyError if not trended."""
+        self.items[key]
+        empty = np.empty(0)
+        return self._data.get(key, (empty, empty))
+
+    # -- deciding ---------------------------------------------------------------------
+
+    @staticmethod
+    def _wanted(lo: float, hi: float, ring_first: float | None, width: int) -> Span | None:
+        end = min(hi, time.time()) if ring_first is None else min(hi, ring_first)
+        if end <= lo:
+            return None  # the ring covers the view
+        return Span(lo, end, max(1, round(width * (end - lo) / (hi - lo))))
+
+    def _ask(self, want: Span, keys: frozenset[str]) -> None:
+        margin = MARGIN * (want.hi - want.lo)
+        span = Span(want.lo - margin, want.hi, round(want.width_px * (1 + MARGIN)))
+        start_us, end_us = math.floor(span.lo * 1e6), math.ceil(span.hi * 1e6)
+        machine, tags = self.machine, sorted(keys)
+
+        def question(conn: psycopg.Connection[Any]) -> dict[str, Series]:
+            return fetch_many(conn, machine, tags, start_us, end_us, span.width_px)
+
+        ticket = self.queries.ask(TOPIC, question)
+        self._asked = (ticket, span, keys)
+        self.mark.show()
+        self.mark.raise_()
+
+    # -- the answer -------------------------------------------------------------------
+
+    @Slot(object)
+    def _answered(self, answer: HistoryAnswer) -> None:
+        if answer.topic != TOPIC or self._asked is None or answer.ticket != self._asked[0]:
+            return
+        _, span, keys = self._asked
+        self._asked = None
+        self.mark.hide()
+        if answer.error or not isinstance(answer.result, dict):
+            self.last_error = answer.error
+            self.moved()  # try again once the view rests again, not every frame
+            return
+        self.last_error = ""
+        self.covered, self._covered_keys = span, keys
+        self._data = {key: (s.t_us / 1e6, s.values) for key, s in answer.result.items()}
+        self._cut(self._ring.first_time)
+
+    def _cut(self, ring_first: float | None) -> None:
+        """Keep only the history before the ring's oldest row and draw it, carried on
+        to that row when the two are one poll apart."""
+        self._cut_at = ring_first
+        if ring_first is not None:
+            for key, (t, v) in self._data.items():
+                end = int(np.searchsorted(t, ring_first, side="left"))
+                self._data[key] = (t[:end], v[:end])
+        for key, item in self.items.items():
+            t, v = self._data.get(key, (np.empty(0), np.empty(0)))
+            if ring_first is not None and len(t) and ring_first - t[-1] <= self.seam_gap_s:
+                first = self._ring.column(self._columns[key])[0]
+                t, v = np.append(t, ring_first), np.append(v, first)
+            item.setData(t, v)
+
+
+def _covers(have: Span | None, have_keys: frozenset[str], want: Span, keys: frozenset[str]) -> bool:
+    """Whether history fetched for ``have`` (curves ``have_keys``) serves ``want``:
+    fine enough, and reaching both ends but for a few pixel columns."""
+    if have is None or not have_keys >= keys:
+        return False
+    slack = SLACK_COLUMNS * want.column_s
+    return (
+        have.column_s <= 1.5 * want.column_s
+        and have.lo <= want.lo + slack
+        and have.hi >= want.hi - slack
+    )

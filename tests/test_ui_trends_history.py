@@ -1,0 +1,174 @@
+"""Back-fill of the live trends from the real database, real widgets offscreen: the last
+window at start, history after a restart, history when panning past the ring, and the
+join of history and ring without a duplicate."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pytestqt.qtbot import QtBot
+
+from ald_gui.config.models import AppConfig, PollSettings
+from ald_gui.domain.stream import Batch
+from ald_gui.engine.engine import Engine
+from ald_gui.engine.history_queries import HistoryQueries
+from ald_gui.store.parameters import sync_parameters
+from ald_gui.store.roles import Group
+from ald_gui.store.server import EmbeddedServer
+from ald_gui.ui.trends import TrendView
+from tests.fixtures.pg import scalar
+from tests.test_history_read import add_rows
+
+MACHINE = "reactor-h"
+POLL_S = 0.5
+
+
+@pytest.fixture
+def owner(migrated_pg_dsn: str, reference_config: AppConfig) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(migrated_pg_dsn, autocommit=True) as conn:
+        sync_parameters(conn, MACHINE, reference_config.tags)
+        yield conn
+
+
+@pytest.fixture
+def queries(pg_server: EmbeddedServer, migrated_pg_dsn: str) -> Iterator[HistoryQueries]:
+    dbname = conninfo_to_dict(migrated_pg_dsn)["dbname"]
+    dsn = make_conninfo(pg_server.login_dsn(Group.READER), dbname=dbname)
+    runner = HistoryQueries(lambda: dsn)
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
+def view(qtbot: QtBot, reference_config: AppConfig) -> TrendView:
+    v = TrendView(reference_config.tags, poll_interval_s=POLL_S, capacity_s=60.0)
+    v.resize(1000, 700)
+    qtbot.addWidget(v)
+    return v
+
+
+def shown_key(view: TrendView) -> str:
+    return sorted(view.state()["visible"])[0]  # type: ignore[arg-type]
+
+
+def ids(conn: psycopg.Connection) -> dict[str, int]:
+    rows = conn.execute("SELECT key, id FROM parameters WHERE machine = %s", (MACHINE,))
+    return dict(rows.fetchall())
+
+
+def test_at_start_the_trends_show_the_last_window_from_the_database(qtbot, view, owner, queries):
+    key = shown_key(view)
+    now_us = int(time.time() * 1e6)
+    t = now_us - 300_000_000 + np.arange(290, dtype=np.int64) * 1_000_000
+    v = np.cos(np.arange(290) / 20.0)
+    add_rows(owner, ids(owner)[key], t, v)
+    view.attach_history(queries, MACHINE)
+    view.show()
+    assert view.backfill is not None
+    # Asked at the first frame, with the mark up while the answer is out.
+    assert view.backfill.loading and view.backfill.mark.isVisible()
+    qtbot.waitUntil(lambda: not view.backfill.loading, timeout=10_000)
+    assert not view.backfill.mark.isVisible() and view.backfill.last_error == ""
+    ht, hv = view.backfill.history_data(key)
+    np.testing.assert_array_equal(ht, t / 1e6)
+    np.testing.assert_array_equal(hv, v)
+    drawn_t, _ = view.backfill.items[key].getData()
+    assert drawn_t is not None and len(drawn_t) > 0 and view.backfill.items[key].isVisible()
+
+
+def feed(view: TrendView, key: str, t_us: np.ndarray, values: np.ndarray) -> None:
+    for seq, (t, v) in enumerate(zip(t_us.tolist(), values.tolist(), strict=True)):
+        view.add_batch(Batch(seq=seq + 1, sampled_at_us=t, values={key: v}))
+
+
+def test_panning_past_the_ring_loads_history_that_meets_the_ring_without_duplicate(
+    qtbot, view, owner, queries
+):
+    key = shown_key(view)
+    start = int(time.time() * 1e6) - 3_600_000_000
+    # One hour in the database at the poll interval; the ring holds its last 60 s (as
+    # the console that recorded it would), fed the same rows.
+    t = start + np.arange(7200, dtype=np.int64) * 500_000
+    v = np.sin(np.arange(7200) / 50.0)
+    add_rows(owner, ids(owner)[key], t, v)
+    held = view.ring.capacity
+    feed(view, key, t[-held:], v[-held:])
+    view.attach_history(queries, MACHINE)
+    view.pause()
+    ring_first = view.ring.first_time
+    assert ring_first == t[-held] / 1e6
+    # The view lies in the ring: nothing to fetch.
+    view.stack.set_x_range(ring_first + 1, ring_first + 50)
+    view.show()
+    view.refresh()
+    assert not view.backfill.loading and view.backfill.covered is None
+    # Pan left past the ring: asked only after the view rested.
+    lo, hi = t[-held - 2000] / 1e6, ring_first + 30
+    view.stack.set_x_range(lo, hi)
+    view.backfill.moved()
+    view.refresh()
+    assert not view.backfill.loading  # the view just moved
+    qtbot.waitUntil(lambda: (view.refresh(), view.backfill.loading)[1], timeout=5_000)
+    qtbot.waitUntil(lambda: not view.backfill.loading, timeout=10_000)
+    assert view.backfill.last_error == ""
+    ht, hv = view.backfill.history_data(key)
+    # Everything before the ring, nothing of it: the two meet without overlap.
+    assert ht[-1] == t[-held - 1] / 1e6 and ht[-1] < ring_first
+    assert ht[0] <= lo
+    joined = np.concatenate([ht, view.ring.times()])
+    assert np.all(np.diff(joined) > 0)
+    # ... and without a seam: the drawn history is carried on to the ring's first row.
+    drawn_t, drawn_v = view.backfill.items[key].getData()
+    assert (drawn_t[-1], drawn_v[-1]) == (ring_first, v[-held])
+    # Raw rows here (few enough per pixel): the values are the database's.
+    inside = (t / 1e6 >= ht[0]) & (t / 1e6 < ring_first)
+    np.testing.assert_array_equal(hv, v[inside])
+
+
+def test_after_a_restart_the_trends_show_the_previous_session(
+    qtbot, sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path
+):
+    config = sim_config.model_copy(update={"poll": PollSettings(interval_s=0.05)})
+    first = Engine(config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    first.open()
+    try:
+        seen: list[Batch] = []
+        first.sampled.connect(seen.append)
+        qtbot.waitUntil(lambda: len(seen) >= 20, timeout=10_000)
+    finally:
+        assert first.shutdown()
+    recorded = scalar(
+        migrated_pg_dsn, "SELECT count(DISTINCT sampled_at) FROM parameter_value_history"
+    )
+    assert recorded >= 20
+
+    second = Engine(config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    second.open()
+    try:
+        trends = TrendView(config.tags, poll_interval_s=0.05)
+        qtbot.addWidget(trends)
+        trends.resize(1000, 700)
+        trends.attach_history(second.history, second.machine)
+        second.sampled.connect(trends.add_batch)
+        trends.show()
+        assert trends.backfill is not None
+        key = shown_key(trends)
+        qtbot.waitUntil(lambda: len(trends.backfill.history_data(key)[0]) > 0, timeout=10_000)
+        ht, hv = trends.backfill.history_data(key)
+        before = [b for b in seen if key in b.values and b.sampled_at_us / 1e6 in set(ht)]
+        # The first session's samples, with their values, all before this session's.
+        assert len(before) >= 20
+        for b in before:
+            assert hv[np.searchsorted(ht, b.sampled_at_us / 1e6)] == pytest.approx(
+                b.values[key], rel=1e-6
+            )
+        ring_first = trends.ring.first_time
+        assert ring_first is None or ht[-1] < ring_first
+    finally:
+        assert second.shutdown()
