@@ -8,6 +8,7 @@ that is taken is refused, naming the console that holds it, and records nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -65,10 +66,15 @@ def _tool_config(path: Path, plc_port: int, dsn: str, machine: str, reader: str)
     password in it) with its own password variable, doctor reading as ``reader``."""
     write_config(path, plc_port=plc_port, dsn=dsn, interval_s=0.1)
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    env = f"{machine.upper().replace('-', '_')}_DB_PASSWORD"
-    data["database"].update(machine=machine, password_env=env, reader_user=reader)
+    data["database"].update(
+        machine=machine, password_env=_password_env(machine), reader_user=reader
+    )
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return path
+
+
+def _password_env(machine: str) -> str:
+    return f"{machine.upper().replace('-', '_')}_DB_PASSWORD"
 
 
 def _run_rows(dsn: str, run_id: str) -> int:
@@ -101,7 +107,7 @@ def test_two_consoles_record_on_one_server_each_under_its_own_lease(
         # The DBA: one db init per console, each with that console's configuration (its
         # password variable), the reader with the first.
         for i, m in enumerate(machines):
-            env_name = f"{m.upper().replace('-', '_')}_DB_PASSWORD"
+            env_name = _password_env(m)
             init = ["db", "init", "--admin-dsn", admin, "--writer", logins[m]]
             init += ["--reader", reader] if i == 0 else []
             done = _ald(
@@ -164,9 +170,13 @@ def test_two_consoles_record_on_one_server_each_under_its_own_lease(
         )  # fmt: skip
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
         assert f"of {m}" in doctor.stdout and f"user={reader}" in doctor.stdout
-    # Each machine's rows are its own: no run or sample of one is attributed to the other.
-    with psycopg.connect(superuser) as conn:
-        per_machine = conn.execute(
-            "SELECT machine, count(*) FROM process_executions GROUP BY machine ORDER BY 1"
-        ).fetchall()
-    assert per_machine == [(machines[0], 1), (machines[1], 1)]
+    # Either tool's engineer sees both machines' runs, and each machine's alone.
+    env = {READER_ENV: reader_password, _password_env(machines[0]): passwords[machines[0]]}
+    listed = _ald("runs", "list", "--json", "--config", configs[machines[0]], env=env)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert {(r["machine"], r["id"]) for r in json.loads(listed.stdout)["runs"]} == {
+        (m, runs[m]) for m in machines
+    }
+    only = _ald("runs", "list", "--json", "--machine", machines[1],
+                "--config", configs[machines[0]], env=env)  # fmt: skip
+    assert [r["id"] for r in json.loads(only.stdout)["runs"]] == [runs[machines[1]]]
