@@ -4,6 +4,7 @@ what the export and report tests read back."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,9 +55,16 @@ def reader_of(dsn: str) -> str:
 
 
 def record_run(
-    config: AppConfig, dsn: str, data_dir: Path, qtbot: QtBot, *, cycles: int = 20
+    config: AppConfig,
+    dsn: str,
+    data_dir: Path,
+    qtbot: QtBot,
+    *,
+    cycles: int = 20,
+    during: Callable[[Engine], object] | None = None,
 ) -> RecordedRun:
-    """A recipe of ``cycles`` pulse/purge cycles run to its end, every row committed."""
+    """A recipe of ``cycles`` pulse/purge cycles run to its end, every row committed;
+    ``during(engine)`` is called once the run has started."""
     engine = Engine(fast(config), data_dir=data_dir, dsn=dsn)
     ran = recipe(Loop(count=cycles, steps=CYCLE), name="export cycles")
     recording = Recording.of(engine)
@@ -64,6 +72,9 @@ def record_run(
         engine.open()
         settle(qtbot, lambda: recording.batches, 5.0, "the first batch")
         engine.submit(StartRun("tester", "for export", ran))
+        if during is not None:
+            settle(qtbot, lambda: recording.started, 10.0, "the run to start")
+            during(engine)
         settle(qtbot, lambda: recording.ended, 20.0, "the recipe to end")
         run_id = recording.started[0].run.id
         in_run = lambda: sum(b.run_id == run_id for b in recording.batches)  # noqa: E731

@@ -22,6 +22,7 @@ from ald_gui.cli import (
     headless_cmd,
     plc_cmd,
     recipe_cmd,
+    report_cmd,
     run_cmd,
     runs_cmd,
     sim_cmd,
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         alarms_cmd,
         runs_cmd,
         export_cmd,
+        report_cmd,
     ):
         module.register(sub)
     return parser
