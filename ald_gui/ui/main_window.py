@@ -29,10 +29,12 @@ from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.recipe import Recipe
 from ald_gui.domain.recipe_progress import RecipeProgress
-from ald_gui.domain.stream import RunStatus
+from ald_gui.domain.stream import RunEnded, RunStatus
 from ald_gui.engine.engine import Engine
+from ald_gui.store.health import WriterHealth
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
 from ald_gui.ui.alarm_screens import AlarmScreens
+from ald_gui.ui.banner_words import BannerConditions
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.health import HealthStrip
 from ald_gui.ui.overview import ReactorOverview
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         interval = config.poll.interval_s
 
         self.panel = ProcessPanel(confirm=confirm)
+        self.conditions = BannerConditions()  # what the banner says besides the run
         self.trends = TrendView(config.tags, poll_interval_s=interval)
         self.trends.attach_history(engine.history, engine.machine)
         self.parameters = ParameterTable(config.tags, poll_interval_s=interval)
@@ -189,6 +192,8 @@ class MainWindow(QMainWindow):
         e.plc_health.connect(self.health.on_plc_health)
         e.plc_health.connect(self._on_plc_health)
         e.writer_health.connect(self.health.on_writer_health)
+        e.writer_health.connect(self._on_writer_health)
+        e.run_changed.connect(self._on_run_changed)
         self.panel.start_requested.connect(self._start_run)
         self.panel.stop_requested.connect(self._stop_run)
         self.parameters.write_requested.connect(self._write)
@@ -255,10 +260,25 @@ class MainWindow(QMainWindow):
     def _mark_cycle(self, event: object) -> None:
         if isinstance(event, RecipeProgress):
             self.trends.mark_cycle(event, self.recipe_run.step_words(event, lead=False))
+            if self.conditions.on_progress(event):
+                self.panel.show_conditions(self.conditions.now())
+
+    @Slot(object)
+    def _on_writer_health(self, health: WriterHealth) -> None:
+        if self.conditions.on_writer_health(health):
+            self.panel.show_conditions(self.conditions.now())
+
+    @Slot(object)
+    def _on_run_changed(self, item: object) -> None:
+        if isinstance(item, RunEnded):
+            self.conditions.recipe_ended()
+            self.panel.show_conditions(self.conditions.now())
 
     @Slot(object)
     def _on_plc_health(self, health: PlcHealth) -> None:
         self.parameters.set_link_state(health.connected)
+        if self.conditions.on_plc_health(health):
+            self.panel.show_conditions(self.conditions.now())
 
     @Slot(str, str, object)
     def _start_run(self, operator: str, note: str, recipe: Recipe | None) -> None:

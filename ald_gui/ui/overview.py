@@ -56,6 +56,9 @@ class _Picture(QGraphicsItem):
         super().__init__()
         self._renderer = renderer
         self.setZValue(-1)
+        # Rendering the SVG takes ~20 ms: once per size, then a bitmap, so a spot that
+        # changes repaints its own patch only.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def boundingRect(self) -> QRectF:
         return self._renderer.viewBoxF()

@@ -26,6 +26,7 @@ from ald_gui.domain.accounts import CONSOLE, Actor, Permission
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, now_us
+from ald_gui.ui.banner_words import Condition, Weight
 from ald_gui.ui.permission_gate import gate
 from ald_gui.ui.recipe_picker import RecipePicker
 from ald_gui.ui.theme import icon, named
@@ -67,6 +68,7 @@ class ProcessPanel(QWidget):
         self._pending = False
         self._ready = False
         self._actor: Actor | None = CONSOLE  # who may start and stop (permission_gate)
+        self._conditions: list[Condition] = []
 
         self.banner = named(QLabel(), "stateBanner")
         self.detail = named(QLabel(), "stateDetail")
@@ -135,6 +137,11 @@ class ProcessPanel(QWidget):
         self._pending = False
         self._refresh()
 
+    def show_conditions(self, conditions: list[Condition]) -> None:
+        """What else the banner must say (ald_gui.ui.banner_words), heaviest first."""
+        self._conditions = conditions
+        self._refresh()
+
     @Slot(object)
     def show_refusal(self, event: object) -> None:
         if isinstance(event, RunRefused):
@@ -174,7 +181,9 @@ class ProcessPanel(QWidget):
     @Slot()
     def _refresh(self) -> None:
         running = self._run is not None
-        self.banner.setProperty("runState", "running" if running else "idle")
+        trouble = any(c.weight is Weight.TROUBLE for c in self._conditions)
+        state = "trouble" if trouble else ("running" if running else "idle")
+        self.banner.setProperty("runState", state)
         if self._run is not None:
             run = self._run
             started = datetime.fromtimestamp(run.started_at_us / 1e6).strftime("%H:%M:%S")
@@ -190,6 +199,11 @@ class ProcessPanel(QWidget):
             self.detail.setText(
                 "Ready to start a run" if self._ready else "Connecting to the database and the PLC"
             )
+        if self._conditions:  # said in the banner itself, not in a corner
+            self.banner.setText(
+                self.banner.text() + "  —  " + " · ".join(c.words for c in self._conditions)
+            )
+            self.detail.setText(" ".join(c.detail for c in self._conditions))
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
         can_start = (

@@ -1,5 +1,5 @@
-"""The Overview: the reference reactor's picture, live, with the real engine, simulator
-and database (offscreen)."""
+"""The home screen where the eye is: the Overview (the reference reactor's picture, live)
+and the state banner's words, with the real engine, simulator and database (offscreen)."""
 
 from __future__ import annotations
 
@@ -137,3 +137,25 @@ def test_without_a_picture_the_window_shows_the_trends_as_before(
     qtbot.addWidget(window)
     assert window.overview is None
     assert window.trends.parent() is window.centralWidget()
+
+
+def test_a_run_with_the_plc_lost_is_no_calm_running_the_banner_says_so_in_words(
+    console: tuple[MainWindow, list[tuple[str, str]]], simulator: Simulator, qtbot: QtBot
+) -> None:
+    window, _ = console
+    banner = window.panel.banner
+    window.panel.operator.setText("alice")
+    qtbot.waitUntil(lambda: window.panel.start_button.isEnabled(), timeout=5000)
+    window.panel.start_button.click()
+    qtbot.waitUntil(lambda: banner.text().startswith("RUNNING"), timeout=5000)
+    assert banner.property("runState") == "running" and "LOST" not in banner.text()
+
+    simulator.stall()
+    qtbot.waitUntil(lambda: "PLC LOST" in banner.text(), timeout=5000)
+    assert banner.text().startswith("RUNNING")
+    assert banner.property("runState") == "trouble"
+    assert "No data from the PLC since" in window.panel.detail.text()
+
+    simulator.clear_faults()
+    qtbot.waitUntil(lambda: "PLC LOST" not in banner.text(), timeout=5000)
+    assert banner.property("runState") == "running"
