@@ -43,6 +43,7 @@ def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
         "database": True,
         "schema": True,
         "invariants": True,
+        "audit": True,
         "spool": True,
         "plc": True,
     }
@@ -79,7 +80,7 @@ def test_doctor_data_judges_the_data_without_the_plc(
     assert data.returncode == 0, data.stdout + data.stderr
     report = json.loads(data.stdout)
     assert report["ok"] and [c["name"] for c in report["checks"]] == [
-        "database", "schema", "invariants", "spool"
+        "database", "schema", "invariants", "audit", "spool"
     ]  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from ald_gui import __version__
 from ald_gui.cli import (
     alarms_cmd,
+    audit_cmd,
     config_cmd,
     db_cmd,
     doctor_cmd,
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         runs_cmd,
         export_cmd,
         report_cmd,
+        audit_cmd,
     ):
         module.register(sub)
     return parser

@@ -23,6 +23,7 @@ from ald_gui.domain.stream import now_us
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
 from ald_gui.store import migrations
+from ald_gui.store.audit_verify import verify_chains
 from ald_gui.store.invariants import check_data
 from ald_gui.store.server import ServerError
 from ald_gui.store.spool_owner import SpoolError, owned
@@ -141,6 +142,7 @@ def _database_checks(config: AppConfig, data_dir: Path | None) -> list[Check]:
                 return checks
             checks.append(Check("schema", True, f"version {state.database_version}", figures))
             checks.append(_invariants(conn, config.database.machine))
+            checks.append(_audit(conn))
     except (psycopg.Error, ServerError) as exc:
         checks.append(Check("database", False, f"unreachable: {exc}".strip()))
     return checks
@@ -168,6 +170,21 @@ def _invariants(conn: psycopg.Connection[Any], machine: str) -> Check:
             ],
         },
     )
+
+
+def _audit(conn: psycopg.Connection[Any]) -> Check:
+    """Every machine's audit chain recomputed, as ``ald-gui audit verify`` does."""
+    chains = verify_chains(conn)
+    broken = [c for c in chains if not c.ok]
+    figures = {
+        "entries": sum(c.entries for c in chains),
+        "machines": {c.machine: {"entries": c.entries, "ok": c.ok} for c in chains},
+    }
+    if broken:
+        detail = "; ".join(f"machine {c.machine}: {c}" for c in broken)
+        return Check("audit", False, detail + " (ald-gui audit verify lists every break)", figures)
+    whole = ", ".join(f"{c.entries} of {c.machine}" for c in chains) or "no entries yet"
+    return Check("audit", True, f"chain whole: {whole}", figures)
 
 
 def _doctor(args: argparse.Namespace) -> int:
