@@ -1,6 +1,6 @@
 """The run history read back from real runs (an engine, the simulator, PostgreSQL): the
 list with its figures, its filters and pages, one run's record, cycle starts from its
-steps, and ``ald-gui runs list|show``."""
+steps, ``ald-gui runs list|show``, and the golden run of a recipe."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ald_gui.domain.run_alignment import AlignBy, Alignment, NoAnchor, anchor_us
 from ald_gui.domain.stream import RunStatus
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
+from ald_gui.store.golden_runs import GoldenRefused, golden_run, mark_golden, markings
 from ald_gui.store.run_history import (
     RunFilter,
     RunNotFound,
@@ -159,3 +160,52 @@ def test_runs_list_and_show_in_the_terminal(
     assert "no run's id starts so" in capsys.readouterr().out
     assert main(["runs", "list", "--config", str(config), "--since", "yesterday"]) == 2
     assert "--since 'yesterday'" in capsys.readouterr().out
+
+
+def test_a_golden_run_is_marked_per_recipe_the_latest_marking_winning(
+    runs: RecordedRuns, engine: Engine, migrated_pg_dsn: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from ald_gui.cli import main
+
+    machine = engine.machine
+    with psycopg.connect(migrated_pg_dsn) as conn:
+        assert golden_run(conn, machine, "three cycles") is None
+        mark_golden(conn, runs.first, "carla", note="the reference")
+        assert golden_run(conn, machine, "three cycles") == runs.first
+        mark_golden(conn, runs.second, "dan")
+        assert golden_run(conn, machine, "three cycles") == runs.second  # the latest wins
+        with pytest.raises(GoldenRefused, match="is not the golden run of 'three cycles'"):
+            mark_golden(conn, runs.first, "dan", unmark=True)
+        with pytest.raises(GoldenRefused, match="ended aborted, not completed"):
+            mark_golden(conn, runs.aborted, "dan")
+        with pytest.raises(GoldenRefused, match="ran no recipe"):
+            mark_golden(conn, runs.plain, "dan")
+        mark_golden(conn, runs.second, "dan", unmark=True)
+        assert golden_run(conn, machine, "three cycles") is None
+        history = markings(conn, machine, "three cycles")
+        assert [(m.run_id, m.marked_by) for m in history] == [
+            (runs.first, "carla"), (runs.second, "dan"), (None, "dan"),
+        ]  # fmt: skip
+        assert history[0].note == "the reference"
+        # The database holds to it whoever writes: an aborted run is refused, a marking
+        # is never changed.
+        with pytest.raises(psycopg.errors.CheckViolation, match="only a completed run"):
+            conn.execute(
+                "INSERT INTO golden_runs (machine, recipe_name, run_id, marked_by) "
+                "VALUES (%s, 'long pulse', %s, 'eve')",
+                (machine, runs.aborted),
+            )
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            conn.execute("DELETE FROM golden_runs")
+        conn.rollback()
+
+    config = tmp_path / "external.toml"
+    config.write_text(f'[database]\ndsn = "{migrated_pg_dsn}"\nmachine = "{machine}"\n')
+    assert main(["runs", "golden", "--config", str(config), "--run", str(runs.first)[:8]]) == 0
+    assert "is the golden run of 'three cycles'" in capsys.readouterr().out
+    assert main(["runs", "show", "--config", str(config), str(runs.first)]) == 0
+    assert "golden    the golden run of its recipe" in capsys.readouterr().out
+    assert main(["runs", "golden", "--config", str(config), "--run", str(runs.aborted)]) == 1
+    assert "only a completed run can be golden" in capsys.readouterr().out

@@ -1,20 +1,27 @@
-"""``ald-gui runs list|show``: the recorded runs of every machine in the database, read
-through the reader role (store.run_history). Exit status: 0 done, 1 the database could
-not be read or has no such run, 2 a bad option.
+"""``ald-gui runs list|show|golden``: the recorded runs of every machine in the
+database, read through the reader role (store.run_history); ``golden --run ID`` marks
+a run the golden one of its recipe (or ``--unmark`` takes the mark away) through the
+writer role (store.golden_runs). Exit status: 0 done, 1 the database could not be
+read, has no such run or refused the marking, 2 a bad option.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from ald_gui.cli.alarms_cmd import since_us
 from ald_gui.cli.database import database
 from ald_gui.config.load import load_config
 from ald_gui.domain.stream import RunStatus, now_us
+from ald_gui.store.golden_runs import GoldenRefused, golden_run, mark_golden
+from ald_gui.store.roles import Group
 from ald_gui.store.run_history import (
     RunFilter,
     RunNotFound,
@@ -32,7 +39,8 @@ def register(sub: Any) -> None:
     verbs = p.add_subparsers(dest="runs_command", metavar="VERB", required=True)
     ls = verbs.add_parser("list", help="the runs, newest first, with their figures")
     show = verbs.add_parser("show", help="one run: metadata, recipe, steps, alarms")
-    for v in (ls, show):
+    golden = verbs.add_parser("golden", help="mark a run the golden one of its recipe")
+    for v in (ls, show, golden):
         v.add_argument("--config", type=Path, help="TOML file (default: the bundled one)")
         v.add_argument("--data-dir", type=Path, help="where the database and spool live")
         v.add_argument("--json", action="store_true", help="machine-readable output")
@@ -49,6 +57,15 @@ def register(sub: Any) -> None:
     ls.set_defaults(run=_list)
     show.add_argument("run_id", metavar="ID", help="the run's id or its first characters")
     show.set_defaults(run=_show)
+    golden.add_argument(
+        "--run", dest="run_id", required=True, help="the run's id or its first characters"
+    )
+    golden.add_argument(
+        "--unmark", action="store_true", help="leave its recipe without a golden run"
+    )  # fmt: skip
+    golden.add_argument("--by", default="", help="who marks it (default: your login name)")
+    golden.add_argument("--note", default="", help="why this run")
+    golden.set_defaults(run=_golden)
 
 
 def _when(us: int | None) -> str:
@@ -135,9 +152,7 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _connect(dsn: str) -> Any:
-    import psycopg
-
+def _connect(dsn: str) -> psycopg.Connection[Any]:
     return psycopg.connect(dsn, connect_timeout=10)
 
 
@@ -149,7 +164,12 @@ def _show(args: argparse.Namespace) -> int:
         except RunNotFound as exc:
             print(f"ald-gui runs show: {exc} (ald-gui runs list shows the runs)")
             return 1
-    print(json.dumps(record_json(record)) if args.json else "\n".join(record_text(record)))
+        r = record.summary
+        golden = bool(r.recipe) and golden_run(conn, r.machine, r.recipe) == r.id
+    if args.json:
+        print(json.dumps({**record_json(record), "golden": golden}))
+    else:
+        print("\n".join(record_text(record, golden)))
     return 0
 
 
@@ -188,7 +208,7 @@ def record_json(record: RunRecord) -> dict[str, Any]:
     }
 
 
-def record_text(record: RunRecord) -> list[str]:
+def record_text(record: RunRecord, golden: bool = False) -> list[str]:
     r = record.summary
     lines = [
         f"run {r.id} on {r.machine}",
@@ -198,6 +218,7 @@ def record_text(record: RunRecord) -> list[str]:
         f"  status    {r.status.value}" + (f": {r.reason}" if r.reason else ""),
         f"  recipe    {_recipe(r)}"
         + (f" (sha256 {record.recipe_sha256[:12]})" if record.recipe_sha256 else ""),
+        *(["  golden    the golden run of its recipe"] if golden else []),
         f"  note      {r.note}" if r.note else "  note      -",
         f"  alarms raised {r.alarms}, gaps {r.gaps}, refused writes {r.refusals}",
         f"steps ({len(record.steps)}):" if record.steps else "steps: none recorded",
@@ -216,3 +237,21 @@ def record_text(record: RunRecord) -> list[str]:
         value = "" if a.value is None else f" value {a.value:g}"
         lines.append(f"  {_when(a.at_us)}  {a.alarm} {a.event.value} ({a.state.value}){value}")
     return lines
+
+
+def _golden(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    by = args.by or getpass.getuser()
+    with database(config, args.data_dir, Group.WRITER) as (dsn, _where), _connect(dsn) as conn:
+        try:
+            mark = mark_golden(
+                conn, find_run_id(conn, args.run_id), by, unmark=args.unmark, note=args.note
+            )
+        except (RunNotFound, GoldenRefused) as exc:
+            print(f"ald-gui runs golden: {exc}")
+            return 1
+    if mark.run_id is None:
+        print(f"{mark.recipe!r} on {mark.machine} has no golden run now (unmarked by {by})")
+    else:
+        print(f"run {mark.run_id} is the golden run of {mark.recipe!r} on {mark.machine} now")
+    return 0
