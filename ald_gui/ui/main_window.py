@@ -37,11 +37,13 @@ from ald_gui.ui.alarm_screens import AlarmScreens
 from ald_gui.ui.banner_words import BannerConditions
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.health import HealthStrip
+from ald_gui.ui.journal_reader import reader_dsn
 from ald_gui.ui.overview import ReactorOverview
 from ald_gui.ui.parameters import ParameterTable
 from ald_gui.ui.process_panel import Confirm, ProcessPanel, ask
 from ald_gui.ui.recipe_page import RecipePage
 from ald_gui.ui.recipe_run import AskReason, RecipeRunPanel, ask_abort_reason
+from ald_gui.ui.runs_window import RunsWindow
 from ald_gui.ui.theme import apply_theme, available_themes
 from ald_gui.ui.trends import TrendView
 
@@ -107,6 +109,9 @@ class MainWindow(QMainWindow):
         )
         self.library: RecipeLibrary | None = None
         self.alarms = AlarmScreens(engine, self.panel.operator.text, parent=self)
+        self.runs = RunsWindow(
+            lambda: reader_dsn(engine), lambda: engine.dsn, self._who, parent=self
+        )
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -163,6 +168,10 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
             view.addAction(action)
         self.alarms.add_menu(self.menuBar(), self)
+        history = QAction("Run history…", self)
+        history.setShortcut("Ctrl+H")
+        history.triggered.connect(self.runs.open)
+        self.menuBar().addMenu("&Runs").addAction(history)
 
     def _wire(self) -> None:
         e = self.engine
@@ -235,6 +244,11 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, name)
+
+    def _who(self) -> str:
+        """Whom a golden marking names: the logged-in account, else the operator field."""
+        session = self.engine.session
+        return session.account if session is not None else self.panel.operator.text()
 
     # -- engine --------------------------------------------------------------------
 
@@ -330,6 +344,7 @@ class MainWindow(QMainWindow):
                 self.engine.stop_run(reason, status)
         self._save()
         self.alarms.stop()
+        self.runs.stop()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             # Blocks until every sample is in the spool and the threads have stopped.
