@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.run_alignment import AlignBy, cycle_starts
 from ald_gui.engine.engine import Engine
+from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.sim.server import Simulator
 from ald_gui.store.golden_runs import golden_run
 from ald_gui.store.run_history import run_record
@@ -52,10 +53,12 @@ def runs(engine: Engine, simulator: Simulator, migrated_pg_dsn: str, qtbot: QtBo
 @pytest.fixture
 def window(qtbot: QtBot, logins: tuple[str, str]) -> Iterator[RunsWindow]:
     reader, writer = logins
-    w = RunsWindow(lambda: reader, lambda: writer, lambda: "carla")
+    queries = HistoryQueries(lambda: reader)
+    w = RunsWindow(queries, lambda: writer, lambda: "carla")
     qtbot.addWidget(w)
     yield w
     w.stop()
+    queries.close()
 
 
 def _choose(qtbot: QtBot, window: RunsWindow, run_id: object) -> None:

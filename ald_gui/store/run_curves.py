@@ -3,7 +3,8 @@ asks its reader thread for. Queries and numpy only, through whatever connection 
 caller gives (the reader role's, on a worker thread).
 
 A run's curve is its tag's history over the run's interval (its start to its end, or to
-now while it runs), as the historian's samples of that span.
+now while it runs), as store.history gives it for the plot's width: every sample of a
+short run, the M4 reduction of a long one.
 """
 
 from __future__ import annotations
@@ -13,17 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import psycopg
 
 from ald_gui.domain.overlay import Curve, aligned, difference
 from ald_gui.domain.run_alignment import Alignment, anchor_us
 from ald_gui.domain.stream import now_us
-from ald_gui.store.db import db_timestamp
+from ald_gui.store.history import Series, fetch_many, fetch_series
 from ald_gui.store.run_history import RunRecord, RunSummary, run_record
 
-__all__ = ["Overlay", "TagInfo", "TagSeries", "overlay", "recorded_tags", "run_curves"]
+__all__ = ["Overlay", "TagInfo", "overlay", "recorded_tags", "run_curves"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +39,6 @@ class TagInfo:
     def label(self) -> str:
         """As the operator reads it: "Heater 1 temperature read [°C]"."""
         return f"{self.component} {self.name}" + (f" [{self.unit}]" if self.unit else "")
-
-
-@dataclass(frozen=True, slots=True)
-class TagSeries:
-    """One tag's samples: stream times and values, in time order."""
-
-    key: str
-    t_us: npt.NDArray[np.int64]
-    values: npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,36 +68,21 @@ def recorded_tags(conn: psycopg.Connection[Any], machine: str) -> list[TagInfo]:
     return [TagInfo(*r) for r in rows]
 
 
-_SAMPLES = """
-SELECT (extract(epoch FROM h.sampled_at) * 1000000)::bigint, h.value
-FROM parameter_value_history h
-WHERE h.parameter_id = (SELECT id FROM parameters WHERE machine = %s AND key = %s)
-  AND h.sampled_at >= %s AND h.sampled_at <= %s
-ORDER BY h.sampled_at
-"""
-
-
 def _span(run: RunSummary) -> tuple[int, int]:
-    return run.started_us, run.ended_us if run.ended_us is not None else now_us()
-
-
-def _series(
-    conn: psycopg.Connection[Any], machine: str, key: str, span: tuple[int, int]
-) -> TagSeries:
-    rows = conn.execute(
-        _SAMPLES, (machine, key, db_timestamp(span[0]), db_timestamp(span[1]))
-    ).fetchall()
-    t = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    v = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
-    return TagSeries(key, t, v)
+    """The run's interval as history's half-open span: a sample stamped at the run's
+    very end is the run's too."""
+    end = run.ended_us if run.ended_us is not None else now_us()
+    return run.started_us, max(end, run.started_us) + 1
 
 
 def run_curves(
-    conn: psycopg.Connection[Any], run: RunSummary, keys: Sequence[str]
-) -> dict[str, TagSeries]:
-    """Each of ``keys``' samples over ``run``'s interval."""
-    span = _span(run)
-    return {key: _series(conn, run.machine, key, span) for key in keys}
+    conn: psycopg.Connection[Any], run: RunSummary, keys: Sequence[str], width_px: int
+) -> dict[str, Series]:
+    """Each of ``keys``' history over ``run``'s interval for a plot ``width_px`` wide
+    (store.history: the raw rows, or M4 for a long run). Raises UnknownTag (a
+    LookupError) for a tag the run's machine does not have."""
+    start, end = _span(run)
+    return fetch_many(conn, run.machine, keys, start, end, width_px)
 
 
 def overlay(
@@ -116,6 +91,7 @@ def overlay(
     reference_id: uuid.UUID,
     key: str,
     alignment: Alignment,
+    width_px: int,
 ) -> Overlay:
     """Run ``run_id``'s ``key`` over run ``reference_id``'s, both aligned on
     ``alignment``. Raises NoAnchor (a ValueError) naming the run that lacks the cycle
@@ -128,7 +104,7 @@ def overlay(
             anchor = anchor_us(s.started_us, record.steps, alignment)
         except ValueError as exc:
             raise type(exc)(f"{which} ({str(s.id)[:8]}): {exc}") from None
-        series = _series(conn, s.machine, key, _span(s))
+        series = fetch_series(conn, s.machine, key, *_span(s), width_px)
         curves.append(aligned(series.t_us, series.values, anchor))
         anchors.append(anchor)
     return Overlay(

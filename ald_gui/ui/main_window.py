@@ -37,7 +37,6 @@ from ald_gui.ui.alarm_screens import AlarmScreens
 from ald_gui.ui.banner_words import BannerConditions
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.health import HealthStrip
-from ald_gui.ui.journal_reader import reader_dsn
 from ald_gui.ui.overview import ReactorOverview
 from ald_gui.ui.parameters import ParameterTable
 from ald_gui.ui.process_panel import Confirm, ProcessPanel, ask
@@ -109,9 +108,7 @@ class MainWindow(QMainWindow):
         )
         self.library: RecipeLibrary | None = None
         self.alarms = AlarmScreens(engine, self.panel.operator.text, parent=self)
-        self.runs = RunsWindow(
-            lambda: reader_dsn(engine), lambda: engine.dsn, self._who, parent=self
-        )
+        self.runs = RunsWindow(engine.history, lambda: engine.dsn, self._who, parent=self)
 
         central = QWidget()
         layout = QVBoxLayout(central)

@@ -3,7 +3,8 @@ recipe, or any other run named by id), aligned on the run start, the start of cy
 or the start of a named step, and below it the difference (run minus reference) on the
 run's time base. x is seconds from each run's own anchor, so the anchors share x = 0.
 
-Read and computed by the view's own reader (store.run_curves.overlay), never on the
+Read and computed by the history query thread under the view's topic
+(store.run_curves.overlay), never on the
 GUI thread; the two plots and their three curves are made once and only fed.
 """
 
@@ -33,7 +34,7 @@ from ald_gui.store.golden_runs import golden_run
 from ald_gui.store.run_curves import Overlay, TagInfo, overlay
 from ald_gui.store.run_history import RunRecord, find_run_id
 from ald_gui.ui.palette import curve_colour
-from ald_gui.ui.run_reader import RunReader
+from ald_gui.ui.run_questions import RunQuestions
 
 __all__ = ["GOLDEN", "OverlayView"]
 
@@ -42,7 +43,7 @@ OTHER = "other"
 
 
 class OverlayView(QWidget):
-    def __init__(self, reader: RunReader, parent: QWidget | None = None) -> None:
+    def __init__(self, reader: RunQuestions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.reader = reader
         self.record: RunRecord | None = None
@@ -94,7 +95,7 @@ class OverlayView(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.canvas, 1)
         reader.answered.connect(self._answered)
-        reader.failed.connect(lambda _, text: self.message.setText(text))
+        reader.failed.connect(self.message.setText)
         self._alignment_fields()
 
     @staticmethod
@@ -139,6 +140,7 @@ class OverlayView(QWidget):
             return
         run, key, alignment = self.record.summary, self.tag.currentData(), self.alignment()
         golden, other = self.reference.currentData() == GOLDEN, self.other.text()
+        width = max(200, self.canvas.width())
 
         def work(conn: psycopg.Connection[Any]) -> Overlay:
             reference: uuid.UUID | None
@@ -151,13 +153,13 @@ class OverlayView(QWidget):
                     )
             else:
                 reference = find_run_id(conn, other)
-            return overlay(conn, run.id, reference, key, alignment)
+            return overlay(conn, run.id, reference, key, alignment, width)
 
         self.message.setText("Reading both runs…")
         self.reader.ask(work)
 
-    @Slot(int, object)
-    def _answered(self, _: int, answer: object) -> None:
+    @Slot(object)
+    def _answered(self, answer: object) -> None:
         assert isinstance(answer, Overlay)
         self.shown = o = answer
         self.run_curve.setData(o.run_curve.x_s, o.run_curve.y)

@@ -2,9 +2,9 @@
 timeline, its alarm entries, its trends from the database and the overlay on the golden
 run (or any other); "Mark golden" makes it the golden run of its recipe.
 
-Everything is read by the page's own reader (``RunReader``, reader role) and the
-marking written by its writer (a ``RunReader`` on the writer's conninfo), never on the
-GUI thread; choosing another run drops the answers still due for the last one.
+Everything is read by the history query thread under the page's topic (reader role),
+and a marking written by the writer's query thread (``RunQuestions`` both), never on
+the GUI thread; choosing another run supersedes the questions still due for the last.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ald_gui.store.run_curves import TagInfo, recorded_tags, run_curves
 from ald_gui.store.run_history import RunRecord, run_record
 from ald_gui.ui.overlay_view import OverlayView
 from ald_gui.ui.recipe_words import duration_text
-from ald_gui.ui.run_reader import RunReader
+from ald_gui.ui.run_questions import RunQuestions
 from ald_gui.ui.run_trends import FIRST_SHOWN, RunTrends
 from ald_gui.ui.runs_list import recipe_text, when_text
 
@@ -69,9 +69,9 @@ class RunPage(QWidget):
 
     def __init__(
         self,
-        reader: RunReader,
-        writer: RunReader,
-        overlay_reader: RunReader,
+        reader: RunQuestions,
+        writer: RunQuestions,
+        overlay_reader: RunQuestions,
         who: Callable[[], str],
         parent: QWidget | None = None,
     ) -> None:
@@ -120,9 +120,9 @@ class RunPage(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.tabs, 1)
         reader.answered.connect(self._answered)
-        reader.failed.connect(lambda _, text: self.message.setText(text))
+        reader.failed.connect(self.message.setText)
         writer.answered.connect(self._marked)
-        writer.failed.connect(lambda _, text: self.message.setText(text))
+        writer.failed.connect(self._not_marked)
 
     @property
     def run_id(self) -> uuid.UUID | None:
@@ -131,7 +131,7 @@ class RunPage(QWidget):
     @Slot(object)
     def show_run(self, run_id: uuid.UUID) -> None:
         """Read run ``run_id`` (its record, its golden mark, its tags) and show it."""
-        chosen = self.trends.chosen()
+        chosen, width = self.trends.chosen(), self.trends.width_px()
 
         def work(conn: psycopg.Connection[Any]) -> tuple[str, object]:
             record = run_record(conn, run_id)
@@ -139,20 +139,20 @@ class RunPage(QWidget):
             golden = bool(s.recipe) and golden_run(conn, s.machine, s.recipe) == s.id
             tags = recorded_tags(conn, s.machine)
             keys = chosen or [t.key for t in tags if t.plotted][:FIRST_SHOWN]
-            return "run", (record, golden, tags, run_curves(conn, s, keys))
+            return "run", (record, golden, tags, run_curves(conn, s, keys, width))
 
         self.message.setText("Reading the run…")
         self.reader.ask(work)
 
     @Slot()
     def _ask_curves(self) -> None:
-        record, keys = self.record, self.trends.chosen()
+        record, keys, width = self.record, self.trends.chosen(), self.trends.width_px()
         if record is None:
             return
-        self.reader.ask(lambda conn: ("curves", run_curves(conn, record.summary, keys)))
+        self.reader.ask(lambda conn: ("curves", run_curves(conn, record.summary, keys, width)))
 
-    @Slot(int, object)
-    def _answered(self, _: int, answer: object) -> None:
+    @Slot(object)
+    def _answered(self, answer: object) -> None:
         assert isinstance(answer, tuple)
         what, body = answer
         if what == "run":
@@ -222,8 +222,13 @@ class RunPage(QWidget):
         self.mark.setEnabled(False)
         self.writer.ask(lambda conn: mark_golden(conn, run_id, who, unmark=unmark))
 
-    @Slot(int, object)
-    def _marked(self, _: int, mark: object) -> None:
+    @Slot(str)
+    def _not_marked(self, text: str) -> None:
+        self.message.setText(text)
+        self._show_golden()
+
+    @Slot(object)
+    def _marked(self, mark: object) -> None:
         run_id = self.run_id
         self.golden = getattr(mark, "run_id", None) == run_id
         self._show_golden()

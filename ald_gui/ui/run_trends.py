@@ -15,7 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QWidget
 
-from ald_gui.store.run_curves import TagInfo, TagSeries
+from ald_gui.store.history import Series
+from ald_gui.store.run_curves import TagInfo
 from ald_gui.ui.palette import curve_colour
 
 __all__ = ["RunTrends"]
@@ -67,6 +68,10 @@ class RunTrends(QWidget):
             self.curves[tag.key] = curve
         self.tags.blockSignals(False)
 
+    def width_px(self) -> int:
+        """How many pixel columns the curves have (what history reduces to)."""
+        return max(200, int(self.canvas.width()))
+
     def chosen(self) -> list[str]:
         """The ticked tags' keys, in list order."""
         items = (self.tags.item(i) for i in range(self.tags.count()))
@@ -77,7 +82,7 @@ class RunTrends(QWidget):
         ]
 
     def show_curves(
-        self, series: Mapping[str, TagSeries], start_us: int, cycle_starts_us: Sequence[int]
+        self, series: Mapping[str, Series], start_us: int, cycle_starts_us: Sequence[int]
     ) -> None:
         """Draw ``series`` (the ticked tags; any other tag is hidden) against seconds
         from ``start_us``, with a line at every cycle start."""

@@ -1,6 +1,6 @@
 """The runs list: every machine's runs in the database, newest first, a page at a time,
 narrowed by machine, start span, status, recipe, operator and a text searched in the
-note and the reason. Read through a reader of its own (``RunReader``), never on the GUI thread.
+note and the reason. Read by the history query thread (``RunQuestions``), never on the GUI thread.
 
 Choosing a row (a click, or Enter) says ``run_chosen(run id)``.
 """
@@ -35,7 +35,7 @@ from ald_gui.store.run_history import (
     list_runs,
 )
 from ald_gui.ui.recipe_words import duration_text
-from ald_gui.ui.run_reader import RunReader
+from ald_gui.ui.run_questions import RunQuestions
 
 __all__ = ["COLUMNS", "RunsList", "when_text"]
 
@@ -60,7 +60,7 @@ def recipe_text(r: RunSummary) -> str:
 class RunsList(QWidget):
     run_chosen = Signal(object)  # uuid.UUID
 
-    def __init__(self, reader: RunReader, parent: QWidget | None = None) -> None:
+    def __init__(self, reader: RunQuestions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.reader = reader
         self._shown = RunFilter(limit=PAGE)
@@ -155,15 +155,15 @@ class RunsList(QWidget):
         )
         self.message.setText("Reading the runs…")
 
-    @Slot(int, object)
-    def _answered(self, ticket: int, answer: object) -> None:
+    @Slot(object)
+    def _answered(self, answer: object) -> None:
         assert isinstance(answer, tuple)
         self._shown, runs, self._total, found = answer
         self._fill(found)
         self._show(runs)
 
-    @Slot(int, str)
-    def _failed(self, ticket: int, text: str) -> None:
+    @Slot(str)
+    def _failed(self, text: str) -> None:
         self.message.setText(text)
 
     def _show(self, runs: Sequence[RunSummary]) -> None:

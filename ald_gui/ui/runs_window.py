@@ -1,9 +1,9 @@
 """The run history window (Runs ▸ Run history… in the console): the runs list above, the
 chosen run's page below. A window of its own, so the live trends keep their room.
 
-It owns its readers (one per screen, each a thread of its own, started at the first
-question) and the writer of golden markings; ``stop`` ends them (the console calls it
-when it closes).
+Its screens ask the console's history query thread (reader role), each under a topic
+of its own; golden markings go through a query thread of the window's own on the
+console's writer login, which ``stop`` ends (the console calls it when it closes).
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.ui.run_page import RunPage
-from ald_gui.ui.run_reader import RunReader
+from ald_gui.ui.run_questions import RunQuestions
 from ald_gui.ui.runs_list import RunsList
 
 __all__ = ["RunsWindow"]
@@ -23,20 +24,24 @@ __all__ = ["RunsWindow"]
 class RunsWindow(QWidget):
     def __init__(
         self,
-        reader_dsn: Callable[[], str],
+        queries: HistoryQueries,
         writer_dsn: Callable[[], str],
         who: Callable[[], str],
         parent: QWidget | None = None,
     ) -> None:
-        """``reader_dsn``: the reader role's conninfo; ``writer_dsn``: the console's
-        writer login (golden markings); ``who``: the name a marking is made under."""
+        """``queries``: the reader's query thread (``Engine.history``); ``writer_dsn``:
+        the console's writer login (golden markings); ``who``: whom a marking names."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Run history")
         self.setObjectName("run-history")
-        self._readers = [RunReader(reader_dsn, self) for _ in range(3)]
-        self._writer = RunReader(writer_dsn, self)
-        self.list = RunsList(self._readers[0])
-        self.page = RunPage(self._readers[1], self._writer, self._readers[2], who)
+        self._marker = HistoryQueries(writer_dsn, self)
+        self.list = RunsList(RunQuestions(queries, "runs list", self))
+        self.page = RunPage(
+            RunQuestions(queries, "run page", self),
+            RunQuestions(self._marker, "golden marking", self),
+            RunQuestions(queries, "overlay", self),
+            who,
+        )
         self.list.run_chosen.connect(self.page.show_run)
         self.page.golden_changed.connect(lambda _: self.list.search())
         split = QSplitter(Qt.Orientation.Vertical)
@@ -56,5 +61,5 @@ class RunsWindow(QWidget):
         self.list.search()
 
     def stop(self) -> None:
-        for reader in (*self._readers, self._writer):
-            reader.stop()
+        """End the marking thread (the reader's belongs to the engine)."""
+        self._marker.close()
