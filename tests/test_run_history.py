@@ -12,6 +12,9 @@ import psycopg
 import pytest
 from pytestqt.qtbot import QtBot
 
+# At collection, not in a test: the command line imports pyarrow (export), whose
+# allocator starts a thread of its own for the process.
+from ald_gui.cli import main
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.run_alignment import AlignBy, Alignment, NoAnchor, anchor_us, cycle_starts
 from ald_gui.domain.stream import RunStatus
@@ -136,8 +139,6 @@ def test_runs_list_and_show_in_the_terminal(
     runs: RecordedRuns, engine: Engine, migrated_pg_dsn: str, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    from ald_gui.cli import main
-
     config = tmp_path / "external.toml"
     config.write_text(f'[database]\ndsn = "{migrated_pg_dsn}"\nmachine = "{engine.machine}"\n')
     assert main(["runs", "list", "--config", str(config), "--recipe", "three cycles"]) == 0
@@ -166,8 +167,6 @@ def test_a_golden_run_is_marked_per_recipe_the_latest_marking_winning(
     runs: RecordedRuns, engine: Engine, migrated_pg_dsn: str, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    from ald_gui.cli import main
-
     machine = engine.machine
     with psycopg.connect(migrated_pg_dsn) as conn:
         assert golden_run(conn, machine, "three cycles") is None
