@@ -17,25 +17,21 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-from rich.progress import Progress as Bar
 
 from ald_gui.cli.database import database
 from ald_gui.config.load import load_config
-from ald_gui.store.export import (
-    ExportCancelled,
-    ExportError,
-    ExportRequest,
-    Format,
-    Layout,
-    Progress,
-    export,
-)
 from ald_gui.store.server import ServerError
+
+if TYPE_CHECKING:
+    from ald_gui.store.export import ExportRequest, Progress
+
+# pyarrow and rich are imported when an export is made, not by every command (their
+# import costs a quarter of a second, and pyarrow starts a thread of its own).
+FORMATS = ("parquet", "csv")
+LAYOUTS = ("wide", "long")
 
 CANCELLED = 130
 
@@ -51,11 +47,11 @@ def register(sub: Any) -> None:
     which.add_argument("--from", dest="start", metavar="T", help="span start, ISO time")
     p.add_argument("--to", dest="end", metavar="T", help="span end (excluded), ISO time")
     p.add_argument("--tags", default="", help="tag keys, comma-separated (default: all)")
-    p.add_argument("--format", choices=[f.value for f in Format], default=Format.PARQUET)
+    p.add_argument("--format", choices=FORMATS, default=FORMATS[0])
     p.add_argument(
         "--layout",
-        choices=[lo.value for lo in Layout],
-        default=Layout.WIDE,
+        choices=LAYOUTS,
+        default=LAYOUTS[0],
         help="wide: a column per tag (default); long: time, tag, value, unit",
     )
     p.add_argument("-o", "--output", type=Path, help="the file to write (default: named after it)")
@@ -78,6 +74,8 @@ def parse_time(option: str, text: str) -> int:
 
 
 def _request(args: argparse.Namespace, machine: str) -> ExportRequest:
+    from ald_gui.store.export import ExportRequest, Format, Layout
+
     file_format, layout = Format(args.format), Layout(args.layout)
     tags = tuple(t.strip() for t in args.tags.split(",") if t.strip())
     if args.run_id:
@@ -96,6 +94,12 @@ def _request(args: argparse.Namespace, machine: str) -> ExportRequest:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    from ald_gui.store.export import ExportCancelled, ExportError, export
+
     config = load_config(args.config)
     try:
         request = _request(args, config.database.machine)
