@@ -14,11 +14,16 @@ from pytestqt.qtbot import QtBot
 from ald_gui.config.models import AppConfig, PollSettings
 from ald_gui.domain.accounts import Actor, Role
 from ald_gui.domain.audit import Meaning, Signature
+from ald_gui.domain.commands import AbortRun, ShelveAlarm, StopRun
 from ald_gui.domain.machine import RunNotPossible
+from ald_gui.domain.stream import RunStatus
 from ald_gui.engine.engine import Engine
 from tests.fixtures.pg import scalar
 
 JANE = Actor("jdoe", Role.ENGINEER, "Jane Doe")
+ABORT_NEEDS_A_REASON = (
+    r"a reason is required to abort a run \(\[accounts\] reason_required_for includes 'abort'\)"
+)
 
 
 @pytest.fixture
@@ -69,3 +74,20 @@ def test_engine_audit_records_who_did_what_in_order_with_the_run(
 def test_engine_audit_before_the_engine_opens_is_refused_by_name(sim_config: AppConfig) -> None:
     with pytest.raises(RunNotPossible, match="'login' cannot be recorded"):
         Engine(sim_config).audit("login", "jdoe")
+
+
+def test_a_reason_the_configuration_requires_is_refused_at_once_when_missing(
+    engine: Engine, qtbot: QtBot, migrated_pg_dsn: str
+) -> None:
+    engine.act_as(JANE)
+    with qtbot.waitSignal(engine.run_changed, timeout=5000):
+        engine.start_run("jdoe")
+    # The bundled configuration asks a reason for an abort and a shelve, not for a stop.
+    for command in (AbortRun("  "), StopRun("", RunStatus.ABORTED)):
+        with pytest.raises(RunNotPossible, match=ABORT_NEEDS_A_REASON):
+            engine.submit(command)
+    with pytest.raises(RunNotPossible, match="required to shelve an alarm"):
+        engine.submit(ShelveAlarm("chamber over temperature", 60, ""))
+    with qtbot.waitSignal(engine.run_changed, timeout=5000) as ended:
+        engine.submit(StopRun(""))  # nothing was left pending by the refusals
+    assert ended.args[0].status is RunStatus.COMPLETED

@@ -38,6 +38,7 @@ from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
 from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.engine.poller import Poller
+from ald_gui.engine.reasons import missing_reason
 from ald_gui.engine.recipe_marker import RecipeMarker
 from ald_gui.store.accounts import AccountBook
 from ald_gui.store.alarm_states import AlarmStates
@@ -314,13 +315,18 @@ class Engine(QObject):
         Raises RunNotPossible at once, and submits nothing, when the engine already
         knows the command cannot be carried out: not open, a run active or about to
         start (start), no run (stop), no recipe run (pause, resume), no operator, text
-        the database cannot store. The poll thread checks again and answers RunRefused
-        if the state changed meanwhile.
+        the database cannot store, a reason that ``[accounts] reason_required_for`` asks
+        for and that is not given (engine.reasons). The poll thread checks again and
+        answers RunRefused if the state changed meanwhile.
         """
         if self.poller is None:
             raise RunNotPossible("the engine is not open")
         if self.not_recording:
             raise RunNotPossible(f"this console stopped recording: {self.not_recording}")
+        if (
+            missing := missing_reason(command, self.config.accounts.reason_required_for)
+        ) is not None:
+            raise RunNotPossible(missing)
         match command:
             case StartRun(operator=operator, note=note):
                 if self.run is not None or self._pending:
