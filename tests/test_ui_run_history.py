@@ -51,10 +51,11 @@ def runs(engine: Engine, simulator: Simulator, migrated_pg_dsn: str, qtbot: QtBo
 
 
 @pytest.fixture
-def window(qtbot: QtBot, logins: tuple[str, str]) -> Iterator[RunsWindow]:
+def window(qtbot: QtBot, logins: tuple[str, str], tmp_path: Path) -> Iterator[RunsWindow]:
     reader, writer = logins
     queries = HistoryQueries(lambda: reader)
-    w = RunsWindow(queries, lambda: writer, lambda: "carla")
+    w = RunsWindow(queries, lambda: reader, lambda: writer, lambda: "carla", folder=tmp_path,
+                   choose=lambda _, suggested: suggested)  # fmt: skip
     qtbot.addWidget(w)
     yield w
     w.stop()
@@ -192,3 +193,33 @@ def test_golden_marking_and_an_overlay_aligned_on_cycle_n(
     view.ask()
     qtbot.waitUntil(lambda: view.shown is not None and view.shown.reference.id == runs.plain,
                     timeout=10_000)  # fmt: skip
+
+
+def test_a_runs_page_lists_its_audit_entries_and_exports_and_reports_it(
+    qtbot: QtBot, runs: RecordedRuns, window: RunsWindow, migrated_pg_dsn: str, tmp_path: Path
+) -> None:
+    window.open()
+    qtbot.waitUntil(lambda: len(window.list.runs) == 4, timeout=10_000)
+    _choose(qtbot, window, runs.first)
+    page = window.page
+    with psycopg.connect(migrated_pg_dsn) as conn:
+        actions = [
+            r[0]
+            for r in conn.execute(
+                "SELECT action FROM audit_entries WHERE run_id = %s ORDER BY seq", (runs.first,)
+            ).fetchall()
+        ]
+    assert actions, "the run's start is in the audit trail"
+    shown = [page.audit.item(r, 3).text() for r in range(page.audit.rowCount())]  # type: ignore[union-attr]
+    assert shown == actions
+
+    page.report.click()
+    report = tmp_path / f"run-{str(runs.first)[:8]}.pdf"
+    qtbot.waitUntil(lambda: "Report written" in page.message.text(), timeout=30_000)
+    assert report.read_bytes().startswith(b"%PDF")
+
+    dialog = page.open_export()
+    assert dialog is not None and dialog.isVisible()
+    with qtbot.waitSignal(dialog.exported, timeout=30_000):
+        dialog.start_button.click()
+    assert (tmp_path / f"run-{str(runs.first)[:8]}.parquet").stat().st_size > 0

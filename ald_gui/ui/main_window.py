@@ -108,7 +108,10 @@ class MainWindow(QMainWindow):
         )
         self.library: RecipeLibrary | None = None
         self.alarms = AlarmScreens(engine, self.panel.operator.text, parent=self)
-        self.runs = RunsWindow(engine.history, lambda: engine.dsn, self._who, parent=self)
+        self.runs = RunsWindow(
+            engine.history, engine.reader_dsn, lambda: engine.dsn, self._who,
+            process=config.process, parent=self,
+        )  # fmt: skip
 
         central = QWidget()
         layout = QVBoxLayout(central)

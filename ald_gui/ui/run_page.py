@@ -1,6 +1,8 @@
 """One past run's page: its metadata, the recipe it ran (the snapshot), its step
-timeline, its alarm entries, its trends from the database and the overlay on the golden
-run (or any other); "Mark golden" makes it the golden run of its recipe.
+timeline, its alarm entries, its audit trail entries, its trends from the database and
+the overlay on the golden run (or any other); "Mark golden" makes it the golden run of
+its recipe, "Export…" opens the export dialog (ui.export_dialog) for it and "Report…"
+writes its one-page report (ui.report) where the operator says.
 
 Everything is read by the history query thread under the page's topic (reader role),
 and a marking written by the writer's query thread (``RunQuestions`` both), never on
@@ -12,11 +14,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -30,13 +34,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ald_gui.config.process import ProcessSettings
 from ald_gui.domain.run_alignment import cycle_starts
 from ald_gui.domain.stream import RunStatus
+from ald_gui.store.audit_trail import AuditFilter, AuditRecord, find_entries
 from ald_gui.store.golden_runs import golden_run, mark_golden
 from ald_gui.store.run_curves import TagInfo, recorded_tags, run_curves
 from ald_gui.store.run_history import RunRecord, run_record
+from ald_gui.ui.export_dialog import ExportDialog
 from ald_gui.ui.overlay_view import OverlayView
 from ald_gui.ui.recipe_words import duration_text
+from ald_gui.ui.report import ReportJob
 from ald_gui.ui.run_questions import RunQuestions
 from ald_gui.ui.run_trends import FIRST_SHOWN, RunTrends
 from ald_gui.ui.runs_list import recipe_text, when_text
@@ -45,6 +53,17 @@ __all__ = ["RunPage"]
 
 STEP_COLUMNS = ("Start", "At (s)", "Step", "Kind", "Cycle", "Took", "Outcome", "Detail")
 ALARM_COLUMNS = ("Time", "At (s)", "Alarm", "Event", "State", "Value", "Operator", "Note")
+AUDIT_COLUMNS = ("Time", "Account", "Role", "Action", "Object", "Before", "After", "Reason")
+AUDIT_SHOWN = 1000  # entries of one run on its page (ald-gui audit export has them all)
+ChooseReport = Callable[[QWidget, Path], Path | None]
+
+
+def choose_report(parent: QWidget, suggested: Path) -> Path | None:
+    """Ask where the report goes (HTML or PDF by its suffix); None: cancelled."""
+    name, _ = QFileDialog.getSaveFileName(
+        parent, "Run report", str(suggested), "PDF (*.pdf);;HTML (*.html)"
+    )
+    return Path(name) if name else None
 
 
 def _table(columns: Sequence[str]) -> QTableWidget:
@@ -73,11 +92,24 @@ class RunPage(QWidget):
         writer: RunQuestions,
         overlay_reader: RunQuestions,
         who: Callable[[], str],
+        reader_dsn: Callable[[], str],
+        *,
+        process: ProcessSettings | None = None,
+        folder: Path | None = None,
+        choose: ChooseReport = choose_report,
         parent: QWidget | None = None,
     ) -> None:
-        """``who``: the name a golden marking is made under (the logged-in account)."""
+        """``who``: the name a golden marking is made under (the logged-in account);
+        ``reader_dsn``: the reader's conninfo, for the export and the report (called
+        on their threads); ``process``: the machine's rules (the report's step words);
+        ``folder``: where exports and reports are offered to go."""
         super().__init__(parent)
         self.reader, self.writer, self._who = reader, writer, who
+        self._reader_dsn, self._process = reader_dsn, process
+        self._folder, self._choose = folder or Path.home(), choose
+        self.export_dialog: ExportDialog | None = None
+        self._exporting: uuid.UUID | None = None  # the run the export dialog is for
+        self.report_job: ReportJob | None = None
         self.overlay = OverlayView(overlay_reader)
         self.record: RunRecord | None = None
         self.golden = False
@@ -95,10 +127,17 @@ class RunPage(QWidget):
         self.mark = QPushButton("Mark golden")
         self.mark.setEnabled(False)
         self.mark.clicked.connect(self._toggle_golden)
+        self.export = QPushButton("Export…")
+        self.export.clicked.connect(self.open_export)
+        self.report = QPushButton("Report…")
+        self.report.clicked.connect(self.write_report)
+        for button in (self.export, self.report):
+            button.setEnabled(False)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.steps = _table(STEP_COLUMNS)
         self.alarms = _table(ALARM_COLUMNS)
+        self.audit = _table(AUDIT_COLUMNS)
         self.recipe = QPlainTextEdit()
         self.recipe.setReadOnly(True)
         self.trends = RunTrends()
@@ -107,12 +146,13 @@ class RunPage(QWidget):
         self.tabs.addTab(self.trends, "Trends")
         self.tabs.addTab(self.steps, "Steps")
         self.tabs.addTab(self.alarms, "Alarms")
+        self.tabs.addTab(self.audit, "Audit trail")
         self.tabs.addTab(self.recipe, "Recipe")
         self.tabs.addTab(self.overlay, "Overlay")
         buttons = QHBoxLayout()
-        buttons.addWidget(self.mark)
+        for button in (self.mark, self.export, self.report):
+            buttons.addWidget(button)
         buttons.addStretch(1)
-        self.buttons = buttons  # the export and report buttons join here
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addLayout(self.facts)
@@ -139,7 +179,9 @@ class RunPage(QWidget):
             golden = bool(s.recipe) and golden_run(conn, s.machine, s.recipe) == s.id
             tags = recorded_tags(conn, s.machine)
             keys = chosen or [t.key for t in tags if t.plotted][:FIRST_SHOWN]
-            return "run", (record, golden, tags, run_curves(conn, s, keys, width))
+            audit = find_entries(conn, AuditFilter(run_id=run_id, limit=AUDIT_SHOWN))
+            curves = run_curves(conn, s, keys, width)
+            return "run", (record, golden, tags, audit, curves)
 
         self.message.setText("Reading the run…")
         self.reader.ask(work)
@@ -156,8 +198,9 @@ class RunPage(QWidget):
         assert isinstance(answer, tuple)
         what, body = answer
         if what == "run":
-            record, self.golden, self._tags, curves = body
+            record, self.golden, self._tags, audit, curves = body
             self._show(record)
+            self._show_audit(audit)
             self.overlay.set_run(record, self._tags)
         else:
             curves = body
@@ -204,10 +247,19 @@ class RunPage(QWidget):
         )
         self.message.setText("")
 
+    def _show_audit(self, entries: Sequence[AuditRecord]) -> None:
+        _fill(self.audit, [
+            (when_text(e.entry.at_us), e.entry.account, e.entry.role, e.entry.action,
+             e.entry.object, e.entry.before, e.entry.after, e.entry.reason)
+            for e in entries
+        ])  # fmt: skip
+
     def _show_golden(self) -> None:
         s = None if self.record is None else self.record.summary
         can = s is not None and bool(s.recipe) and s.status is RunStatus.COMPLETED
         self.mark.setEnabled(can)
+        for button in (self.export, self.report):
+            button.setEnabled(s is not None)
         self.mark.setText("Unmark golden" if self.golden else "Mark golden")
         if s is not None:
             self._fact_labels["Golden"].setText(
@@ -233,3 +285,46 @@ class RunPage(QWidget):
         self.golden = getattr(mark, "run_id", None) == run_id
         self._show_golden()
         self.golden_changed.emit(run_id)
+
+    @Slot()
+    def open_export(self) -> ExportDialog | None:
+        """The export dialog for this run (its tags offered), raised if already open."""
+        if self.record is None:
+            return None
+        s = self.record.summary
+        dialog = self.export_dialog
+        if dialog is None or not dialog.isVisible() or self._exporting != s.id:
+            dialog = ExportDialog(
+                self, self._reader_dsn, s.machine, run_id=s.id,
+                tags=[t.key for t in self._tags], folder=self._folder,
+            )  # fmt: skip
+            self.export_dialog, self._exporting = dialog, s.id
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    @Slot()
+    def write_report(self) -> None:
+        """Ask where, then write this run's report on a thread of its own."""
+        if self.record is None or (self.report_job is not None and not self.report_job.wait(0)):
+            return
+        run_id = self.record.summary.id
+        path = self._choose(self, self._folder / f"run-{str(run_id)[:8]}.pdf")
+        if path is None:
+            return
+        job = ReportJob(self._reader_dsn, str(run_id), path, self._process, parent=self)
+        job.finished.connect(lambda written: self.message.setText(f"Report written: {written}"))
+        job.failed.connect(self.message.setText)
+        self.report_job = job
+        self.message.setText(f"Writing the report to {path}…")
+        job.start()
+
+    def stop(self) -> None:
+        """Cancel an export under way and wait for it and for a report (their threads
+        are bounded by psycopg's timeouts)."""
+        job = None if self.export_dialog is None else self.export_dialog.job
+        if job is not None:
+            job.cancel()
+            job.wait()
+        if self.report_job is not None:
+            self.report_job.wait()

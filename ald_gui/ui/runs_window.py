@@ -9,12 +9,14 @@ console's writer login, which ``stop`` ends (the console calls it when it closes
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from ald_gui.config.process import ProcessSettings
 from ald_gui.engine.history_queries import HistoryQueries
-from ald_gui.ui.run_page import RunPage
+from ald_gui.ui.run_page import ChooseReport, RunPage, choose_report
 from ald_gui.ui.run_questions import RunQuestions
 from ald_gui.ui.runs_list import RunsList
 
@@ -25,12 +27,19 @@ class RunsWindow(QWidget):
     def __init__(
         self,
         queries: HistoryQueries,
+        reader_dsn: Callable[[], str],
         writer_dsn: Callable[[], str],
         who: Callable[[], str],
+        *,
+        process: ProcessSettings | None = None,
+        folder: Path | None = None,
+        choose: ChooseReport = choose_report,
         parent: QWidget | None = None,
     ) -> None:
-        """``queries``: the reader's query thread (``Engine.history``); ``writer_dsn``:
-        the console's writer login (golden markings); ``who``: whom a marking names."""
+        """``queries``: the reader's query thread (``Engine.history``); ``reader_dsn``:
+        its conninfo (exports and reports, on threads of their own); ``writer_dsn``: the
+        console's writer login (golden markings); ``who``: whom a marking names;
+        ``process``, ``folder``, ``choose``: as RunPage takes them."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Run history")
         self.setObjectName("run-history")
@@ -41,6 +50,10 @@ class RunsWindow(QWidget):
             RunQuestions(self._marker, "golden marking", self),
             RunQuestions(queries, "overlay", self),
             who,
+            reader_dsn,
+            process=process,
+            folder=folder,
+            choose=choose,
         )
         self.list.run_chosen.connect(self.page.show_run)
         self.page.golden_changed.connect(lambda _: self.list.search())
@@ -61,5 +74,7 @@ class RunsWindow(QWidget):
         self.list.search()
 
     def stop(self) -> None:
-        """End the marking thread (the reader's belongs to the engine)."""
+        """End the marking thread (the reader's belongs to the engine), an export and a
+        report under way."""
+        self.page.stop()
         self._marker.close()
