@@ -24,7 +24,8 @@ Figures, with their baselines measured in the same run:
    it (each commits groups of up to 50,000 values, as fast as the server takes them).
    Goal: at least 0.7 × the rows/s of **one connection's bulk binary COPY** of the same
    rows (history and run points, groups of the same size, no ledger, client cost next
-   to nothing) into the same server, measured before the consoles start. That is the
+   to nothing) into the same server, measured before the consoles start and after they
+   stop (the faster of the two is the baseline: a shared machine's noise). That is the
    comparison the goal makes: the server's capacity reached through 20 consoles, each
    with its own ledger, lease check and connection, against the best one client gets.
    The steady-state rate is printed against the same baseline (the server's load).
@@ -62,16 +63,14 @@ from types import FrameType
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from support.consoles import READER_PASSWORD_ENV, Console, Fleet, cpu_seconds, tool_config
-from support.copy_rows import HISTORY_COPY, RUN_POINTS_COPY, history_payload
+from support.fab_figures import RATE_HZ, committed, copy_rate, latencies, out_of_order
 from support.pg15 import Pg15Cluster
 
 from ald_gui.config.load import load_config
 from ald_gui.store import roles
 from ald_gui.store.roles import Group
 
-RATE_HZ = 10.0
 READER = "fab_viewer"
 CAUGHT_UP_S = 2.0  # a console has caught up when its oldest unsent sample is this young
 MAX_GROUP_VALUES = 50_000  # the writer's cap on a group's values (store.writer)
@@ -83,54 +82,6 @@ def _now() -> datetime:
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-# -- the baseline: one connection's bulk COPY --------------------------------------------
-
-
-def copy_rate(server: Pg15Cluster, tags: int, batches_per_group: int, seconds: float) -> dict:
-    """Rows/s of one connection COPYing history and run rows of ``tags`` tags, one
-    transaction per group of ``batches_per_group`` polls, for about ``seconds``, into a
-    database of its own made like the historian's."""
-    name = f"copy_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server.dsn(), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        with psycopg.connect(server.dsn(dbname=name)) as conn:
-            roles.initialise(conn, {}, {})
-            run, tx = uuid.uuid4(), uuid.uuid4()
-            conn.execute(
-                "INSERT INTO write_transactions (transaction_id, machine, history_rows,"
-                " run_rows, gap_rows, first_seq, last_seq) VALUES (%s, 'copy', 0, 0, 0, 0, 0)",
-                (tx,),
-            )
-            conn.execute(
-                "INSERT INTO process_executions (id, machine, operator, started_at, status,"
-                " transaction_id) VALUES (%s, 'copy', 'bench', now(), 'running', %s)",
-                (run, tx),
-            )
-            conn.commit()
-            step_us = int(1e6 / RATE_HZ)
-            rows = spent = 0.0
-            first = 0
-            while spent < seconds:
-                history = history_payload(first, batches_per_group, tags, batches_per_group,
-                                          step_us)  # fmt: skip
-                points = history_payload(first, batches_per_group, tags, batches_per_group,
-                                         step_us, run)  # fmt: skip
-                began = time.perf_counter()
-                with conn.transaction(), conn.cursor() as cur:
-                    with cur.copy(HISTORY_COPY) as copy:
-                        copy.write(history)
-                    with cur.copy(RUN_POINTS_COPY) as copy:
-                        copy.write(points)
-                spent += time.perf_counter() - began
-                rows += 2 * tags * batches_per_group
-                first += batches_per_group
-    finally:
-        with psycopg.connect(server.dsn(), autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-    return {"batches_per_group": batches_per_group, "rows_per_s": round(rows / spent)}
 
 
 # -- the fab ------------------------------------------------------------------------------
@@ -160,48 +111,6 @@ def start_consoles(
     deadline = time.monotonic() + 60 + 10 * len(machines)
     for c in fleet.consoles:
         c.wait_ready(deadline)
-
-
-def committed(conn: psycopg.Connection[Any], since: datetime, until: datetime) -> tuple[int, int]:
-    """(data rows, transactions) committed in [since, until), by real commit time."""
-    row = conn.execute(
-        "SELECT coalesce(sum(history_rows + run_rows), 0), count(*) FROM write_transactions"
-        " WHERE pg_xact_commit_timestamp(xmin) >= %s AND pg_xact_commit_timestamp(xmin) < %s",
-        (since, until),
-    ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
-
-
-def latencies(conn: psycopg.Connection[Any], since: datetime, until: datetime) -> dict:
-    """Per machine: sample-to-commit p50/p99/max (s) of the samples taken in the window."""
-    rows = conn.execute(
-        "WITH s AS (SELECT DISTINCT transaction_id, sampled_at FROM parameter_value_history"
-        "   WHERE sampled_at >= %s AND sampled_at < %s),"
-        " l AS (SELECT w.machine, extract(epoch FROM pg_xact_commit_timestamp(w.xmin)"
-        "   - s.sampled_at)::float8 AS s FROM s JOIN write_transactions w USING (transaction_id))"
-        " SELECT machine, percentile_cont(0.5) WITHIN GROUP (ORDER BY s),"
-        " percentile_cont(0.99) WITHIN GROUP (ORDER BY s), max(s), count(*)"
-        " FROM l GROUP BY machine ORDER BY machine",
-        (since, until),
-    ).fetchall()
-    return {
-        m: {"p50_ms": round(p50 * 1e3, 1), "p99_ms": round(p99 * 1e3, 1),
-            "max_ms": round(mx * 1e3, 1), "samples": n}
-        for m, p50, p99, mx, n in rows
-    }  # fmt: skip
-
-
-def out_of_order(conn: psycopg.Connection[Any]) -> dict[str, int]:
-    """Per machine, the ledger groups committed after a group of later samples: each
-    group's first seq must be above the last seq of the group committed before it."""
-    rows = conn.execute(
-        "SELECT machine, count(*) FILTER (WHERE first_seq <= prev) FROM ("
-        " SELECT machine, first_seq, lag(last_seq) OVER (PARTITION BY machine"
-        "  ORDER BY pg_xact_commit_timestamp(xmin)) AS prev FROM write_transactions) g"
-        " GROUP BY machine ORDER BY machine"
-    ).fetchall()
-    return {m: int(n) for m, n in rows}
 
 
 def doctor(c: Console, reader_password: str) -> tuple[bool, int | None, str]:
@@ -337,12 +246,16 @@ def run(stack: ExitStack, args: argparse.Namespace) -> dict[str, Any]:
     health = {c.machine: c.writer() for c in fleet.consoles}
     # A clean stop commits what is left (the server is up); doctor then finds the spool empty.
     for c in fleet.consoles:
-        c.process.send_signal(signal.SIGTERM)
+        c.terminate()
     exits = {c.machine: c.stop(60) for c in fleet.consoles}
     order = out_of_order(conn)
     conn.close()
     verdicts = {c.machine: doctor(c, passwords[READER]) for c in fleet.consoles}
+    # Measured again after the load: on a shared machine one measurement can fall in a
+    # busy or a quiet moment; the goal is judged against the faster of the two.
     copy_1 = {**copy_1, "after": copy_rate(server, tags, 1, baseline_s)["rows_per_s"]}
+    after = copy_rate(server, tags, catch_up_group, baseline_s)["rows_per_s"]
+    copy_big = {**copy_big, "after": after, "best": max(after, copy_big["rows_per_s"])}
     return {
         "consoles": n,
         "tags": tags,
@@ -367,7 +280,7 @@ def report(x: dict[str, Any], short: bool) -> tuple[bool, list[str]]:
     s, o, c = x["steady"], x["outage"], x["catch_up"]
     big = x["copy_baseline"]["groups_of_catch_up"]
     one = x["copy_baseline"]["groups_of_1"]
-    catch_ratio = c["all_pushing_rows_per_s"] / big["rows_per_s"]
+    catch_ratio = c["all_pushing_rows_per_s"] / big["best"]
     p99s = {m: v["p99_ms"] for m, v in s["latency"].items()}
     worst = max(p99s, key=lambda m: p99s[m]) if p99s else "-"
     print(
@@ -378,9 +291,9 @@ def report(x: dict[str, Any], short: bool) -> tuple[bool, list[str]]:
         ("COPY, one connection, 1 poll/tx", f"{one['rows_per_s']:,} rows/s",
          f"{one['after']:,} after the load", ""),
         (f"COPY, one connection, {big['batches_per_group']} polls/tx",
-         f"{big['rows_per_s']:,} rows/s", "the baseline of the goal", ""),
+         f"{big['rows_per_s']:,} rows/s", f"{big['after']:,} after; the better is the base", ""),
         ("steady: committed / offered", f"{s['rows_per_s']:,} / {s['offered_rows_per_s']:,}",
-         f"{s['rows_per_s'] / big['rows_per_s']:.2f} of COPY", "all offered"),
+         f"{s['rows_per_s'] / big['best']:.2f} of COPY", "all offered"),
         ("steady: transactions/s", f"{s['transactions_per_s']:g}", "", ""),
         ("sample-to-commit p99, worst", f"{p99s.get(worst, 0):,.0f} ms ({worst})",
          f"median of consoles {statistics.median(p99s.values()) if p99s else 0:,.0f} ms",

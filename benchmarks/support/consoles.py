@@ -62,6 +62,13 @@ class Console:
                 start_new_session=True,  # a Ctrl+C at the terminal reaches the benchmark only
             )  # fmt: skip
         self.url = ""
+        self._terminated = False
+
+    def terminate(self) -> None:
+        """SIGTERM, once: a second one during its shutdown would end it uncleanly."""
+        if not self._terminated and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self._terminated = True
 
     def wait_ready(self, deadline: float) -> None:
         """Until its run control answers; SystemExit naming it if it ends or is late."""
@@ -106,8 +113,7 @@ class Console:
     def stop(self, timeout_s: float) -> int | None:
         """SIGTERM, then SIGKILL after ``timeout_s``; the exit status of a clean stop, None
         if it had to be killed."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             return self.process.wait(timeout_s)
         except subprocess.TimeoutExpired:
@@ -143,7 +149,6 @@ class Fleet:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         for c in self.consoles:
-            if c.process.poll() is None:
-                c.process.send_signal(signal.SIGTERM)
+            c.terminate()
         for c in self.consoles:
             c.stop(60)
