@@ -159,3 +159,27 @@ def test_a_run_with_the_plc_lost_is_no_calm_running_the_banner_says_so_in_words(
     simulator.clear_faults()
     qtbot.waitUntil(lambda: "PLC LOST" not in banner.text(), timeout=5000)
     assert banner.property("runState") == "running"
+
+
+def test_the_view_menu_brings_back_every_closed_dock_and_resets_the_layout(
+    sim_config: AppConfig, tmp_path: Path, qtbot: QtBot
+) -> None:
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(Engine(sim_config, data_dir=tmp_path / "d"), settings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    view = window.menuBar().actions()[0].menu()
+    assert view is not None
+    titles = [a.text() for a in view.actions()]
+    assert titles[:5] == ["Parameters", "Recipes", "Event log", "Alarms", "Reset layout"]
+    for dock in window.docks:
+        dock.close()
+    assert not any(d.isVisible() for d in window.docks)
+    view.actions()[2].trigger()  # Event log
+    assert [d.isVisible() for d in window.docks] == [False, False, True, False]
+    window.removeDockWidget(window.docks[0])  # dragged away and lost, as it were
+    window.reset_layout()
+    assert all(d.isVisible() for d in window.docks)
+    area = window.dockWidgetArea(window.docks[0])
+    assert area == Qt.DockWidgetArea.RightDockWidgetArea
+    window.close()

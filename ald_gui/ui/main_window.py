@@ -148,6 +148,8 @@ class MainWindow(QMainWindow):
         self.resizeDocks([parameters], [620], Qt.Orientation.Horizontal)
         self.resizeDocks([events], [220], Qt.Orientation.Vertical)
         self.statusBar().addPermanentWidget(self.health, 1)
+        self.docks = [parameters, recipes, events, alarms]
+        self._first_layout = self.saveState()  # what View ▸ Reset layout goes back to
         self._build_menu()
         self._wire()
         self._restore()
@@ -163,6 +165,14 @@ class MainWindow(QMainWindow):
 
     def _build_menu(self) -> None:
         view = self.menuBar().addMenu("&View")
+        # Every dock can be closed; here each one comes back (a tick shows it is open).
+        for dock in self.docks:
+            view.addAction(dock.toggleViewAction())
+        reset = QAction("Reset layout", self)
+        reset.setToolTip("Every dock back where it was at the first start")
+        reset.triggered.connect(self.reset_layout)
+        view.addAction(reset)
+        view.addSeparator()
         for name in available_themes():
             action = QAction(f"{name.title()} theme", self)
             action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
@@ -236,6 +246,14 @@ class MainWindow(QMainWindow):
         s.setValue("operator/last", self.panel.operator.text())
         s.setValue("look/theme", self._theme)
         s.sync()
+
+    def reset_layout(self) -> None:
+        """Every dock shown and back where it was at the first start."""
+        self.restoreState(self._first_layout)
+        for dock in self.docks:
+            dock.show()
+        if self.overview is not None:
+            self.screens.setCurrentWidget(self.overview)
 
     def set_theme(self, name: str) -> None:
         if name not in available_themes():
