@@ -18,7 +18,7 @@ from ald_gui.domain.stream import Batch
 from ald_gui.plc.errors import WriteRefused
 from ald_gui.sim.model import ReactorModel
 from ald_gui.ui.parameter_model import Column, Role
-from ald_gui.ui.parameter_rows import CONFIRMATION_SHOWN_S, Level, format_value
+from ald_gui.ui.parameter_rows import CONFIRMATION_SHOWN_S, REFUSAL_SHOWN_S, Level, format_value
 from ald_gui.ui.parameter_view import SetpointEditor
 from ald_gui.ui.parameters import ParameterTable, parse_entry
 
@@ -391,3 +391,31 @@ def test_format_value_reads_well(reference_config: AppConfig) -> None:
     assert format_value(tags["nitrogen_generator.fault_status"], 1.0) == "FAULT"
     assert format_value(tags["chamber_heater.pid_output"], 42.0) == "42"
     assert format_value(tags["mfc_1.scale_max_voltage"], 5.0) == "5.00"
+
+
+def test_colours_say_the_present_a_refusal_fades_and_a_failed_write_goes_when_the_plc_is_back(
+    table: ParameterTable, qtbot: QtBot, clock: FakeClock
+) -> None:
+    table.update_values(Batch(1, 0, {TEMP_SET: 120.0}))
+    table.refresh()
+    with qtbot.assertNotEmitted(table.write_requested):
+        _edit(table, qtbot, TEMP_SET, Column.VALUE, "5000")
+    qtbot.waitUntil(lambda: "refused" in table.status_text(TEMP_SET), timeout=2000)
+    # The refusal is said in the status; the value (never sent, still 120) is not tinted.
+    assert cell(table, TEMP_SET, Column.STATUS, Role.LEVEL) is Level.WARNING
+    value_tint = Qt.ItemDataRole.BackgroundRole
+    assert cell(table, TEMP_SET, Column.VALUE, value_tint) is None
+    clock.now += REFUSAL_SHOWN_S + 0.1
+    table.update_values(Batch(2, 0, {TEMP_SET: 120.0}))
+    table.refresh()
+    assert table.status_text(TEMP_SET) == "ok"
+
+    table.set_link_state(False)
+    table.on_event(WriteFailed(0, TEMP_SET, 150.0, "not sent: PLC unreachable"))
+    assert "failed" in table.status_text(TEMP_SET)
+    assert cell(table, TEMP_SET, Column.STATUS, Role.LEVEL) is Level.ALARM
+    table.set_link_state(True)
+    table.update_values(Batch(3, 0, {TEMP_SET: 120.0}))
+    table.refresh()
+    assert table.status_text(TEMP_SET) == "ok"
+    assert cell(table, TEMP_SET, Column.VALUE, value_tint) is None

@@ -46,7 +46,7 @@ from ald_gui.engine.heartbeat import Heartbeat
 from ald_gui.engine.interlocks import InterlockRefused, Interlocks
 from ald_gui.engine.recipe_marker import RecipeMarker, Recovery
 from ald_gui.plc.client import PlcClient
-from ald_gui.plc.errors import PlcError
+from ald_gui.plc.errors import PlcError, PlcUnreachable
 from ald_gui.store.alarm_states import AlarmStates
 from ald_gui.store.clock_mark import ClockMark, MarkSaver
 
@@ -270,9 +270,12 @@ class Poller(QThread):
         except Exception as exc:  # a PlcError, or a bug: reported, and polling goes on
             if not isinstance(exc, PlcError):
                 log.exception("write of %s failed unexpectedly", command.key)
-            self._tell(
-                WriteFailed(now_us(), command.key, requested, str(exc), request_id=request_id)
-            )
+            reason = str(exc)
+            if isinstance(exc, PlcUnreachable):
+                # The link's own retry is a reconnect, not this write: nothing is sent
+                # later by itself, and the words must not suggest it.
+                reason = f"not sent: {_link_only(reason)}; write it again once the PLC is back"
+            self._tell(WriteFailed(now_us(), command.key, requested, reason, request_id=request_id))
             return
         self._tell(
             WriteConfirmed(now_us(), command.key, requested, float(readback), request_id=request_id)
@@ -344,3 +347,8 @@ class Poller(QThread):
             last_error=self._last_error,
             running_run=str(run.id) if run else None,
         )
+
+
+def _link_only(reason: str) -> str:
+    """A PlcUnreachable's words without its reconnect schedule ("; next attempt in …")."""
+    return reason.split("; next attempt in")[0]

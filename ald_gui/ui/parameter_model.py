@@ -160,7 +160,11 @@ class ParameterModel(QAbstractItemModel):
         if role == _D.FontRole:
             return self._font(row, column)
         if role == _D.BackgroundRole:
-            if column in (Column.VALUE, Column.STATUS) and shown is not None:
+            if shown is None:
+                return None
+            if column == Column.VALUE:
+                return _TINT.get(shown.value_level)
+            if column == Column.STATUS:
                 return _TINT.get(shown.level)
             return None
         if role == _D.ForegroundRole:

@@ -57,6 +57,15 @@ _NOTE_LEVEL = {
     NoteKind.FAILED: Level.ALARM,
     NoteKind.REFUSED: Level.WARNING,
 }
+# How long a write's fate stays on its row: a confirmation briefly; a refused entry
+# (never sent) and a failed write long enough to read, then the row shows the present
+# again (a failed write also goes when the PLC comes back). The event log keeps them.
+REFUSAL_SHOWN_S = 30.0
+_NOTE_SHOWN_S = {
+    NoteKind.CONFIRMED: CONFIRMATION_SHOWN_S,
+    NoteKind.REFUSED: REFUSAL_SHOWN_S,
+    NoteKind.FAILED: REFUSAL_SHOWN_S,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +84,9 @@ class Display:
     status: str
     level: Level
     stale: bool
+    # The reading's own level (stale, out of range): what colours the value. A write's
+    # fate colours the status only, so the value's colour is its current state.
+    value_level: Level = Level.OK
 
 
 @dataclass(eq=False, slots=True)
@@ -195,6 +207,10 @@ class ParameterSheet:
         """Record whether the PLC answers; True if that changed."""
         changed = connected != self.connected
         self.connected = connected
+        if changed and connected:  # a write that failed while the link was down is past
+            for row in self.rows:
+                if row.note is not None and row.note.kind is NoteKind.FAILED:
+                    row.note = None
         return changed
 
     def writing(self, key: str, value: float) -> None:
@@ -241,9 +257,10 @@ class ParameterSheet:
 
     # -- what is shown -------------------------------------------------------------
 
-    def status(self, row: Row, now: float | None = None) -> Status:
+    def status(self, row: Row, now: float | None = None, *, notes: bool = True) -> Status:
         """The row's conditions in words, with the worst of their levels; ``now``
-        defaults to the clock."""
+        defaults to the clock. ``notes=False``: the reading's own conditions only
+        (stale, out of range, fault), without what became of a write."""
         tag = row.tag
         if not tag.polled:
             return Status("not wired", Level.OFF)
@@ -268,7 +285,7 @@ class ParameterSheet:
                 parts.append(Status(f"▼ below min {with_unit(tag, tag.min)}", Level.ALARM))
         setpoint_note = row.setpoint.note if row.setpoint is not None else None
         for note, prefix in ((row.note, ""), (setpoint_note, "setpoint ")):
-            if note is not None:
+            if note is not None and notes:
                 parts.append(Status(prefix + note.text, _NOTE_LEVEL[note.kind]))
         if not parts:
             return Status("ok", Level.OK)
@@ -287,17 +304,13 @@ class ParameterSheet:
 
     def refresh(self) -> list[Row]:
         """Work out every row's display now; the rows whose display changed since the
-        last refresh (in sheet order). Expires confirmations older than
-        CONFIRMATION_SHOWN_S."""
+        last refresh (in sheet order). Expires write notes older than their
+        _NOTE_SHOWN_S."""
         now = self._clock()
         changed = []
         for row in self.rows:
             note = row.note
-            if (
-                note is not None
-                and note.kind is NoteKind.CONFIRMED
-                and now - note.at > CONFIRMATION_SHOWN_S
-            ):
+            if note is not None and now - note.at > _NOTE_SHOWN_S.get(note.kind, math.inf):
                 row.note = None
             status = self.status(row, now)
             shown = Display(
@@ -306,6 +319,7 @@ class ParameterSheet:
                 status.text,
                 status.level,
                 status.stale,
+                self.status(row, now, notes=False).level,
             )
             if shown != row.shown:
                 row.shown = shown
