@@ -145,9 +145,12 @@ def test_a_run_with_the_plc_lost_is_no_calm_running_the_banner_says_so_in_words(
     window, _ = console
     banner = window.panel.banner
     window.panel.operator.setText("alice")
+    window.panel.note.setText("wafer 17")
     qtbot.waitUntil(lambda: window.panel.start_button.isEnabled(), timeout=5000)
     window.panel.start_button.click()
     qtbot.waitUntil(lambda: banner.text().startswith("RUNNING"), timeout=5000)
+    # The note is this run's, shown with it; the field is empty for the next one.
+    assert "wafer 17" in window.panel.detail.text() and window.panel.note.text() == ""
     assert banner.property("runState") == "running" and "LOST" not in banner.text()
 
     simulator.stall()

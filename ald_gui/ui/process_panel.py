@@ -126,6 +126,7 @@ class ProcessPanel(QWidget):
             self._run = item.run
             self._clock.start()
             self.message.setText("")
+            self.note.clear()  # the note is this run's (shown above), not the next one's
         elif isinstance(item, RunEnded):
             self._run = None
             self._clock.stop()
