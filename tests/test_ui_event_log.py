@@ -86,7 +86,7 @@ EXAMPLES = [
     ),
     (
         ev.WriteConfirmed(T0, VALVE.key, 1.0, 1.0),
-        (INFO, Category.WRITE, "Switch valve_1.valve_state = ON confirmed"),
+        (INFO, Category.WRITE, "Valve valve_1.valve_state = OPEN confirmed"),
     ),
     (
         ev.WriteFailed(T0, HEATER_SET.key, 2000.0, "outside the range 0..1000 °C"),

@@ -86,6 +86,9 @@ def test_the_overview_is_the_home_screen_and_a_valve_click_reaches_the_plc_and_c
     assert asked[-1] == ("Open Valve 1?", f"{V1}: CLOSED → OPEN")
     qtbot.waitUntil(lambda: simulator.model.value(V1) is True, timeout=5000)
     qtbot.waitUntil(lambda: spot.look.text == "OPEN" and spot.look.on is True, timeout=5000)
+    # The log says old -> new (and who, once someone is logged in).
+    logged = [e.message for e in window.events.entries() if V1 in e.message]
+    assert logged and logged[-1].startswith(f"Valve {V1} = OPEN confirmed (was CLOSED)")
 
     window.screens.setCurrentWidget(window.trends)
     assert not overview.ticking

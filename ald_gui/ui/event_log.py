@@ -34,9 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from ald_gui.domain.alarms import AlarmBoard, AlarmCommandDone, AlarmEventKind
+from ald_gui.domain.events import WriteConfirmed, WriteFailed
 from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
 from ald_gui.domain.tags import Tag
-from ald_gui.ui.event_text import Category, Entry, Severity, describe
+from ald_gui.ui.event_text import Category, Entry, Severity, WriteAsked, describe, with_asked
 from ald_gui.ui.theme import icon, named
 
 __all__ = ["EventLog", "EventModel"]
@@ -163,6 +164,7 @@ class EventLog(QWidget):
         self.set_tags(tags)
         self.alarm_names: dict[str, str] = {}  # alarm id -> its name, for journal entries
         self._recipe_state: ExecutorState | None = None
+        self._asked: dict[int, WriteAsked] = {}  # request id -> before and who
         self.model = EventModel(max_entries, self)
         self.filter = EventFilter(self)
         self.filter.setSourceModel(self.model)
@@ -240,7 +242,19 @@ class EventLog(QWidget):
             self._recipe_state = event.state
         if isinstance(event, AlarmCommandDone):
             return  # its journal entry (an AlarmEvent, from the alarm board) says it
-        self.model.append(describe(event, self._tags, self.alarm_names))
+        entry = describe(event, self._tags, self.alarm_names)
+        if isinstance(event, WriteConfirmed | WriteFailed):
+            asked = self._asked.pop(event.request_id, None) if event.request_id else None
+            if asked is not None:
+                entry = with_asked(entry, event, asked, self._tags)
+        self.model.append(entry)
+
+    def expect_write(self, request_id: int, asked: WriteAsked) -> None:
+        """A write this window asked for: its outcome's entry says ``asked`` (the value
+        before, who). Kept only until the answer (bounded: an answer always comes)."""
+        self._asked[request_id] = asked
+        while len(self._asked) > 256:
+            del self._asked[next(iter(self._asked))]
 
     @Slot(object)
     def on_alarm_board(self, board: AlarmBoard) -> None:

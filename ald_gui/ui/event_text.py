@@ -106,6 +106,8 @@ def _run(run_id: object) -> str:
 def _value(key: str, value: float, tags: Mapping[str, Tag]) -> str:
     tag = tags.get(key)
     if tag is not None and tag.data_type is DataType.BOOL:
+        if tag.name.endswith("valve_state"):  # one vocabulary for valves, as on screen
+            return "OPEN" if value else "CLOSED"
         return "ON" if value else "OFF"
     unit = f" {tag.unit}" if tag is not None and tag.unit else ""
     return f"{value:g}{unit}"
@@ -113,11 +115,31 @@ def _value(key: str, value: float, tags: Mapping[str, Tag]) -> str:
 
 def _write_confirmed(event: ev.WriteConfirmed, tags: Mapping[str, Tag]) -> str:
     tag = tags.get(event.tag)
-    what = "Switch" if tag is not None and tag.data_type is DataType.BOOL else "Setpoint"
+    if tag is not None and tag.name.endswith("valve_state"):
+        what = "Valve"
+    else:
+        what = "Switch" if tag is not None and tag.data_type is DataType.BOOL else "Setpoint"
     requested = _value(event.tag, event.requested, tags)
     text = f"{what} {event.tag} = {requested} confirmed"
     readback = _value(event.tag, event.readback, tags)
     return text if readback == requested else f"{text} (reads back {readback})"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteAsked:
+    """What the window knew when it asked for a write: the value before, and who."""
+
+    before: float | None
+    who: str
+
+
+def with_asked(entry: Entry, event: object, asked: WriteAsked, tags: Mapping[str, Tag]) -> Entry:
+    """``entry`` for a write's outcome, saying the value before and who asked:
+    "Setpoint … = 180 °C confirmed (was 120 °C) · by alice"."""
+    key = getattr(event, "tag", "")
+    was = "no value" if asked.before is None else _value(key, asked.before, tags)
+    who = f" · by {asked.who}" if asked.who else ""
+    return Entry(entry.at_us, entry.severity, entry.category, f"{entry.message} (was {was}){who}")
 
 
 def _clock_stepped(step_us: int) -> str:

@@ -36,6 +36,7 @@ from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
 from ald_gui.ui.alarm_screens import AlarmScreens
 from ald_gui.ui.banner_words import BannerConditions
 from ald_gui.ui.event_log import EventLog
+from ald_gui.ui.event_text import WriteAsked
 from ald_gui.ui.health import HealthStrip
 from ald_gui.ui.overview import ReactorOverview
 from ald_gui.ui.parameters import ParameterTable
@@ -332,10 +333,15 @@ class MainWindow(QMainWindow):
     @Slot(str, object)
     def _write(self, key: str, value: object) -> None:
         assert isinstance(value, int | float | bool)
+        row = self.parameters.sheet.by_key.get(key)
+        before = row.value if row is not None else None
         try:
-            self.engine.write_tag(key, value)
+            request = self.engine.write_tag(key, value)
         except RunNotPossible as exc:  # the engine is not open yet
             self.statusBar().showMessage(f"Write not sent: {exc}", 5000)
+            return
+        who = self.engine.session.account if self.engine.session else ""
+        self.events.expect_write(request, WriteAsked(before, who))
 
     # -- closing -------------------------------------------------------------------
 
