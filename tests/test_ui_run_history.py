@@ -15,6 +15,7 @@ from psycopg.conninfo import make_conninfo
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.accounts import Actor, Role
 from ald_gui.domain.run_alignment import AlignBy, cycle_starts
 from ald_gui.engine.engine import Engine
 from ald_gui.engine.history_queries import HistoryQueries
@@ -23,7 +24,7 @@ from ald_gui.store.golden_runs import golden_run
 from ald_gui.store.run_history import run_record
 from ald_gui.ui.overlay_view import OTHER
 from ald_gui.ui.runs_window import RunsWindow
-from tests.fixtures.pg import PASSWORD, READER_LOGIN, WRITER_LOGIN
+from tests.fixtures.pg import PASSWORD, READER_LOGIN, WRITER_LOGIN, scalar
 from tests.recipe_run import fast
 from tests.recorded_runs import CYCLES, RecordedRuns, record_runs
 
@@ -51,11 +52,13 @@ def runs(engine: Engine, simulator: Simulator, migrated_pg_dsn: str, qtbot: QtBo
 
 
 @pytest.fixture
-def window(qtbot: QtBot, logins: tuple[str, str], tmp_path: Path) -> Iterator[RunsWindow]:
+def window(
+    qtbot: QtBot, logins: tuple[str, str], tmp_path: Path, engine: Engine
+) -> Iterator[RunsWindow]:
     reader, writer = logins
     queries = HistoryQueries(lambda: reader)
     w = RunsWindow(queries, lambda: reader, lambda: writer, lambda: "carla", folder=tmp_path,
-                   choose=lambda _, suggested: suggested)  # fmt: skip
+                   choose=lambda _, suggested: suggested, journal=engine.audit)  # fmt: skip
     qtbot.addWidget(w)
     yield w
     w.stop()
@@ -147,15 +150,29 @@ def test_golden_marking_and_an_overlay_aligned_on_cycle_n(
     qtbot.waitUntil(lambda: "has no golden run" in view.message.text(), timeout=10_000)
 
     _choose(qtbot, window, runs.first)
+    # A viewer may not choose what a recipe's runs are held to: greyed, and saying why.
+    window.set_actor(Actor("vera", Role.VIEWER))
+    assert not page.mark.isEnabled()
+    assert "vera (viewer) lacks the permission to release a recipe" in page.mark.toolTip()
+    window.set_actor(Actor("erin", Role.ENGINEER))
     assert page.mark.text() == "Mark golden" and page.mark.isEnabled()
     page.mark.click()
-    qtbot.waitUntil(lambda: page.golden, timeout=10_000)
+    qtbot.waitUntil(lambda: page.golden.golden, timeout=10_000)
     assert page.mark.text() == "Unmark golden"
+    machine = runs.recording.started[1].run.machine
     with psycopg.connect(migrated_pg_dsn) as conn:
-        assert golden_run(conn, runs.recording.started[1].run.machine, "three cycles") == runs.first
+        assert golden_run(conn, machine, "three cycles") == runs.first
+    # And it is in the audit trail, through the engine: no golden run before, this one after.
+    journalled = "SELECT object, before, after FROM audit_entries WHERE action = 'golden run'"
+    qtbot.waitUntil(lambda: scalar(migrated_pg_dsn, f"SELECT count(*) FROM ({journalled}) j") == 1,
+                    timeout=10_000)  # fmt: skip
+    with psycopg.connect(migrated_pg_dsn) as conn:
+        assert conn.execute(journalled).fetchall() == [
+            (f"three cycles on {machine}", "", str(runs.first))
+        ]
 
     _choose(qtbot, window, runs.second)
-    assert not page.golden
+    assert not page.golden.golden
     view.tag.setCurrentIndex(view.tag.findData(VALVE))
     view.align.setCurrentIndex(view.align.findData(AlignBy.CYCLE))
     view.cycle.setValue(2)

@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         self.alarms = AlarmScreens(engine, self.panel.operator.text, parent=self)
         self.runs = RunsWindow(
             engine.history, engine.reader_dsn, lambda: engine.dsn, self._who,
-            process=config.process, parent=self,
+            process=config.process, journal=engine.audit, parent=self,
         )  # fmt: skip
 
         central = QWidget()

@@ -35,13 +35,14 @@ from PySide6.QtWidgets import (
 )
 
 from ald_gui.config.process import ProcessSettings
+from ald_gui.domain.accounts import Actor
 from ald_gui.domain.run_alignment import cycle_starts
-from ald_gui.domain.stream import RunStatus
 from ald_gui.store.audit_trail import AuditFilter, AuditRecord, find_entries
-from ald_gui.store.golden_runs import golden_run, mark_golden
+from ald_gui.store.golden_runs import GoldenMark, golden_run
 from ald_gui.store.run_curves import TagInfo, recorded_tags, run_curves
-from ald_gui.store.run_history import RunRecord, run_record
+from ald_gui.store.run_history import RunRecord, RunSummary, run_record
 from ald_gui.ui.export_dialog import ExportDialog
+from ald_gui.ui.golden_button import GoldenButton
 from ald_gui.ui.overlay_view import OverlayView
 from ald_gui.ui.recipe_words import duration_text
 from ald_gui.ui.report import ReportJob
@@ -84,7 +85,7 @@ def _fill(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
 
 
 class RunPage(QWidget):
-    golden_changed = Signal(object)  # the run whose golden mark changed (uuid.UUID)
+    golden_marked = Signal(object, object)  # GoldenMark, the golden run before it
 
     def __init__(
         self,
@@ -104,7 +105,9 @@ class RunPage(QWidget):
         on their threads); ``process``: the machine's rules (the report's step words);
         ``folder``: where exports and reports are offered to go."""
         super().__init__(parent)
-        self.reader, self.writer, self._who = reader, writer, who
+        self.reader = reader
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
         self._reader_dsn, self._process = reader_dsn, process
         self._folder, self._choose = folder or Path.home(), choose
         self.export_dialog: ExportDialog | None = None
@@ -112,7 +115,6 @@ class RunPage(QWidget):
         self.report_job: ReportJob | None = None
         self.overlay = OverlayView(overlay_reader)
         self.record: RunRecord | None = None
-        self.golden = False
         self._tags: list[TagInfo] = []
         self.title = QLabel("Choose a run in the list.")
         self.title.setWordWrap(True)
@@ -124,17 +126,16 @@ class RunPage(QWidget):
             label.setWordWrap(True)
             self._fact_labels[name] = label
             self.facts.addRow(name, label)
-        self.mark = QPushButton("Mark golden")
-        self.mark.setEnabled(False)
-        self.mark.clicked.connect(self._toggle_golden)
+        self.golden = GoldenButton(writer, who, self)
+        self.golden.marked.connect(self._marked)
+        self.golden.said.connect(self.message.setText)
+        self.mark = self.golden.button
         self.export = QPushButton("Export…")
         self.export.clicked.connect(self.open_export)
         self.report = QPushButton("Report…")
         self.report.clicked.connect(self.write_report)
         for button in (self.export, self.report):
             button.setEnabled(False)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
         self.steps = _table(STEP_COLUMNS)
         self.alarms = _table(ALARM_COLUMNS)
         self.audit = _table(AUDIT_COLUMNS)
@@ -161,8 +162,6 @@ class RunPage(QWidget):
         layout.addWidget(self.tabs, 1)
         reader.answered.connect(self._answered)
         reader.failed.connect(self.message.setText)
-        writer.answered.connect(self._marked)
-        writer.failed.connect(self._not_marked)
 
     @property
     def run_id(self) -> uuid.UUID | None:
@@ -198,7 +197,8 @@ class RunPage(QWidget):
         assert isinstance(answer, tuple)
         what, body = answer
         if what == "run":
-            record, self.golden, self._tags, audit, curves = body
+            record, golden, self._tags, audit, curves = body
+            self.golden.show_run(record.summary, golden)
             self._show(record)
             self._show_audit(audit)
             self.overlay.set_run(record, self._tags)
@@ -227,7 +227,9 @@ class RunPage(QWidget):
         }
         for name, text in facts.items():
             self._fact_labels[name].setText(text)
-        self._show_golden()
+        self._show_golden(record.summary, self.golden.golden)
+        for button in (self.export, self.report):
+            button.setEnabled(True)
         self.trends.list_tags(self._tags)
         _fill(self.steps, [
             (when_text(st.started_at_us), f"{(st.started_at_us - s.started_us) / 1e6:.3f}",
@@ -254,37 +256,18 @@ class RunPage(QWidget):
             for e in entries
         ])  # fmt: skip
 
-    def _show_golden(self) -> None:
-        s = None if self.record is None else self.record.summary
-        can = s is not None and bool(s.recipe) and s.status is RunStatus.COMPLETED
-        self.mark.setEnabled(can)
-        for button in (self.export, self.report):
-            button.setEnabled(s is not None)
-        self.mark.setText("Unmark golden" if self.golden else "Mark golden")
-        if s is not None:
-            self._fact_labels["Golden"].setText(
-                f"the golden run of {s.recipe!r}" if self.golden else "no"
-            )
+    def _show_golden(self, s: RunSummary, golden: bool) -> None:
+        self._fact_labels["Golden"].setText(f"the golden run of {s.recipe!r}" if golden else "no")
 
-    @Slot()
-    def _toggle_golden(self) -> None:
-        if self.record is None:
-            return
-        run_id, unmark, who = self.record.summary.id, self.golden, self._who()
-        self.mark.setEnabled(False)
-        self.writer.ask(lambda conn: mark_golden(conn, run_id, who, unmark=unmark))
+    def set_actor(self, actor: Actor | None) -> None:
+        """Who is at the window: greys Mark golden for an account that may not."""
+        self.golden.set_actor(actor)
 
-    @Slot(str)
-    def _not_marked(self, text: str) -> None:
-        self.message.setText(text)
-        self._show_golden()
-
-    @Slot(object)
-    def _marked(self, mark: object) -> None:
-        run_id = self.run_id
-        self.golden = getattr(mark, "run_id", None) == run_id
-        self._show_golden()
-        self.golden_changed.emit(run_id)
+    @Slot(object, object)
+    def _marked(self, mark: GoldenMark, before: uuid.UUID | None) -> None:
+        if self.record is not None:
+            self._show_golden(self.record.summary, self.golden.golden)
+        self.golden_marked.emit(mark, before)
 
     @Slot()
     def open_export(self) -> ExportDialog | None:

@@ -8,6 +8,7 @@ console's writer login, which ``stop`` ends (the console calls it when it closes
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,12 +16,17 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from ald_gui.config.process import ProcessSettings
+from ald_gui.domain.accounts import Actor
+from ald_gui.domain.machine import RunNotPossible
 from ald_gui.engine.history_queries import HistoryQueries
+from ald_gui.store.golden_runs import GoldenMark
 from ald_gui.ui.run_page import ChooseReport, RunPage, choose_report
 from ald_gui.ui.run_questions import RunQuestions
 from ald_gui.ui.runs_list import RunsList
 
-__all__ = ["RunsWindow"]
+__all__ = ["Journal", "RunsWindow"]
+
+Journal = Callable[[str, str, str, str], None]  # action, object, before, after
 
 
 class RunsWindow(QWidget):
@@ -34,12 +40,14 @@ class RunsWindow(QWidget):
         process: ProcessSettings | None = None,
         folder: Path | None = None,
         choose: ChooseReport = choose_report,
+        journal: Journal | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``queries``: the reader's query thread (``Engine.history``); ``reader_dsn``:
         its conninfo (exports and reports, on threads of their own); ``writer_dsn``: the
         console's writer login (golden markings); ``who``: whom a marking names;
-        ``process``, ``folder``, ``choose``: as RunPage takes them."""
+        ``process``, ``folder``, ``choose``: as RunPage takes them; ``journal``: records
+        an audit trail entry (``Engine.audit``), here of each golden marking."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Run history")
         self.setObjectName("run-history")
@@ -56,7 +64,8 @@ class RunsWindow(QWidget):
             choose=choose,
         )
         self.list.run_chosen.connect(self.page.show_run)
-        self.page.golden_changed.connect(lambda _: self.list.search())
+        self._journal = journal
+        self.page.golden_marked.connect(self._marked)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.list)
         split.addWidget(self.page)
@@ -72,6 +81,26 @@ class RunsWindow(QWidget):
         self.raise_()
         self.activateWindow()
         self.list.search()
+
+    @Slot(object, object)
+    def _marked(self, mark: GoldenMark, before: uuid.UUID | None) -> None:
+        """A golden marking stored: journalled (the recipe, the golden run before and
+        after it, "" for none), and the list read again."""
+        self.list.search()
+        if self._journal is None:
+            return
+        try:
+            self._journal(
+                "golden run", f"{mark.recipe} on {mark.machine}",
+                "" if before is None else str(before),
+                "" if mark.run_id is None else str(mark.run_id),
+            )  # fmt: skip
+        except RunNotPossible as exc:  # the engine is not open: nothing can record it
+            self.page.message.setText(f"The marking is stored but not journalled: {exc}")
+
+    def set_actor(self, actor: Actor | None) -> None:
+        """Who is at the window (permission_gate): greys what they may not do."""
+        self.page.set_actor(actor)
 
     def stop(self) -> None:
         """End the marking thread (the reader's belongs to the engine), an export and a
