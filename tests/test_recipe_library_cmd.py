@@ -10,10 +10,12 @@ import psycopg
 import pytest
 
 from ald_gui.cli import main
+from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
 from ald_gui.config.recipe_file import load_recipe, recipe_toml
 from ald_gui.domain.recipe import Loop, Pulse, Purge, Recipe, Step
 from ald_gui.store import recipe_store
+from ald_gui.store.accounts import AccountBook
 from ald_gui.store.recipe_library import RecipeLibrary, bundled_recipes
 from tests.ald_process import ald, write_plant_config
 from tests.fixtures.pg import scalar
@@ -40,6 +42,16 @@ def _file(tmp_path: Path, recipe: Recipe, name: str = "al2o3.toml") -> Path:
 @pytest.fixture
 def plant(tmp_path: Path, reference_config: AppConfig, migrated_pg_dsn: str) -> Path:
     return write_plant_config(tmp_path, reference_config, migrated_pg_dsn)
+
+
+ALICE_PASSWORD = "correct horse battery"
+
+
+def alice(dsn: str, data: Path, config: AppConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The account that signs releases (an administrator), its password in $ALICE_PW."""
+    book = AccountBook(dsn, paths.accounts_copy_path(data), config.accounts)
+    book.create_first_administrator("alice", "Alice Example", ALICE_PASSWORD)
+    monkeypatch.setenv("ALICE_PW", ALICE_PASSWORD)
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
@@ -75,9 +87,15 @@ def test_import_adds_a_draft_to_the_folder_and_the_database_once(
 
 
 def test_export_list_and_release(
-    tmp_path: Path, plant: Path, migrated_pg_dsn: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    plant: Path,
+    migrated_pg_dsn: str,
+    reference_config: AppConfig,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = tmp_path / "data"
+    alice(migrated_pg_dsn, data, reference_config, monkeypatch)
     _run(
         capsys,
         "recipe",
@@ -119,6 +137,8 @@ def test_export_list_and_release(
         "2",
         "--by",
         "alice",
+        "--password-env",
+        "ALICE_PW",
         "--config",
         plant,
         "--data-dir",
@@ -178,8 +198,10 @@ def test_without_a_database_the_folder_keeps_it_and_the_next_command_copies_it(
     reference_config: AppConfig,
     migrated_pg_dsn: str,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = tmp_path / "data"
+    alice(migrated_pg_dsn, data, reference_config, monkeypatch)
     away = write_plant_config(
         tmp_path, reference_config, "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=2"
     )
@@ -193,8 +215,9 @@ def test_without_a_database_the_folder_keeps_it_and_the_next_command_copies_it(
     assert "version 1 (draft)" in out and "the database has no copy yet" in err
     plant = write_plant_config(tmp_path, reference_config, migrated_pg_dsn)
     status, out, err = _run(
-        capsys, "recipe", "release", NAME, "--version", "1", "--config", plant, "--data-dir", data
-    )
+        capsys, "recipe", "release", NAME, "--version", "1", "--by", "alice",
+        "--password-env", "ALICE_PW", "--config", plant, "--data-dir", data,
+    )  # fmt: skip
     assert status == 0, err
     assert (
         scalar(migrated_pg_dsn, "SELECT count(*) FROM recipe_releases WHERE name = %s", NAME) == 1

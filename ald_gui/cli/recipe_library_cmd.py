@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from ald_gui.cli.database import database
+from ald_gui.cli.recipe_signing import ReleaseRefused, Signer, record, signed_release
 from ald_gui.config import paths
 from ald_gui.config.load import load_config
 from ald_gui.config.models import AppConfig
@@ -63,7 +64,21 @@ def register(recipe_sub: Any) -> None:
     )
     rel.add_argument("name", help="the recipe's name (ald-gui recipe list)")
     rel.add_argument("--version", type=int, required=True, help="the version to release")
-    rel.add_argument("--by", help="who releases it (default: the login name)")
+    rel.add_argument(
+        "--by", help="the account that releases it and signs (default: the login name)"
+    )
+    rel.add_argument("--second", metavar="ACCOUNT", help="a second person's account, who signs too")
+    rel.add_argument("--reason", default="", help="why it is released (for the audit trail)")
+    rel.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="take the password of --by from $VAR instead of asking",
+    )
+    rel.add_argument(
+        "--second-password-env",
+        metavar="VAR",
+        help="take the password of --second from $VAR instead of asking",
+    )
     _common(rel)
     rel.set_defaults(run=_release)
 
@@ -184,9 +199,22 @@ def _release(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        release = library.release(args.name, args.version, by=args.by or getpass.getuser())
-    except LibraryError as exc:
+        existing = library.release_of(args.name, args.version)
+        if existing is not None:  # nothing to sign again
+            print(f"{args.name!r} version {args.version} was released by {existing.by} at "
+                  f"{existing.released_at}")  # fmt: skip
+            return _copy_to_database(config, args.data_dir, library)
+        by = Signer(args.by or getpass.getuser(), args.password_env)
+        second = Signer(args.second, args.second_password_env) if args.second else None
+        with database(config, args.data_dir, Group.WRITER) as (dsn, _where):
+            entry = signed_release(dsn, config, args.data_dir, recipe, by, second, args.reason)
+            record(dsn, config.database.machine, entry)
+        release = library.release(args.name, args.version, by=entry.account)
+    except (LibraryError, ReleaseRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (ServerError, CredentialsError, RoleError) as exc:
+        print(f"error: not released: the audit trail cannot record it ({exc})", file=sys.stderr)
         return 1
     print(
         f"{args.name!r} version {release.version} released by {release.by or 'nobody named'} "

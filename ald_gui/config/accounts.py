@@ -31,6 +31,8 @@ class AccountSettings(BaseModel):
     idle_logout_minutes: float = Field(default=30.0, ge=0, le=24 * 60)
     start_as: Literal["login", "viewer"] = "login"
     reason_required_for: tuple[ReasonFor, ...] = ("abort", "shelve", "out of service", "override")
+    # A release is signed by the releasing account and, with this, by a second one.
+    release_needs_second_person: bool = False
     control_port_role: Role = Role.OPERATOR
 
     @field_validator("control_port_role")

@@ -2,10 +2,11 @@
 first broken link (read-only, under the reader role; ``doctor`` runs it too).
 
 Walking a machine's entries in chain order, each must sit at the next position, name
-the previous entry's hash as its own previous hash, have the hash its content and that
-previous hash give (domain.audit.chain_hash), and come later in the stream (seq) than
-the entry before. The chain's head (``audit_chain_heads``) must be its last entry, and
-every ledger row must count as many entries as are stored under its transaction.
+the previous entry's hash as its own previous hash, and have the hash its content and
+that previous hash give (domain.audit.chain_hash). (Its seq need not rise along the
+chain: a command line's entry, a signed release, is stamped by its own clock.) The
+chain's head (``audit_chain_heads``) must be its last entry, and every ledger row must
+count as many entries as are stored under its transaction.
 
 What each break means: a hash that does not match is an entry **changed**; a position
 skipped, or a previous hash that is not the entry before's, is an entry **removed** or
@@ -110,7 +111,7 @@ def _rows(conn: psycopg.Connection[Any], machine: str) -> Iterator[tuple[Any, ..
 
 def _verify(conn: psycopg.Connection[Any], machine: str) -> ChainCheck:
     broken: list[BrokenLink] = []
-    position, previous, last_seq, entries = 0, GENESIS, None, 0
+    position, previous, entries = 0, GENESIS, 0
     for row in _rows(conn, machine):
         at_position, seq, prev_hash, stored_hash = row[0], row[1], row[13], row[14]
         entries += 1
@@ -118,14 +119,14 @@ def _verify(conn: psycopg.Connection[Any], machine: str) -> ChainCheck:
             seq, stream_us(row[2]), row[4], row[5], row[6], row[7], row[8], row[9], row[10],
             signatures_of(row[11]), row[12],
         )  # fmt: skip
-        problem = _link_problem(position, previous, last_seq, at_position, seq, prev_hash)
+        problem = _link_problem(position, previous, at_position, prev_hash)
         if problem is None and chain_hash(prev_hash, entry, machine, stream_us(row[3])) != (
             stored_hash
         ):
             problem = "its content does not match its hash: the entry was changed"
         if problem is not None:
             broken.append(BrokenLink(machine, at_position, seq, problem))
-        position, previous, last_seq = at_position, stored_hash, seq
+        position, previous = at_position, stored_hash
     head = conn.execute(_HEAD, (machine,)).fetchone()
     if head is None and entries:
         broken.append(BrokenLink(machine, position, None, "the chain has no head row"))
@@ -145,9 +146,7 @@ def _verify(conn: psycopg.Connection[Any], machine: str) -> ChainCheck:
     return ChainCheck(machine, entries, broken, ledger)
 
 
-def _link_problem(
-    position: int, previous: str, last_seq: int | None, at: int, seq: int, prev_hash: str
-) -> str | None:
+def _link_problem(position: int, previous: str, at: int, prev_hash: str) -> str | None:
     """What is wrong with an entry at ``at`` following the one at ``position``."""
     if at != position + 1:
         if at == position + 2:
@@ -158,6 +157,4 @@ def _link_problem(
             "its previous hash is not the hash of the entry before it: an entry was "
             "removed or inserted here"
         )
-    if last_seq is not None and seq <= last_seq:
-        return f"its seq is not after the previous entry's ({last_seq}): inserted out of order"
     return None
