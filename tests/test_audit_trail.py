@@ -12,9 +12,11 @@ import pytest
 
 from ald_gui.domain.audit import GENESIS, AuditEntry, Meaning, Signature, chain_hash
 from ald_gui.domain.stream import Run, RunStarted, StreamItem
+from ald_gui.store.audit_verify import verify_chains
 from ald_gui.store.commit import GroupRejected, commit_group
 from ald_gui.store.db import stream_us
 from ald_gui.store.kinds.audit_entry import signatures_of
+from tests.fixtures.pg import RolesDatabase
 
 MACHINE = "ald-1"
 T0 = 1_700_000_000_000_000
@@ -165,3 +167,33 @@ def test_an_entry_that_does_not_continue_its_chain_is_refused(
         _insert(conn, position, last if previous == "last" else previous, committed)
     conn.rollback()
     assert stored(conn) == before
+
+
+def test_the_consoles_logins_on_both_servers_chain_read_and_cannot_change(
+    roles_db: RolesDatabase,
+) -> None:
+    """As a console's writer (not a superuser) on the embedded 18 and on Debian's 15:
+    the chain is made through the head function alone; the writer may not read, change
+    or remove an entry nor move a head; the reader verifies the chain."""
+    with psycopg.connect(roles_db.writer) as conn:
+        commit_group(conn, uuid.uuid4(), [entry(1), entry(2)], {}, MACHINE)
+        commit_group(conn, uuid.uuid4(), [entry(3)], {}, MACHINE)
+    attacks = [
+        "SELECT count(*) FROM audit_entries",
+        "UPDATE audit_entries SET after = '0'",
+        "DELETE FROM audit_entries",
+        "TRUNCATE audit_entries",
+        "UPDATE audit_chain_heads SET position = 0",
+        "DELETE FROM audit_chain_heads",
+        "ALTER TABLE audit_entries DISABLE TRIGGER ALL",
+        "SELECT continue_audit_chain()",
+    ]
+    with psycopg.connect(roles_db.writer, autocommit=True) as conn:
+        for statement in attacks:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+    with psycopg.connect(roles_db.reader) as conn:
+        [check] = verify_chains(conn)
+        assert (check.ok, check.entries) == (True, 3)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM audit_chain_head('ald-1')")
