@@ -17,9 +17,12 @@ from tests.waiting import wait_until
 
 HISTORY = (
     "parameter_value_history", "process_data_points", "write_transactions", "plc_gaps",
-    "run_steps",
+    "run_steps", "audit_entries",
 )  # fmt: skip
-TABLES = (*HISTORY, "process_executions", "parameters", "schema_migrations", "machine_leases")
+TABLES = (
+    *HISTORY, "process_executions", "parameters", "schema_migrations", "machine_leases",
+    "audit_chain_heads",
+)  # fmt: skip
 
 
 @pytest.fixture
