@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from ald_gui.config.alarms import AlarmSettings
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.accounts import Actor, Role
 from ald_gui.domain.alarms import AlarmKind, AlarmState, Priority
 from ald_gui.engine.engine import Engine
 from ald_gui.ui.alarm_history import AlarmHistory
@@ -35,6 +36,7 @@ def console(
     )  # fmt: skip
     config = quick(sim_config.model_copy(update={"alarms": (hot,)}), 0.1)
     engine = Engine(config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    engine.act_as(Actor("alice", Role.ENGINEER))  # shelves (test_ui_login: logging in)
     settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
     window = MainWindow(engine, settings=settings, confirm=lambda *_: True)
     qtbot.addWidget(window)

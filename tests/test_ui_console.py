@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Slot
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.accounts import Actor, Role
 from ald_gui.domain.events import WriteConfirmed
 from ald_gui.domain.stream import RunStarted
 from ald_gui.engine.engine import Engine
@@ -76,6 +77,7 @@ def _window(
     qtbot: QtBot,
     close_choice: CloseChoice = CloseChoice.END_RUN,
 ) -> MainWindow:
+    engine.act_as(Actor("alice", Role.OPERATOR))  # logged in (test_ui_login: how)
     window = MainWindow(
         engine, settings=settings, confirm=lambda *_: True, close_ask=lambda *_: close_choice
     )

@@ -13,6 +13,7 @@ from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.accounts import Actor, Role
 from ald_gui.domain.recipe import Loop, Pulse, Purge, Recipe, Step
 from ald_gui.domain.stream import RunEnded, RunStatus
 from ald_gui.engine.engine import Engine
@@ -40,6 +41,7 @@ def window(
     sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot, answer: AbortAnswer
 ) -> Iterator[MainWindow]:
     engine = Engine(fast(sim_config), data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    engine.act_as(Actor("erin", Role.ENGINEER))  # runs drafts (test_ui_login: logging in)
     settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
     w = MainWindow(
         engine,

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenuBar, QTabWidget, QWidget
 
+from ald_gui.domain.accounts import PermissionDenied
 from ald_gui.domain.alarms import AlarmCommandRefused
 from ald_gui.domain.commands import Command
 from ald_gui.domain.machine import RunNotPossible
@@ -31,6 +32,7 @@ __all__ = ["AlarmScreens"]
 
 class AlarmScreens(QObject):
     message = Signal(str)  # a refusal or a command that could not be sent
+    denied = Signal(object)  # PermissionDenied: the account may not (for the event log)
 
     def __init__(
         self,
@@ -67,6 +69,9 @@ class AlarmScreens(QObject):
     def submit(self, command: Command) -> None:
         try:
             self._engine.submit(command)
+        except PermissionDenied as exc:
+            self.denied.emit(exc)
+            self.message.emit(f"Alarm command not sent: {exc}")
         except RunNotPossible as exc:  # the engine is not open yet
             self.message.emit(f"Alarm command not sent: {exc}")
 

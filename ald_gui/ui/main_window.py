@@ -24,26 +24,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ald_gui.domain.commands import AbortRun, Command, PauseRun, ResumeRun, StartRun
+from ald_gui.domain.accounts import Actor, PermissionDenied
+from ald_gui.domain.commands import AbortRun, Command, PauseRun, ResumeRun, StartRun, StopRun
 from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.recipe import Recipe
 from ald_gui.domain.recipe_progress import RecipeProgress
-from ald_gui.domain.stream import RunEnded, RunStatus
+from ald_gui.domain.stream import RunEnded, RunStatus, now_us
 from ald_gui.engine.engine import Engine
 from ald_gui.store.health import WriterHealth
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
+from ald_gui.ui.account_menu import AccountMenu
 from ald_gui.ui.alarm_screens import AlarmScreens
 from ald_gui.ui.banner_words import BannerConditions
 from ald_gui.ui.event_log import EventLog
-from ald_gui.ui.event_text import WriteAsked
+from ald_gui.ui.event_text import Denied, WriteAsked
 from ald_gui.ui.health import HealthStrip
+from ald_gui.ui.login_flow import LoginFlow
 from ald_gui.ui.overview import ReactorOverview
 from ald_gui.ui.parameters import ParameterTable
 from ald_gui.ui.process_panel import Confirm, ProcessPanel, ask
 from ald_gui.ui.recipe_page import RecipePage
 from ald_gui.ui.recipe_run import AskReason, RecipeRunPanel, ask_abort_reason
 from ald_gui.ui.runs_window import RunsWindow
+from ald_gui.ui.session import Session
+from ald_gui.ui.session_bar import SessionBar
 from ald_gui.ui.theme import apply_theme, available_themes
 from ald_gui.ui.trends import TrendView
 
@@ -85,7 +90,9 @@ class MainWindow(QMainWindow):
         confirm: Confirm = ask,
         close_ask: CloseAsk = ask_close,
         ask_reason: AskReason = ask_abort_reason,
+        idle_ms: int | None = None,
     ) -> None:
+        """``idle_ms``: the idle logout (default: the configuration's)."""
         super().__init__()
         self.setWindowTitle(f"ALD console — {engine.machine}")
         self.engine = engine
@@ -113,6 +120,10 @@ class MainWindow(QMainWindow):
             engine.history, engine.reader_dsn, lambda: engine.dsn, self._who,
             process=config.process, journal=engine.audit, parent=self,
         )  # fmt: skip
+        self.session = Session(engine, idle_ms=idle_ms, parent=self)
+        self.session_bar = SessionBar()
+        self.login = LoginFlow(engine, self.session, self)
+        self.account_menu = AccountMenu(engine, self)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -148,6 +159,7 @@ class MainWindow(QMainWindow):
         self.resize(1600, 1000)
         self.resizeDocks([parameters], [620], Qt.Orientation.Horizontal)
         self.resizeDocks([events], [220], Qt.Orientation.Vertical)
+        self.statusBar().addPermanentWidget(self.session_bar)
         self.statusBar().addPermanentWidget(self.health, 1)
         self.docks = [parameters, recipes, events, alarms]
         self._first_layout = self.saveState()  # what View ▸ Reset layout goes back to
@@ -183,6 +195,7 @@ class MainWindow(QMainWindow):
         history.setShortcut("Ctrl+H")
         history.triggered.connect(self.runs.open)
         self.menuBar().addMenu("&Runs").addAction(history)
+        self.account_menu.add_to(self.menuBar())
 
     def _wire(self) -> None:
         e = self.engine
@@ -222,6 +235,43 @@ class MainWindow(QMainWindow):
         self.recipe_run.abort_requested.connect(lambda why: self._submit(AbortRun(why)))
         self.recipes.saved.connect(lambda _: self._list_recipes())
         self.alarms.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.alarms.denied.connect(self.denied)
+        self.session.changed.connect(self.show_actor)
+        self.session.logged_out.connect(self._logged_out)
+        self.session_bar.log_in_requested.connect(self._log_in)
+        self.session_bar.log_out_requested.connect(self.session.log_out)
+        self.show_actor(self.engine.session)
+
+    @Slot(object)
+    def show_actor(self, actor: Actor | None) -> None:
+        """Who is at the window: in the status bar, and grey what they may not do
+        (the engine refuses it anyway: permission_gate)."""
+        self.session_bar.show_actor(actor)
+        for panel in (
+            self.panel,
+            self.recipe_run,
+            self.parameters,
+            self.recipes,
+            self.alarms.list,
+            self.alarms.banner,
+            self.account_menu,
+        ):
+            panel.set_actor(actor)
+
+    @Slot()
+    def _log_in(self) -> None:
+        """Log in, or switch user: the one logged in leaves first, so a cancelled
+        switch leaves the console viewing only, not open to the next person."""
+        if self.session.actor is not None:
+            self.session.log_out()
+        self.login.ask()
+
+    @Slot(str)
+    def _logged_out(self, why: str) -> None:
+        """The console logged its person out (idle): it records on, viewing only."""
+        self.statusBar().showMessage(f"{why[:1].upper()}{why[1:]}.", 15000)
+        if self.session.starts_with_login:
+            self.login.ask(message=f"{why[:1].upper()}{why[1:]}.")
 
     # -- persistence ---------------------------------------------------------------
 
@@ -273,6 +323,7 @@ class MainWindow(QMainWindow):
 
     def engine_opened(self) -> None:
         self.panel.set_ready(True)
+        self.login.at_start()  # the account book is open now
         # After the engine opened its data directory, so the library folder is made
         # inside one whose permissions are settled.
         try:
@@ -320,15 +371,19 @@ class MainWindow(QMainWindow):
     def _submit(self, command: Command) -> None:
         try:
             self.engine.submit(command)
+        except PermissionDenied as exc:
+            self.denied(exc)
+            self.panel.refused(exc)
         except RunNotPossible as exc:
             self.panel.refused(exc)
 
+    def denied(self, exc: PermissionDenied) -> None:
+        """The engine refused a command for its permission: said in the event log."""
+        self.events.add(Denied(now_us(), str(exc)))
+
     @Slot()
     def _stop_run(self) -> None:
-        try:
-            self.engine.stop_run()
-        except RunNotPossible as exc:
-            self.panel.refused(exc)
+        self._submit(StopRun())
 
     @Slot(str, object)
     def _write(self, key: str, value: object) -> None:
@@ -337,6 +392,10 @@ class MainWindow(QMainWindow):
         before = row.value if row is not None else None
         try:
             request = self.engine.write_tag(key, value)
+        except PermissionDenied as exc:
+            self.denied(exc)
+            self.statusBar().showMessage(f"Write not sent: {exc}", 5000)
+            return
         except RunNotPossible as exc:  # the engine is not open yet
             self.statusBar().showMessage(f"Write not sent: {exc}", 5000)
             return
