@@ -1,5 +1,6 @@
 """The Accounts menu: change one's own password, the users (administrators only: greyed
-for others, with the missing permission named), and the audit trail."""
+for others, with the missing permission named), and the audit trail (anyone at the
+window: it only reads, through the reader role)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,12 @@ class AccountMenu(QObject):
         self.users.raise_()
         self.users.reload()
         return self.users
+
+    def stop(self) -> None:
+        """Before the window closes: its windows close, no question outlives them."""
+        for window in (self.users, self.password):
+            if window is not None:
+                window.close()
 
     @Slot()
     def change_password(self) -> None:

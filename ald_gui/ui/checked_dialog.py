@@ -27,6 +27,7 @@ class CheckedDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.answer: Any = None
+        self._waiting = False  # from the call's start until its answer is shown
         self.form = QFormLayout(self)
         self.message = named(QLabel(wordWrap=True), "dialogMessage")
         self.buttons = QDialogButtonBox(
@@ -65,7 +66,8 @@ class CheckedDialog(QDialog):
 
     @property
     def checking(self) -> bool:
-        return self._call.running
+        """A call was sent and its answer is not shown yet."""
+        return self._waiting
 
     @Slot()
     def submit(self) -> None:
@@ -74,11 +76,12 @@ class CheckedDialog(QDialog):
             self.message.setText(problem)
             return
         self.message.setText("Checking…")
-        self._call.run(self.call())
+        self._waiting = self._call.run(self.call())
 
     @Slot(object)
     def _answered(self, result: object) -> None:
         self._call.wait()
+        self._waiting = False
         self.answer = result
         self.message.setText("")
         self.accept()
@@ -86,6 +89,7 @@ class CheckedDialog(QDialog):
     @Slot(object)
     def _refused(self, error: Exception) -> None:
         self._call.wait()
+        self._waiting = False
         self.message.setText(self.refusal_words(error))
         self.refused(error)
 

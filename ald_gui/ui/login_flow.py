@@ -88,6 +88,13 @@ class LoginFlow(QObject):
         change.rejected.connect(lambda: setattr(self, "dialog", None))
         self._show(change)
 
+    def stop(self) -> None:
+        """Before the window closes: the open dialog closes (waiting for its check)."""
+        self._first_start.wait()
+        if self.dialog is not None:
+            self.dialog.close()
+            self.dialog = None
+
     def _show(self, dialog: QDialog) -> None:
         # Window-modal and not exec(): the console keeps painting the live values.
         if self.dialog is not None and self.dialog is not dialog:

@@ -428,6 +428,8 @@ class MainWindow(QMainWindow):
         self._save()
         self.alarms.stop()
         self.runs.stop()
+        self.login.stop()
+        self.account_menu.stop()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             # Blocks until every sample is in the spool and the threads have stopped.

@@ -42,7 +42,8 @@ __all__ = ["AskReason", "RecipeRunPanel", "ask_abort_reason", "state_words"]
 AskReason = Callable[[QWidget, str], str | None]
 """Asks the operator to confirm an abort; returns the reason given, None to cancel."""
 
-_HOLD = Permission.STOP_RUN  # pausing and resuming hold the run: who may stop it may
+# As the engine asks (engine.permissions): pausing holds the run, resuming carries it on.
+_PAUSE, _RESUME = Permission.STOP_RUN, Permission.START_RUN
 
 
 def ask_abort_reason(parent: QWidget, text: str) -> str | None:
@@ -271,10 +272,10 @@ class RecipeRunPanel(QWidget):
         state = self.progress.state if self.progress else None
         live = self._active and (state is None or not state.is_final)
         actor = self._actor
-        gate(self.pause_button, live and state is ExecutorState.RUNNING, _HOLD, actor)
+        gate(self.pause_button, live and state is ExecutorState.RUNNING, _PAUSE, actor)
         # Resume also takes back a pause asked for and not yet reached.
         held = (ExecutorState.PAUSING, ExecutorState.PAUSED, ExecutorState.SUSPENDED)
-        gate(self.resume_button, live and state in held, _HOLD, actor)
+        gate(self.resume_button, live and state in held, _RESUME, actor)
         gate(self.abort_button, live, Permission.ABORT_RUN, actor)
 
     def showEvent(self, event: QShowEvent) -> None:

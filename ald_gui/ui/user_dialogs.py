@@ -52,7 +52,8 @@ class AddUserDialog(CheckedDialog):
 
     def call(self) -> Callable[[], Any]:
         book, by = self._book, self._by
-        user, name, role = self.user.text().strip(), self.full_name.text(), self.role.currentData()
+        user, name = self.user.text().strip(), self.full_name.text()
+        role = Role(self.role.currentData())  # the combo keeps it as text
         password = self.password.text
         return lambda: book.add(by, user, name, role, password)
 

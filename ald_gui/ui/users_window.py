@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ald_gui.domain.accounts import Actor
+from ald_gui.domain.accounts import Actor, Role
 from ald_gui.store.accounts import Account, AccountBook
 from ald_gui.ui.off_thread import OffThread
 from ald_gui.ui.theme import named
@@ -61,6 +61,7 @@ class UsersWindow(QDialog):
         self._book, self._by = book, by
         self.accounts: list[Account] = []
         self.dialog: QDialog | None = None
+        self._busy_now = False  # a call sent, its answer not yet shown
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
@@ -158,7 +159,7 @@ class UsersWindow(QDialog):
     @Slot()
     def _enable(self) -> None:
         a = self.selected()
-        busy = self._call.running
+        busy = self._busy_now
         self.add.setEnabled(not busy)
         for button in (self.set_role, self.reset):
             button.setEnabled(a is not None and not busy)
@@ -169,6 +170,7 @@ class UsersWindow(QDialog):
 
     @Slot(bool)
     def _busy(self, busy: bool) -> None:
+        self._busy_now = busy
         self._enable()
 
     # -- changes -------------------------------------------------------------------
@@ -187,7 +189,7 @@ class UsersWindow(QDialog):
 
     @Slot()
     def _set_role(self) -> None:
-        role = self.role.currentData()
+        role = Role(self.role.currentData())  # the combo keeps it as text
         self._change(lambda b, by, u: b.set_role(by, u, role))
 
     @Slot()
