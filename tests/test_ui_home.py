@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from ald_gui.config.load import ConfigError, load_config
 from ald_gui.config.models import AppConfig
 from ald_gui.config.overview import spot_ids
+from ald_gui.domain.accounts import Actor, Role
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from ald_gui.ui.main_window import CloseChoice, MainWindow
@@ -35,6 +36,7 @@ def console(
         return True
 
     engine = Engine(quick(sim_config, interval_s=0.1), data_dir=tmp_path / "d", dsn=migrated_pg_dsn)
+    engine.act_as(Actor("alice", Role.OPERATOR))  # logged in (test_ui_login: how)
     settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
     window = MainWindow(
         engine, settings=settings, confirm=confirm, close_ask=lambda *_: CloseChoice.END_RUN

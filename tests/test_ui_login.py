@@ -168,7 +168,7 @@ def test_idle_logout_drops_to_the_login_while_the_console_records_on(
     assert window.session.idle.watching
     with qtbot.waitSignal(window.session.logged_out, timeout=5000) as out:
         pass
-    assert out.args == ["logged out after 0.4 s without input"]
+    assert out.args == ["Logged out after 0.4 s without input"]
     assert window.engine.session is None
     assert window.session_bar.who.text() == "Nobody logged in · viewing only"
     dialog = login_dialog(window, qtbot)

@@ -36,6 +36,7 @@ class LoginFlow(QObject):
         self._first_start = OffThread("first-start", self)
         self._first_start.answered.connect(self._first_start_known)
         self._first_start.failed.connect(lambda exc: self.ask(message=f"{exc}"))
+        session.logged_out.connect(self._logged_out)
 
     def at_start(self) -> None:
         """Once the database is open: the first administrator, or the login (unless the
@@ -66,6 +67,20 @@ class LoginFlow(QObject):
         dialog.rejected.connect(lambda: self._maybe_change_password(dialog))
         self._show(dialog)
         return dialog
+
+    @Slot()
+    def switch(self) -> None:
+        """Log in, or switch user: the one logged in leaves first, so a cancelled
+        switch leaves the console viewing only, not open to the next person."""
+        if self._session.actor is not None:
+            self._session.log_out()
+        self.ask()
+
+    @Slot(str)
+    def _logged_out(self, why: str) -> None:
+        """The console logged its person out (idle): it records on; the login again."""
+        if self._session.starts_with_login:
+            self.ask(message=f"{why}.")
 
     def _logged_in(self, actor: Actor) -> None:
         self.dialog = None

@@ -237,8 +237,8 @@ class MainWindow(QMainWindow):
         self.alarms.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.alarms.denied.connect(self.denied)
         self.session.changed.connect(self.show_actor)
-        self.session.logged_out.connect(self._logged_out)
-        self.session_bar.log_in_requested.connect(self._log_in)
+        self.session.logged_out.connect(lambda why: self.statusBar().showMessage(why, 15000))
+        self.session_bar.log_in_requested.connect(self.login.switch)
         self.session_bar.log_out_requested.connect(self.session.log_out)
         self.show_actor(self.engine.session)
 
@@ -257,21 +257,6 @@ class MainWindow(QMainWindow):
             self.account_menu,
         ):
             panel.set_actor(actor)
-
-    @Slot()
-    def _log_in(self) -> None:
-        """Log in, or switch user: the one logged in leaves first, so a cancelled
-        switch leaves the console viewing only, not open to the next person."""
-        if self.session.actor is not None:
-            self.session.log_out()
-        self.login.ask()
-
-    @Slot(str)
-    def _logged_out(self, why: str) -> None:
-        """The console logged its person out (idle): it records on, viewing only."""
-        self.statusBar().showMessage(f"{why[:1].upper()}{why[1:]}.", 15000)
-        if self.session.starts_with_login:
-            self.login.ask(message=f"{why[:1].upper()}{why[1:]}.")
 
     # -- persistence ---------------------------------------------------------------
 

@@ -75,4 +75,4 @@ class Session(QObject):
         seconds = self.idle_ms / 1000
         span = f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
         self.log_out()
-        self.logged_out.emit(f"logged out after {span} without input")
+        self.logged_out.emit(f"Logged out after {span} without input")
