@@ -84,7 +84,7 @@ def main() -> None:
         # would (it stays closed: someone is logged in before the engine is opened).
         password = secrets.token_urlsafe(16)
         engine.accounts.create_first_administrator("alice", "Alice Martin", password)
-        window.session.logged_in(engine.log_in("alice", password))
+        window.accounts.session.logged_in(engine.log_in("alice", password))
         window.engine_opened()
         window.panel.operator.setText("alice")
         _wait(app, 20)  # heaters warming up make the trends worth looking at

@@ -17,6 +17,7 @@ from ald_gui.engine.engine import Engine
 from ald_gui.store.accounts import AccountBook
 from ald_gui.ui.login_dialogs import LoginDialog
 from ald_gui.ui.main_window import CloseChoice, MainWindow
+from ald_gui.ui.signature_dialog import AskSignature
 from tests.fixtures.plc import quick
 
 ADMIN, ADMIN_PASSWORD = "ada", "correct horse battery"
@@ -54,6 +55,7 @@ def open_window(
     *,
     idle_ms: int | None = None,
     accounts: Callable[[AccountBook], object] = lambda _book: None,
+    ask_signature: AskSignature | None = None,
 ) -> MainWindow:
     """The window on a fresh engine, shown, the engine opened; ``accounts`` makes the
     accounts there are before the login flow starts (none: the very first start)."""
@@ -65,6 +67,7 @@ def open_window(
         confirm=lambda *_: True,
         close_ask=lambda *_: CloseChoice.END_RUN,
         idle_ms=idle_ms,
+        ask_signature=ask_signature,
     )
     qtbot.addWidget(window)
     window.show()
@@ -76,8 +79,8 @@ def open_window(
 
 def login_dialog(window: MainWindow, qtbot: QtBot) -> LoginDialog:
     """The login dialog the window shows (waiting for the first start's check)."""
-    qtbot.waitUntil(lambda: isinstance(window.login.dialog, LoginDialog), timeout=10000)
-    dialog = window.login.dialog
+    qtbot.waitUntil(lambda: isinstance(window.accounts.login.dialog, LoginDialog), timeout=10000)
+    dialog = window.accounts.login.dialog
     assert isinstance(dialog, LoginDialog)
     return dialog
 
@@ -92,13 +95,13 @@ def type_login(dialog: LoginDialog, qtbot: QtBot, user: str, password: str) -> N
 
 def log_in(window: MainWindow, qtbot: QtBot, user: str, password: str) -> Actor:
     """Log in through the window's dialog (opening it if it is not open)."""
-    dialog = window.login.dialog
+    dialog = window.accounts.login.dialog
     if not isinstance(dialog, LoginDialog) or not dialog.isVisible():
-        window.session_bar.log_in.click() if window.session.actor is None else (
-            window.session_bar.switch.click()
+        window.accounts.bar.log_in.click() if window.accounts.session.actor is None else (
+            window.accounts.bar.switch.click()
         )
         dialog = login_dialog(window, qtbot)
-    with qtbot.waitSignal(window.session.changed, timeout=10000):
+    with qtbot.waitSignal(window.accounts.session.changed, timeout=10000):
         type_login(dialog, qtbot, user, password)
     actor = window.engine.session
     assert actor is not None and actor.account == user

@@ -58,9 +58,9 @@ def test_the_first_start_creates_the_administrator_then_logs_in(
 ) -> None:
     window = console()
     qtbot.waitUntil(
-        lambda: isinstance(window.login.dialog, CreateAdministratorDialog), timeout=10000
+        lambda: isinstance(window.accounts.login.dialog, CreateAdministratorDialog), timeout=10000
     )
-    create = window.login.dialog
+    create = window.accounts.login.dialog
     assert isinstance(create, CreateAdministratorDialog)
     assert create.password.first.text() == ""  # never a default
     create.user.setText(ADMIN)
@@ -74,11 +74,11 @@ def test_the_first_start_creates_the_administrator_then_logs_in(
     dialog = login_dialog(window, qtbot)
     assert dialog.user.text() == ADMIN
     assert dialog.message.text() == "Administrator created: log in."
-    assert window.session_bar.who.text() == "Nobody logged in · viewing only"
-    with qtbot.waitSignal(window.session.changed, timeout=10000):
+    assert window.accounts.bar.who.text() == "Nobody logged in · viewing only"
+    with qtbot.waitSignal(window.accounts.session.changed, timeout=10000):
         type_login(dialog, qtbot, ADMIN, ADMIN_PASSWORD)
-    assert window.session_bar.who.text() == "Ada Admin (ada) · administrator"
-    assert window.account_menu.users_action.isEnabled()
+    assert window.accounts.bar.who.text() == "Ada Admin (ada) · administrator"
+    assert window.accounts.menu.users_action.isEnabled()
 
 
 def test_each_refusal_is_said_in_words_and_must_change_leads_to_a_new_password(
@@ -105,8 +105,10 @@ def test_each_refusal_is_said_in_words_and_must_change_leads_to_a_new_password(
 
     book.reset_password(ada, "otto", "a new first one")  # unlocks, must change again
     type_login(dialog, qtbot, "otto", "a new first one")
-    qtbot.waitUntil(lambda: isinstance(window.login.dialog, ChangePasswordDialog), timeout=5000)
-    change = window.login.dialog
+    qtbot.waitUntil(
+        lambda: isinstance(window.accounts.login.dialog, ChangePasswordDialog), timeout=5000
+    )
+    change = window.accounts.login.dialog
     assert isinstance(change, ChangePasswordDialog) and not dialog.isVisible()
     change.current.setText("a new first one")
     change.new.first.setText("otto's own secret")
@@ -118,7 +120,7 @@ def test_each_refusal_is_said_in_words_and_must_change_leads_to_a_new_password(
         again.user.text() == "otto" and again.message.text() == "Password changed: log in with it."
     )
     log_in(window, qtbot, "otto", "otto's own secret")
-    assert window.session_bar.who.text() == "Otto Operator (otto) · operator"
+    assert window.accounts.bar.who.text() == "Otto Operator (otto) · operator"
 
 
 def test_switching_user_changes_the_status_bar_and_what_is_enabled(
@@ -128,22 +130,22 @@ def test_switching_user_changes_the_status_bar_and_what_is_enabled(
     log_in(window, qtbot, "otto", "otto password")
     panel = window.panel
     panel.operator.setText("otto")
-    assert window.session_bar.who.text() == "otto · operator"
+    assert window.accounts.bar.who.text() == "otto · operator"
     qtbot.waitUntil(panel.start_button.isEnabled, timeout=5000)
-    assert not window.account_menu.users_action.isEnabled()
-    assert "lacks the permission to manage users" in window.account_menu.users_action.toolTip()
+    assert not window.accounts.menu.users_action.isEnabled()
+    assert "lacks the permission to manage users" in window.accounts.menu.users_action.toolTip()
 
     log_in(window, qtbot, "vera", "vera password")  # Switch user…
-    assert window.session_bar.who.text() == "vera · viewer"
+    assert window.accounts.bar.who.text() == "vera · viewer"
     assert not panel.start_button.isEnabled()
     assert panel.start_button.toolTip().startswith(
         "vera (viewer) lacks the permission to start a run"
     )
-    assert window.session_bar.switch.isVisible() and not window.session_bar.log_in.isVisible()
+    assert window.accounts.bar.switch.isVisible() and not window.accounts.bar.log_in.isVisible()
 
-    window.session_bar.log_out.click()
+    window.accounts.bar.log_out.click()
     assert window.engine.session is None
-    assert window.session_bar.who.text() == "Nobody logged in · viewing only"
+    assert window.accounts.bar.who.text() == "Nobody logged in · viewing only"
     assert not panel.start_button.isEnabled()
 
 
@@ -152,8 +154,8 @@ def test_a_viewer_only_start_offers_log_in_and_shows_nothing_enabled(
 ) -> None:
     window = console(settings={"start_as": "viewer"}, accounts=administrator)
     qtbot.waitUntil(lambda: window.trends.point_count() > 0, timeout=5000)
-    assert window.login.dialog is None
-    assert window.session_bar.log_in.isVisible()
+    assert window.accounts.login.dialog is None
+    assert window.accounts.bar.log_in.isVisible()
     window.panel.operator.setText("ada")
     assert not window.panel.start_button.isEnabled()
     log_in(window, qtbot, ADMIN, ADMIN_PASSWORD)
@@ -165,12 +167,12 @@ def test_idle_logout_drops_to_the_login_while_the_console_records_on(
 ) -> None:
     window = console(accounts=administrator, idle_ms=400)
     log_in(window, qtbot, ADMIN, ADMIN_PASSWORD)
-    assert window.session.idle.watching
-    with qtbot.waitSignal(window.session.logged_out, timeout=5000) as out:
+    assert window.accounts.session.idle.watching
+    with qtbot.waitSignal(window.accounts.session.logged_out, timeout=5000) as out:
         pass
     assert out.args == ["Logged out after 0.4 s without input"]
     assert window.engine.session is None
-    assert window.session_bar.who.text() == "Nobody logged in · viewing only"
+    assert window.accounts.bar.who.text() == "Nobody logged in · viewing only"
     dialog = login_dialog(window, qtbot)
     assert dialog.isVisible() and "without input" in dialog.message.text()
     # The console records on: samples keep coming after the logout.

@@ -46,7 +46,7 @@ def _settled(users: UsersWindow, qtbot: QtBot) -> None:
 
 def test_the_administrator_adds_an_operator_in_the_dialog(window: MainWindow, qtbot: QtBot) -> None:
     log_in(window, qtbot, ADMIN, ADMIN_PASSWORD)
-    users = window.account_menu.show_users()
+    users = window.accounts.menu.show_users()
     assert users is not None
     _settled(users, qtbot)
     assert users.rows() == [["ada", "Ada Admin", "administrator", "", "", ""]]
@@ -93,7 +93,7 @@ def test_the_last_administrator_cannot_disable_itself_and_says_why(
     window: MainWindow, qtbot: QtBot
 ) -> None:
     log_in(window, qtbot, ADMIN, ADMIN_PASSWORD)
-    users = window.account_menu.show_users()
+    users = window.accounts.menu.show_users()
     assert users is not None
     _settled(users, qtbot)
     users.select(ADMIN)
@@ -107,9 +107,9 @@ def test_the_users_window_closes_when_the_administrator_logs_out(
     window: MainWindow, qtbot: QtBot
 ) -> None:
     log_in(window, qtbot, ADMIN, ADMIN_PASSWORD)
-    users = window.account_menu.show_users()
+    users = window.accounts.menu.show_users()
     assert users is not None
     _settled(users, qtbot)
-    window.session_bar.log_out.click()
-    assert window.account_menu.users is None and not users.isVisible()
-    assert not window.account_menu.users_action.isEnabled()
+    window.accounts.bar.log_out.click()
+    assert window.accounts.menu.users is None and not users.isVisible()
+    assert not window.accounts.menu.users_action.isEnabled()

@@ -60,8 +60,11 @@ class AlarmScreens(QObject):
         for show in (self.banner.show_board, self.list.show_board, self.sound.on_board):
             engine.alarms_changed.connect(show)
         engine.occurred.connect(self._on_outcome)
-        self.banner.command_requested.connect(self.submit)
-        self.list.command_requested.connect(self.submit)
+        # What the operator asks goes through ``asked`` (the window signs a shelve or
+        # an out of service there first), then ``submit``.
+        self.asked: Callable[[Command], None] = self.submit
+        self.banner.command_requested.connect(lambda command: self.asked(command))
+        self.list.command_requested.connect(lambda command: self.asked(command))
         self.banner.silence_requested.connect(self.sound.silence)
         self.sound.sounding_changed.connect(self.banner.set_sounding)
 

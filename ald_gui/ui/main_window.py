@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ald_gui.domain.accounts import Actor, PermissionDenied
+from ald_gui.domain.accounts import PermissionDenied
 from ald_gui.domain.commands import AbortRun, Command, PauseRun, ResumeRun, StartRun, StopRun
 from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import RunNotPossible
@@ -34,23 +34,21 @@ from ald_gui.domain.stream import RunEnded, RunStatus, now_us
 from ald_gui.engine.engine import Engine
 from ald_gui.store.health import WriterHealth
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
-from ald_gui.ui.account_menu import AccountMenu
 from ald_gui.ui.alarm_screens import AlarmScreens
 from ald_gui.ui.banner_words import BannerConditions
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.event_text import Denied, WriteAsked
 from ald_gui.ui.health import HealthStrip
-from ald_gui.ui.login_flow import LoginFlow
 from ald_gui.ui.overview import ReactorOverview
 from ald_gui.ui.parameters import ParameterTable
 from ald_gui.ui.process_panel import Confirm, ProcessPanel, ask
 from ald_gui.ui.recipe_page import RecipePage
 from ald_gui.ui.recipe_run import AskReason, RecipeRunPanel, ask_abort_reason
 from ald_gui.ui.runs_window import RunsWindow
-from ald_gui.ui.session import Session
-from ald_gui.ui.session_bar import SessionBar
+from ald_gui.ui.signature_dialog import AskSignature
 from ald_gui.ui.theme import apply_theme, available_themes
 from ald_gui.ui.trends import TrendView
+from ald_gui.ui.window_accounts import WindowAccounts
 
 
 class CloseChoice(Enum):
@@ -91,8 +89,10 @@ class MainWindow(QMainWindow):
         close_ask: CloseAsk = ask_close,
         ask_reason: AskReason = ask_abort_reason,
         idle_ms: int | None = None,
+        ask_signature: AskSignature | None = None,
     ) -> None:
-        """``idle_ms``: the idle logout (default: the configuration's)."""
+        """``idle_ms``: the idle logout (default: the configuration's);
+        ``ask_signature``: the signature dialog (a test's hand instead)."""
         super().__init__()
         self.setWindowTitle(f"ALD console — {engine.machine}")
         self.engine = engine
@@ -120,10 +120,7 @@ class MainWindow(QMainWindow):
             engine.history, engine.reader_dsn, lambda: engine.dsn, self._who,
             process=config.process, journal=engine.audit, parent=self,
         )  # fmt: skip
-        self.session = Session(engine, idle_ms=idle_ms, parent=self)
-        self.session_bar = SessionBar()
-        self.login = LoginFlow(engine, self.session, self)
-        self.account_menu = AccountMenu(engine, self)
+        self.accounts = WindowAccounts(self, engine, idle_ms=idle_ms, ask_signature=ask_signature)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -159,7 +156,7 @@ class MainWindow(QMainWindow):
         self.resize(1600, 1000)
         self.resizeDocks([parameters], [620], Qt.Orientation.Horizontal)
         self.resizeDocks([events], [220], Qt.Orientation.Vertical)
-        self.statusBar().addPermanentWidget(self.session_bar)
+        self.statusBar().addPermanentWidget(self.accounts.bar)
         self.statusBar().addPermanentWidget(self.health, 1)
         self.docks = [parameters, recipes, events, alarms]
         self._first_layout = self.saveState()  # what View ▸ Reset layout goes back to
@@ -195,7 +192,7 @@ class MainWindow(QMainWindow):
         history.setShortcut("Ctrl+H")
         history.triggered.connect(self.runs.open)
         self.menuBar().addMenu("&Runs").addAction(history)
-        self.account_menu.add_to(self.menuBar())
+        self.accounts.menu.add_to(self.menuBar())
 
     def _wire(self) -> None:
         e = self.engine
@@ -232,31 +229,23 @@ class MainWindow(QMainWindow):
         self.parameters.write_requested.connect(self._write)
         self.recipe_run.pause_requested.connect(lambda: self._submit(PauseRun()))
         self.recipe_run.resume_requested.connect(lambda: self._submit(ResumeRun()))
-        self.recipe_run.abort_requested.connect(lambda why: self._submit(AbortRun(why)))
+        signed = self.accounts.signed
+        self.recipe_run.abort_requested.connect(
+            lambda why: signed.submit(AbortRun(why), self._submit)
+        )
+        self.alarms.asked = lambda command: signed.submit(command, self.alarms.submit)
+        self.recipes.release_requested.connect(self._release)
         self.recipes.saved.connect(lambda _: self._list_recipes())
         self.alarms.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.alarms.denied.connect(self.denied)
-        self.session.changed.connect(self.show_actor)
-        self.session.logged_out.connect(lambda why: self.statusBar().showMessage(why, 15000))
-        self.session_bar.log_in_requested.connect(self.login.switch)
-        self.session_bar.log_out_requested.connect(self.session.log_out)
-        self.show_actor(self.engine.session)
-
-    @Slot(object)
-    def show_actor(self, actor: Actor | None) -> None:
-        """Who is at the window: in the status bar, and grey what they may not do
-        (the engine refuses it anyway: permission_gate)."""
-        self.session_bar.show_actor(actor)
-        for panel in (
+        self.accounts.gate(
             self.panel,
             self.recipe_run,
             self.parameters,
             self.recipes,
             self.alarms.list,
             self.alarms.banner,
-            self.account_menu,
-        ):
-            panel.set_actor(actor)
+        )
 
     # -- persistence ---------------------------------------------------------------
 
@@ -308,7 +297,7 @@ class MainWindow(QMainWindow):
 
     def engine_opened(self) -> None:
         self.panel.set_ready(True)
-        self.login.at_start()  # the account book is open now
+        self.accounts.login.at_start()  # the account book is open now
         # After the engine opened its data directory, so the library folder is made
         # inside one whose permissions are settled.
         try:
@@ -318,6 +307,12 @@ class MainWindow(QMainWindow):
             return
         self.recipes.set_library(self.library)
         self._list_recipes()
+
+    @Slot(str, int)
+    def _release(self, name: str, version: int) -> None:
+        if self.library is not None and self.accounts.signed.release(self.library, name, version):
+            self.recipes.refresh()
+            self._list_recipes()
 
     def _list_recipes(self) -> None:
         if self.library is not None:
@@ -413,8 +408,7 @@ class MainWindow(QMainWindow):
         self._save()
         self.alarms.stop()
         self.runs.stop()
-        self.login.stop()
-        self.account_menu.stop()
+        self.accounts.stop()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             # Blocks until every sample is in the spool and the threads have stopped.

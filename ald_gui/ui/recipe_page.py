@@ -65,9 +65,12 @@ class DiffDialog(QDialog):
 
 
 class RecipePage(QWidget):
-    """Signals ``saved(Recipe)`` with each version saved."""
+    """Signals ``saved(Recipe)`` with each version saved, ``release_requested(name,
+    version)`` for the version chosen in the library (the window signs and releases it:
+    signed_actions)."""
 
     saved = Signal(object)
+    release_requested = Signal(str, int)
 
     def __init__(
         self, config: AppConfig, parent: QWidget | None = None, *, confirm: Confirm = ask
@@ -80,6 +83,8 @@ class RecipePage(QWidget):
         self.versions.setToolTip("Every version in the library")
         self.open_button = QPushButton("Open")
         self.new_button = QPushButton("New recipe")
+        self.release_button = QPushButton("Release…")
+        self.release_button.setToolTip("Release the chosen version for operators (signed)")
         self.save_button = named(QPushButton("Save as new version"), "saveRecipe")
         self.compare = QComboBox()
         self.compare.setToolTip("An earlier version of this recipe")
@@ -93,6 +98,7 @@ class RecipePage(QWidget):
         top.addWidget(self.versions, 1)
         top.addWidget(self.open_button)
         top.addWidget(self.new_button)
+        top.addWidget(self.release_button)
         bottom = QHBoxLayout()
         bottom.addWidget(self.save_button)
         bottom.addStretch(1)
@@ -107,6 +113,8 @@ class RecipePage(QWidget):
 
         self.open_button.clicked.connect(self._open_chosen)
         self.new_button.clicked.connect(lambda: self._replace(None))
+        self.release_button.clicked.connect(self._release_chosen)
+        self.versions.currentIndexChanged.connect(lambda _: self._enable())
         self.save_button.clicked.connect(self.save)
         self.diff_button.clicked.connect(self.show_diff)
         self.editor.name.textEdited.connect(lambda _: self._list_compare())
@@ -162,6 +170,21 @@ class RecipePage(QWidget):
             self.message.setText(str(exc))
             return
         self._replace(recipe)
+
+    @Slot()
+    def _release_chosen(self) -> None:
+        chosen = self.versions.currentData()
+        if chosen is not None:
+            self.release_requested.emit(*chosen)
+
+    def _chosen_is_draft(self) -> bool:
+        chosen = self.versions.currentData()
+        if self.library is None or chosen is None:
+            return False
+        try:
+            return self.library.release_of(*chosen) is None
+        except LibraryError:
+            return False
 
     def _replace(self, recipe: Recipe | None) -> None:
         """Open ``recipe`` in place of the draft, once the operator agreed to lose
@@ -239,4 +262,6 @@ class RecipePage(QWidget):
         has_library = self.library is not None
         self.open_button.setEnabled(has_library and self.versions.count() > 0)
         gate(self.save_button, has_library, Permission.EDIT_RECIPE_DRAFTS, self._actor)
+        draft = self._chosen_is_draft()
+        gate(self.release_button, draft, Permission.RELEASE_RECIPE, self._actor)
         self.diff_button.setEnabled(has_library and self.compare.count() > 0)

@@ -1,0 +1,100 @@
+"""The actions the window asks a signature for (21 CFR 11.50, 11.200): aborting a run,
+shelving an alarm, taking one out of service, releasing a recipe. The person types
+their password again and says what the signing means (signature_dialog, checked by
+``Engine.verify_signature``); without a signature nothing is sent.
+
+The signature goes into the audit trail (``Engine.audit``) in an entry of its own,
+"signature", just before the command's own entry (the poll thread's journal), naming
+what was signed and why; a release's entry carries it itself. Commands do not carry
+signatures (yet): the engine's entry of the command stands beside the signature's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from ald_gui.domain.accounts import Permission, PermissionDenied
+from ald_gui.domain.audit import Meaning, Signature
+from ald_gui.domain.commands import AbortRun, Command, RemoveFromService, ShelveAlarm
+from ald_gui.domain.machine import RunNotPossible
+from ald_gui.engine.engine import Engine
+from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
+from ald_gui.ui.signature_dialog import AskSignature
+
+__all__ = ["SignedActions", "needs_signature"]
+
+
+def needs_signature(command: Command) -> str:
+    """What signing ``command`` says ("" if it needs no signature)."""
+    match command:
+        case AbortRun(reason=reason):
+            return f"abort the run: {reason}"
+        case ShelveAlarm(alarm=alarm, duration_s=seconds, reason=reason):
+            return f"shelve {alarm} for {seconds / 60:g} min: {reason}"
+        case RemoveFromService(alarm=alarm, reason=reason):
+            return f"take {alarm} out of service: {reason}"
+    return ""
+
+
+class SignedActions(QObject):
+    """``said(text)``: why an action was not done (not signed, refused)."""
+
+    said = Signal(str)
+
+    def __init__(
+        self,
+        engine: Engine,
+        ask: AskSignature,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._engine, self._ask, self._parent = engine, ask, parent
+
+    def sign(self, what: str, meaning: Meaning) -> Signature | None:
+        """The logged-in person's signature of ``what``; None if nobody is logged in
+        or they cancelled."""
+        actor = self._engine.session
+        if actor is None:
+            return None
+        return self._ask(self._parent, what, actor.account, meaning)
+
+    def submit(self, command: Command, send: Callable[[Command], None]) -> None:
+        """``send(command)``, signed first when it needs it (abort, shelve, out of
+        service)."""
+        what = needs_signature(command)
+        if what:
+            signature = self.sign(what, Meaning.AUTHORED)
+            if signature is None:
+                self.said.emit(f"Not done, not signed: {what}")
+                return
+            try:
+                self._engine.audit("signature", what, signatures=(signature,))
+            except RunNotPossible as exc:
+                self.said.emit(f"Not done: {exc}")
+                return
+        send(command)
+
+    def release(self, library: RecipeLibrary, name: str, version: int) -> bool:
+        """Release ``name`` version ``version``, signed as approved by the person."""
+        actor = self._engine.session
+        if actor is None or not actor.may(Permission.RELEASE_RECIPE):
+            self.said.emit(f"Not released: {PermissionDenied(actor, Permission.RELEASE_RECIPE)}")
+            return False
+        what = f"release {name} v{version}"
+        signature = self.sign(what, Meaning.APPROVED)
+        if signature is None:
+            self.said.emit(f"Not released, not signed: {name} v{version}")
+            return False
+        try:
+            release = library.release(name, version, by=actor.account)
+            self._engine.audit(
+                "recipe release", f"{name} v{version}", after=release.sha256,
+                signatures=(signature,),
+            )  # fmt: skip
+        except (LibraryError, OSError, RunNotPossible) as exc:
+            self.said.emit(f"Not released: {exc}")
+            return False
+        return True

@@ -1,0 +1,145 @@
+"""Signed actions at the window: a recipe released by an engineer who signs it (the
+library's release names them, the audit entry carries the signature), an abort that is
+not signed is not sent, a signed one leaves its signature in the trail first. The real
+signature dialog checked by the engine; PostgreSQL, simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+
+from ald_gui.config.models import AppConfig
+from ald_gui.domain.accounts import Role
+from ald_gui.domain.audit import Meaning, Signature
+from ald_gui.domain.commands import AbortRun, Command
+from ald_gui.engine.engine import Engine
+from ald_gui.ui.main_window import MainWindow
+from ald_gui.ui.signature_dialog import AskSignature, SignatureDialog
+from tests.accounts_window import console_config, log_in, open_window, people
+from tests.test_ui_recipe_editor import supercycle
+
+
+class Signer:
+    """The person at the signature dialog: types ``password`` (None: presses Cancel)
+    into the real dialog, checked by the engine; keeps what each dialog asked."""
+
+    def __init__(self, qtbot: QtBot) -> None:
+        self.qtbot = qtbot
+        self.password: str | None = None
+        self.engine: Engine | None = None
+        self.asked: list[tuple[str, str, Meaning]] = []
+
+    def __call__(
+        self, parent: QWidget, what: str, account: str, meaning: Meaning
+    ) -> Signature | None:
+        assert self.engine is not None
+        self.asked.append((what, account, meaning))
+        dialog = SignatureDialog(
+            what, account, self.engine.verify_signature, meaning, parent=parent
+        )
+        dialog.open()
+        if self.password is None:
+            dialog.reject()
+            return None
+        dialog.password.setText(self.password)
+        dialog.ok.click()
+        self.qtbot.waitUntil(lambda: not dialog.checking, timeout=10000)
+        answer: Signature | None = dialog.answer
+        dialog.close()
+        return answer
+
+
+@pytest.fixture
+def signer(qtbot: QtBot) -> Signer:
+    return Signer(qtbot)
+
+
+@pytest.fixture
+def window(
+    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot, signer: Signer
+) -> Iterator[MainWindow]:
+    accounts = people(("erin", Role.ENGINEER), ("otto", Role.OPERATOR))
+    ask: AskSignature = signer
+    w = open_window(
+        console_config(sim_config), migrated_pg_dsn, tmp_path, qtbot, accounts=accounts,
+        ask_signature=ask,
+    )  # fmt: skip
+    signer.engine = w.engine
+    yield w
+    w.close()
+
+
+def _entries(dsn: str, action: str) -> list[tuple[str, str, list[dict[str, str]]]]:
+    """(account, object, signatures) of the stored entries of ``action``, in order."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT account, object, signatures FROM audit_entries WHERE action = %s"
+            " ORDER BY position",
+            (action,),
+        ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_an_engineer_releases_a_recipe_signed_and_an_operator_may_not(
+    window: MainWindow, qtbot: QtBot, signer: Signer, migrated_pg_dsn: str
+) -> None:
+    log_in(window, qtbot, "erin", "erin password")
+    page = window.recipes
+    page.editor.open_recipe(supercycle())
+    saved = page.save()
+    assert saved is not None
+    page.versions.setCurrentIndex(page.versions.findData((saved.name, saved.version)))
+    assert page.release_button.isEnabled()
+
+    signer.password = None  # Cancel: nothing released
+    page.release_button.click()
+    assert window.library is not None
+    assert window.library.release_of(saved.name, saved.version) is None
+    signer.password = "not erin's"
+    page.release_button.click()
+    assert window.library.release_of(saved.name, saved.version) is None
+    signer.password = "erin password"
+    page.release_button.click()
+    release = window.library.release_of(saved.name, saved.version)
+    assert release is not None and release.by == "erin"
+    what = f"release {saved.name} v{saved.version}"
+    assert signer.asked[-1] == (what, "erin", Meaning.APPROVED)
+    assert not page.release_button.isEnabled()  # released: nothing more to release
+    qtbot.waitUntil(lambda: len(_entries(migrated_pg_dsn, "recipe release")) == 1, timeout=15000)
+    [(account, obj, signatures)] = _entries(migrated_pg_dsn, "recipe release")
+    assert (account, obj) == ("erin", f"{saved.name} v{saved.version}")
+    assert signatures == [{"account": "erin", "full_name": "", "meaning": "approved"}]
+
+    log_in(window, qtbot, "otto", "otto password")
+    page.editor.open_recipe(supercycle().model_copy(update={"name": "another"}))
+    other = page.save()
+    assert other is not None
+    page.versions.setCurrentIndex(page.versions.findData((other.name, other.version)))
+    assert not page.release_button.isEnabled()
+    assert "lacks the permission to release a recipe" in page.release_button.toolTip()
+
+
+def test_an_abort_not_signed_is_not_sent_and_a_signed_one_is_recorded_first(
+    window: MainWindow, qtbot: QtBot, signer: Signer, migrated_pg_dsn: str
+) -> None:
+    log_in(window, qtbot, "otto", "otto password")
+    sent: list[Command] = []
+    said: list[str] = []
+    window.accounts.signed.said.connect(said.append)
+    send: Callable[[Command], None] = sent.append
+    signer.password = None
+    window.accounts.signed.submit(AbortRun("pressure runaway"), send)
+    assert sent == [] and said == ["Not done, not signed: abort the run: pressure runaway"]
+    signer.password = "otto password"
+    window.accounts.signed.submit(AbortRun("pressure runaway"), send)
+    assert sent == [AbortRun("pressure runaway")]
+    assert signer.asked[-1] == ("abort the run: pressure runaway", "otto", Meaning.AUTHORED)
+    qtbot.waitUntil(lambda: len(_entries(migrated_pg_dsn, "signature")) == 1, timeout=15000)
+    [(account, obj, signatures)] = _entries(migrated_pg_dsn, "signature")
+    assert (account, obj) == ("otto", "abort the run: pressure runaway")
+    assert [s["meaning"] for s in signatures] == ["authored"]
