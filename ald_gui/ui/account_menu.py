@@ -10,8 +10,10 @@ from PySide6.QtWidgets import QDialog, QMenuBar, QWidget
 
 from ald_gui.domain.accounts import Actor, Permission
 from ald_gui.engine.engine import Engine
+from ald_gui.ui.audit_viewer import AuditViewer
 from ald_gui.ui.login_dialogs import ChangePasswordDialog
 from ald_gui.ui.permission_gate import gate
+from ald_gui.ui.pool_reader import PoolReader
 from ald_gui.ui.users_window import UsersWindow
 
 __all__ = ["AccountMenu"]
@@ -24,18 +26,23 @@ class AccountMenu(QObject):
         super().__init__(window)
         self._engine, self._window = engine, window
         self.users: UsersWindow | None = None
+        self.audit: AuditViewer | None = None
         self.password: QDialog | None = None
         self.users_action = QAction("Users…", window)
         self.users_action.setToolTip("Add accounts, set their roles, disable them")
         self.users_action.triggered.connect(self.show_users)
         self.password_action = QAction("Change my password…", window)
         self.password_action.triggered.connect(self.change_password)
+        self.audit_action = QAction("Audit trail…", window)
+        self.audit_action.triggered.connect(self.show_audit)
 
     def add_to(self, bar: QMenuBar) -> None:
         menu = bar.addMenu("A&ccounts")
         menu.setToolTipsVisible(True)
         menu.addAction(self.password_action)
         menu.addAction(self.users_action)
+        menu.addSeparator()
+        menu.addAction(self.audit_action)
 
     def set_actor(self, actor: Actor | None) -> None:
         gate(self.users_action, True, Permission.MANAGE_USERS, actor)
@@ -56,11 +63,24 @@ class AccountMenu(QObject):
         self.users.reload()
         return self.users
 
+    @Slot()
+    def show_audit(self) -> AuditViewer:
+        """Open the audit viewer (one, raised again if open) and search the last day."""
+        if self.audit is None:
+            engine = self._engine
+            reader = PoolReader(engine.reader_dsn, self)
+            self.audit = AuditViewer(reader, engine.machine, self._window)
+            self.audit.finished.connect(lambda _: setattr(self, "audit", None))
+        self.audit.show()
+        self.audit.raise_()
+        self.audit.ask()
+        return self.audit
+
     def stop(self) -> None:
         """Before the window closes: its windows close, no question outlives them."""
-        for window in (self.users, self.password):
+        for window in (self.users, self.audit, self.password):
             if window is not None:
-                window.close()
+                window.close()  # the audit viewer waits for its questions
 
     @Slot()
     def change_password(self) -> None:
