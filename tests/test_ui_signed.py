@@ -93,7 +93,7 @@ def test_an_engineer_releases_a_recipe_signed_and_an_operator_may_not(
     page.editor.open_recipe(supercycle())
     saved = page.save()
     assert saved is not None
-    page.versions.setCurrentIndex(page.versions.findData((saved.name, saved.version)))
+    assert page.choose_version(saved.name, saved.version)
     assert page.release_button.isEnabled()
 
     signer.password = None  # Cancel: nothing released
@@ -119,7 +119,7 @@ def test_an_engineer_releases_a_recipe_signed_and_an_operator_may_not(
     page.editor.open_recipe(supercycle().model_copy(update={"name": "another"}))
     other = page.save()
     assert other is not None
-    page.versions.setCurrentIndex(page.versions.findData((other.name, other.version)))
+    assert page.choose_version(other.name, other.version)
     assert not page.release_button.isEnabled()
     assert "lacks the permission to release a recipe" in page.release_button.toolTip()
 

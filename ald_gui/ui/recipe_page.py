@@ -171,6 +171,15 @@ class RecipePage(QWidget):
             return
         self._replace(recipe)
 
+    def choose_version(self, name: str, version: int) -> bool:
+        """Choose ``name`` version ``version`` in the library's list; False if not listed.
+        (``findData`` does not find a tuple: the combo hands its data back as a copy.)"""
+        for i in range(self.versions.count()):
+            if tuple(self.versions.itemData(i)) == (name, version):
+                self.versions.setCurrentIndex(i)
+                return True
+        return False
+
     @Slot()
     def _release_chosen(self) -> None:
         chosen = self.versions.currentData()
@@ -203,9 +212,7 @@ class RecipePage(QWidget):
     def _opened(self, recipe: Recipe | None) -> None:
         self.editor.open_recipe(recipe)
         if recipe is not None:  # the library's choice shows what is open
-            i = self.versions.findData((recipe.name, recipe.version))
-            if i >= 0:
-                self.versions.setCurrentIndex(i)
+            self.choose_version(recipe.name, recipe.version)
         self.message.setText(
             f"Editing {recipe.name} v{recipe.version}; saving adds a new version"
             if recipe
