@@ -116,8 +116,11 @@ class ProcessPanel(QWidget):
         self._refresh()
 
     def set_actor(self, actor: Actor | None) -> None:
-        """The logged-in account: Start and Stop are grey without its permission."""
+        """The logged-in account: Start and Stop are grey without its permission, and
+        the next run's operator is the person (the engine records the account)."""
         self._actor = actor
+        if actor is not None and actor is not CONSOLE and self._run is None:
+            self.operator.setText(actor.account)
         self._refresh()
 
     @Slot(object)
