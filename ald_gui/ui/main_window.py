@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
             self.recipes,
             self.alarms.list,
             self.alarms.banner,
+            self.runs,
         )
 
     # -- persistence ---------------------------------------------------------------
