@@ -17,10 +17,16 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.accounts import Role
 from ald_gui.domain.audit import Meaning, Signature
 from ald_gui.domain.commands import AbortRun, Command
-from ald_gui.engine.engine import Engine
 from ald_gui.ui.main_window import MainWindow
-from ald_gui.ui.signature_dialog import AskSignature, SignatureDialog
-from tests.accounts_window import console_config, log_in, open_window, people
+from ald_gui.ui.signature_dialog import AskSignature, SignatureDialog, Verify
+from tests.accounts_window import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    console_config,
+    log_in,
+    open_window,
+    people,
+)
 from tests.test_ui_recipe_editor import supercycle
 
 
@@ -31,25 +37,28 @@ class Signer:
     def __init__(self, qtbot: QtBot) -> None:
         self.qtbot = qtbot
         self.password: str | None = None
-        self.engine: Engine | None = None
+        self.second: tuple[str, str] | None = None  # the second person: account, password
         self.asked: list[tuple[str, str, Meaning]] = []
+        self.said = ""  # the dialog's last message
 
     def __call__(
-        self, parent: QWidget, what: str, account: str, meaning: Meaning
+        self, parent: QWidget, what: str, account: str, meaning: Meaning, verify: Verify
     ) -> Signature | None:
-        assert self.engine is not None
         self.asked.append((what, account, meaning))
-        dialog = SignatureDialog(
-            what, account, self.engine.verify_signature, meaning, parent=parent
-        )
+        dialog = SignatureDialog(what, account, verify, meaning, parent=parent)
         dialog.open()
-        if self.password is None:
+        password = self.password
+        if not account and self.second is not None:
+            dialog.account.setText(self.second[0])
+            password = self.second[1]
+        if password is None:
             dialog.reject()
             return None
-        dialog.password.setText(self.password)
+        dialog.password.setText(password)
         dialog.ok.click()
         self.qtbot.waitUntil(lambda: not dialog.checking, timeout=10000)
         answer: Signature | None = dialog.answer
+        self.said = dialog.message.text()
         dialog.close()
         return answer
 
@@ -61,15 +70,21 @@ def signer(qtbot: QtBot) -> Signer:
 
 @pytest.fixture
 def window(
-    sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot, signer: Signer
+    sim_config: AppConfig,
+    migrated_pg_dsn: str,
+    tmp_path: Path,
+    qtbot: QtBot,
+    signer: Signer,
+    request: pytest.FixtureRequest,
 ) -> Iterator[MainWindow]:
+    """Erin (engineer), Otto (operator) and Ada (administrator); parametrized True, a
+    release needs a second person's signature."""
     accounts = people(("erin", Role.ENGINEER), ("otto", Role.OPERATOR))
     ask: AskSignature = signer
-    w = open_window(
-        console_config(sim_config), migrated_pg_dsn, tmp_path, qtbot, accounts=accounts,
-        ask_signature=ask,
-    )  # fmt: skip
-    signer.engine = w.engine
+    config = console_config(
+        sim_config, release_needs_second_person=getattr(request, "param", False)
+    )
+    w = open_window(config, migrated_pg_dsn, tmp_path, qtbot, accounts=accounts, ask_signature=ask)
     yield w
     w.close()
 
@@ -143,3 +158,35 @@ def test_an_abort_not_signed_is_not_sent_and_a_signed_one_is_recorded_first(
     [(account, obj, signatures)] = _entries(migrated_pg_dsn, "signature")
     assert (account, obj) == ("otto", "abort the run: pressure runaway")
     assert [s["meaning"] for s in signatures] == ["authored"]
+
+
+@pytest.mark.parametrize("window", [True], indirect=True)
+def test_a_release_needing_a_second_person_takes_another_account_that_may_release(
+    window: MainWindow, qtbot: QtBot, signer: Signer, migrated_pg_dsn: str
+) -> None:
+    log_in(window, qtbot, "erin", "erin password")
+    page = window.recipes
+    page.editor.open_recipe(supercycle())
+    saved = page.save()
+    assert saved is not None and page.choose_version(saved.name, saved.version)
+    assert window.library is not None
+    signer.password = "erin password"
+    for second, why in (
+        (("erin", "erin password"), "the second person must be another account than erin"),
+        (("otto", "otto password"), "otto (operator) lacks the permission to release a recipe"),
+    ):
+        signer.second = second
+        page.release_button.click()
+        assert signer.said == f"Not signed: {why}"
+        assert window.library.release_of(saved.name, saved.version) is None
+    signer.second = (ADMIN, ADMIN_PASSWORD)
+    page.release_button.click()
+    assert window.library.release_of(saved.name, saved.version) is not None
+    assert signer.asked[-1][1:] == ("", Meaning.REVIEWED)
+    qtbot.waitUntil(lambda: len(_entries(migrated_pg_dsn, "recipe release")) == 1, timeout=15000)
+    [(account, _obj, signatures)] = _entries(migrated_pg_dsn, "recipe release")
+    assert account == "erin"
+    assert [(s["account"], s["meaning"]) for s in signatures] == [
+        ("erin", "approved"),
+        (ADMIN, "reviewed"),
+    ]

@@ -17,13 +17,14 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
 from ald_gui.domain.audit import Meaning, Signature
 from ald_gui.ui.checked_dialog import CheckedDialog
 
-__all__ = ["AskSignature", "SignatureDialog", "Verify", "ask_signature_with"]
+__all__ = ["AskSignature", "SignatureDialog", "Verify", "ask_signature"]
 
 Verify = Callable[[str, str, Meaning], Signature]
 """``Engine.verify_signature(account, password, meaning)``: blocks; raises naming why."""
 
-AskSignature = Callable[[QWidget, str, str, Meaning], Signature | None]
-"""``(parent, what is signed, account, meaning offered)``: the Signature, or None."""
+AskSignature = Callable[[QWidget, str, str, Meaning, Verify], Signature | None]
+"""``(parent, what is signed, account, meaning offered, the check)``: the Signature,
+or None. ``account`` "": a second person types their own."""
 
 
 class SignatureDialog(CheckedDialog):
@@ -73,13 +74,11 @@ class SignatureDialog(CheckedDialog):
         self.password.clear()
 
 
-def ask_signature_with(verify: Verify) -> AskSignature:
-    """The AskSignature that opens a SignatureDialog checked by ``verify``."""
-
-    def ask(parent: QWidget, what: str, account: str, meaning: Meaning) -> Signature | None:
-        dialog = SignatureDialog(what, account, verify, meaning, parent=parent)
-        dialog.exec()
-        answer: Signature | None = dialog.answer
-        return answer
-
-    return ask
+def ask_signature(
+    parent: QWidget, what: str, account: str, meaning: Meaning, verify: Verify
+) -> Signature | None:
+    """The AskSignature of the console: a SignatureDialog checked by ``verify``."""
+    dialog = SignatureDialog(what, account, verify, meaning, parent=parent)
+    dialog.exec()
+    answer: Signature | None = dialog.answer
+    return answer

@@ -22,7 +22,7 @@ from ald_gui.domain.commands import AbortRun, Command, RemoveFromService, Shelve
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.engine.engine import Engine
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
-from ald_gui.ui.signature_dialog import AskSignature
+from ald_gui.ui.signature_dialog import AskSignature, Verify
 
 __all__ = ["SignedActions", "needs_signature"]
 
@@ -59,7 +59,23 @@ class SignedActions(QObject):
         actor = self._engine.session
         if actor is None:
             return None
-        return self._ask(self._parent, what, actor.account, meaning)
+        return self._ask(self._parent, what, actor.account, meaning, self._engine.verify_signature)
+
+    def _second_person(self, first: str) -> Verify:
+        """The check of a second signature: another account than ``first``, which may
+        release a recipe itself (blocks on the account book: the dialog's thread)."""
+        engine = self._engine
+
+        def verify(account: str, password: str, meaning: Meaning) -> Signature:
+            if account.strip().lower() == first:
+                raise ValueError(f"the second person must be another account than {first}")
+            signature = engine.verify_signature(account, password, meaning)
+            signer = engine.accounts.account(signature.account).actor
+            if not signer.may(Permission.RELEASE_RECIPE):
+                raise PermissionDenied(signer, Permission.RELEASE_RECIPE)
+            return signature
+
+        return verify
 
     def submit(self, command: Command, send: Callable[[Command], None]) -> None:
         """``send(command)``, signed first when it needs it (abort, shelve, out of
@@ -84,15 +100,19 @@ class SignedActions(QObject):
             self.said.emit(f"Not released: {PermissionDenied(actor, Permission.RELEASE_RECIPE)}")
             return False
         what = f"release {name} v{version}"
-        signature = self.sign(what, Meaning.APPROVED)
-        if signature is None:
+        signatures = [self.sign(what, Meaning.APPROVED)]
+        if self._engine.config.accounts.release_needs_second_person:  # 11.200: two people
+            verify = self._second_person(actor.account)
+            signatures.append(self._ask(self._parent, what, "", Meaning.REVIEWED, verify))
+        signed = tuple(s for s in signatures if s is not None)
+        if len(signed) < len(signatures):
             self.said.emit(f"Not released, not signed: {name} v{version}")
             return False
         try:
             release = library.release(name, version, by=actor.account)
             self._engine.audit(
-                "recipe release", f"{name} v{version}", after=release.sha256,
-                signatures=(signature,),
+                "recipe release", f"{name} v{version}", "draft",
+                f"released, SHA-256 {release.sha256}", signatures=signed,
             )  # fmt: skip
         except (LibraryError, OSError, RunNotPossible) as exc:
             self.said.emit(f"Not released: {exc}")

@@ -12,11 +12,12 @@ from PySide6.QtWidgets import QMainWindow
 
 from ald_gui.domain.accounts import Actor
 from ald_gui.engine.engine import Engine
+from ald_gui.ui import signature_dialog
 from ald_gui.ui.account_menu import AccountMenu
 from ald_gui.ui.login_flow import LoginFlow
 from ald_gui.ui.session import Session
 from ald_gui.ui.session_bar import SessionBar
-from ald_gui.ui.signature_dialog import AskSignature, ask_signature_with
+from ald_gui.ui.signature_dialog import AskSignature
 from ald_gui.ui.signed_actions import SignedActions
 
 __all__ = ["WindowAccounts"]
@@ -45,7 +46,7 @@ class WindowAccounts(QObject):
         self.bar = SessionBar()
         self.login = LoginFlow(engine, self.session, window)
         self.menu = AccountMenu(engine, window)
-        sign = ask_signature or ask_signature_with(engine.verify_signature)
+        sign = ask_signature or signature_dialog.ask_signature
         self.signed = SignedActions(engine, sign, window)
         self._gated: list[Gated] = [self.menu]
         say = window.statusBar().showMessage
