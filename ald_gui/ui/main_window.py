@@ -38,6 +38,7 @@ from ald_gui.ui.banner_words import BannerConditions
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.event_text import WriteAsked
 from ald_gui.ui.health import HealthStrip
+from ald_gui.ui.key_values import KeyValues
 from ald_gui.ui.overview import ReactorOverview
 from ald_gui.ui.parameters import ParameterTable
 from ald_gui.ui.process_panel import Confirm, ProcessPanel, ask
@@ -138,18 +139,24 @@ class MainWindow(QMainWindow):
         )
         recipes = self._dock("Recipes", self.recipes, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(parameters, recipes)
+        # The alarm list and the log share the right column with the values, so the
+        # home screen (the Overview or the trends) has the window's height; the alarm
+        # banner above it says what is active and acknowledges it.
+        events = self._dock("Event log", self.events, Qt.DockWidgetArea.RightDockWidgetArea)
+        alarms = self._dock("Alarms", self.alarms.tabs, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(recipes, alarms)
+        self.tabifyDockWidget(alarms, events)
         parameters.raise_()
-        events = self._dock("Event log", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
-        alarms = self._dock("Alarms", self.alarms.tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(events, alarms)
-        alarms.raise_()
-        # First start: room for the values and their status; later starts restore
-        # whatever the operator arranged.
-        self.resize(1600, 1000)
-        self.resizeDocks([parameters], [620], Qt.Orientation.Horizontal)
-        self.resizeDocks([events], [220], Qt.Orientation.Vertical)
-        self.statusBar().addPermanentWidget(self.health, 1)
         self.docks = [parameters, recipes, events, alarms]
+        # Pinned across the whole width, above everything: read from two metres.
+        self.key_values = KeyValues(self.parameters.sheet, config.overview.key_values)
+        if self.key_values.tiles:
+            top = self._dock("Key values", self.key_values, Qt.DockWidgetArea.TopDockWidgetArea)
+            self.docks.insert(0, top)
+        # First start: 1600 x 1000 (the size the key values' legibility is measured at);
+        # later starts restore whatever the operator arranged.
+        self.resize(1600, 1000)
+        self.statusBar().addPermanentWidget(self.health, 1)
         self._first_layout = self.saveState()  # what View ▸ Reset layout goes back to
         self._build_menu()
         self._wire()
@@ -205,6 +212,7 @@ class MainWindow(QMainWindow):
         ):
             e.occurred.connect(slot)
         e.alarms_changed.connect(self.parameters.show_alarms)
+        e.alarms_changed.connect(self.key_values.show_alarms)
         if self.overview is not None:
             e.alarms_changed.connect(self.overview.show_alarms)
             self.overview.write_requested.connect(self._write)
