@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ald_gui.config.accounts import AccountSettings
 from ald_gui.config.alarms import AlarmSettings, check_alarms
 from ald_gui.config.overview import OverviewSettings, check_key_values
+from ald_gui.config.partitions import PartitionSettings
 from ald_gui.config.process import ProcessSettings, check_process
 from ald_gui.domain.tags import ByteOrder, Tag, WordOrder
 
@@ -111,6 +112,7 @@ class AppConfig(_Section):
     plc: PlcSettings = PlcSettings()
     poll: PollSettings = PollSettings()
     database: DatabaseSettings = DatabaseSettings()
+    partitions: PartitionSettings = PartitionSettings()
     tags: tuple[Tag, ...] = ()
     process: ProcessSettings = ProcessSettings()
     alarms: tuple[AlarmSettings, ...] = ()

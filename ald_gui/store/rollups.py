@@ -1,0 +1,147 @@
+"""Rollups of the history (migration 0013): per tag, each second and each minute summed
+up, kept by the writer in the transaction of the samples and read for long spans.
+
+``record`` adds a write group's samples to their buckets, merging with what earlier
+groups put there (a second often straddles two groups); PostgreSQL does the arithmetic,
+so min, max and the sums treat NaN and the infinities exactly as the aggregates over
+the raw rows do. ``series`` reads a tag over a span as at most a given number of
+points, each the summary of its share of the span, from the finest rollup coarse
+enough; ``resolution_for`` says which (None: the raw samples are few enough to read).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+import psycopg
+
+from ald_gui.domain.stream import Batch
+from ald_gui.store.db import db_timestamp
+
+__all__ = ["Resolution", "RollupPoint", "record", "resolution_for", "series"]
+
+
+class Resolution(Enum):
+    """A rollup: its table and the width of one of its buckets."""
+
+    SECOND = ("history_rollup_1s", timedelta(seconds=1))
+    MINUTE = ("history_rollup_1m", timedelta(minutes=1))
+
+    @property
+    def table(self) -> str:
+        return self.value[0]
+
+    @property
+    def width(self) -> timedelta:
+        return self.value[1]
+
+
+# One statement for both rollups: the group's values arrive as three arrays, are summed
+# up per bucket and merged into what the bucket holds. A first (last) sample replaces
+# the bucket's only if it is earlier (later).
+_MERGE = """
+    ON CONFLICT (parameter_id, bucket) DO UPDATE SET
+        count = r.count + EXCLUDED.count,
+        min = least(r.min, EXCLUDED.min),
+        max = greatest(r.max, EXCLUDED.max),
+        sum = r.sum + EXCLUDED.sum,
+        first_value = CASE WHEN EXCLUDED.first_at < r.first_at
+                           THEN EXCLUDED.first_value ELSE r.first_value END,
+        first_at = least(r.first_at, EXCLUDED.first_at),
+        last_value = CASE WHEN EXCLUDED.last_at > r.last_at
+                          THEN EXCLUDED.last_value ELSE r.last_value END,
+        last_at = greatest(r.last_at, EXCLUDED.last_at)"""
+_SUMMARY = """
+    count(*), min(v), max(v), sum(v), min(t), (array_agg(v ORDER BY t))[1],
+    max(t), (array_agg(v ORDER BY t DESC))[1]
+    FROM samples GROUP BY 1, 2"""
+_RECORD = (
+    "WITH samples AS (SELECT * FROM unnest(%s::int4[], %s::timestamptz[], %s::float8[])"
+    " AS s(p, t, v)),"
+    " seconds AS (INSERT INTO history_rollup_1s AS r"
+    " SELECT p, date_trunc('second', t, 'UTC'), " + _SUMMARY + _MERGE + ")"
+    " INSERT INTO history_rollup_1m AS r"
+    " SELECT p, date_trunc('minute', t, 'UTC'), " + _SUMMARY + _MERGE
+)
+
+
+def record(
+    cur: psycopg.Cursor[Any], batches: Sequence[Batch], parameter_ids: Mapping[str, int]
+) -> None:
+    """Add the values of ``batches`` to the rollups, in the caller's transaction (the
+    write group's: so a group's samples are in the rollups exactly once, with it)."""
+    ids: list[int] = []
+    times: list[datetime] = []
+    values: list[float] = []
+    for b in batches:
+        at = db_timestamp(b.sampled_at_us)
+        for key, value in b.values.items():
+            ids.append(parameter_ids[key])
+            times.append(at)
+            values.append(value)
+    if ids:
+        cur.execute(_RECORD, (ids, times, values))
+
+
+@dataclass(frozen=True, slots=True)
+class RollupPoint:
+    """A tag over [start, start + width): ``count`` samples, their least, greatest and
+    mean, and the first and last of them."""
+
+    start: datetime
+    count: int
+    min: float
+    max: float
+    mean: float
+    first: float
+    last: float
+
+
+def resolution_for(start: datetime, end: datetime, points: int) -> Resolution | None:
+    """The coarsest rollup whose buckets still fit ``points`` times into [start, end)
+    (the minutes for a span of more than ``points`` minutes, else the seconds for more
+    than ``points`` seconds); None when the span is short enough for the raw samples."""
+    if points < 1:
+        raise ValueError(f"points {points}: at least 1")
+    span = end - start
+    for resolution in (Resolution.MINUTE, Resolution.SECOND):
+        if span >= resolution.width * points:
+            return resolution
+    return None
+
+
+def series(
+    conn: psycopg.Connection[Any],
+    parameter_id: int,
+    start: datetime,
+    end: datetime,
+    points: int,
+    resolution: Resolution | None = None,
+) -> list[RollupPoint]:
+    """Tag ``parameter_id`` over [start, end) as at most ``points`` points in time
+    order, each summing up an equal share of the span (empty shares give no point),
+    read from ``resolution`` (default: ``resolution_for``; the seconds if the span is
+    short). A bucket belongs to the share its start falls in, so the edges are exact
+    to the rollup's width. Uses one index range of the rollup (partition pruning on
+    the seconds)."""
+    chosen = resolution or resolution_for(start, end, points) or Resolution.SECOND
+    # A share is a whole number of buckets, so no bucket is split between two points.
+    buckets = max(1, math.ceil((end - start) / chosen.width / points))
+    query = f"""
+        SELECT date_bin(%(share)s, bucket, %(start)s) AS share_start, sum(count)::bigint,
+               min(min), max(max), sum(sum) / sum(count),
+               (array_agg(first_value ORDER BY first_at))[1],
+               (array_agg(last_value ORDER BY last_at DESC))[1]
+        FROM {chosen.table}
+        WHERE parameter_id = %(tag)s AND bucket >= %(start)s AND bucket < %(end)s
+        GROUP BY 1 ORDER BY 1"""  # the table is one of Resolution's, never input
+    rows = conn.execute(
+        query.encode(),
+        {"share": chosen.width * buckets, "start": start, "end": end, "tag": parameter_id},
+    ).fetchall()
+    return [RollupPoint(*row) for row in rows]
