@@ -2,10 +2,10 @@
 up, kept by the writer in the transaction of the samples and read for long spans.
 
 ``record`` adds a write group's samples to their buckets, merging with what earlier
-groups put there (a second often straddles two groups); PostgreSQL does the arithmetic,
-so min, max and the sums treat NaN and the infinities exactly as the aggregates over
-the raw rows do. ``series`` reads a tag over a span as at most a given number of
-points, each the summary of its share of the span, from the finest rollup coarse
+groups put there (a second often straddles two groups); min and max order NaN as
+PostgreSQL does (above every number), so a rollup equals the aggregates over the raw
+rows, NaN and the infinities included. ``series`` reads a tag over a span as at most
+a given number of points, each the summary of its share of the span, from the finest rollup coarse
 enough; ``resolution_for`` says which (None: the raw samples are few enough to read).
 """
 
@@ -41,33 +41,56 @@ class Resolution(Enum):
         return self.value[1]
 
 
-# One statement for both rollups: the group's values arrive as three arrays, are summed
-# up per bucket and merged into what the bucket holds. A first (last) sample replaces
-# the bucket's only if it is earlier (later).
+# A group's buckets, summed up here, arrive as one array per column and are merged into
+# what each bucket holds: a first (last) sample replaces the bucket's only if it is
+# earlier (later). Summing up in PostgreSQL instead (unnest of every value, array_agg
+# for first and last) measured 24 ms for 500 values; this, a few ms.
 _MERGE = """
-    ON CONFLICT (parameter_id, bucket) DO UPDATE SET
-        count = r.count + EXCLUDED.count,
-        min = least(r.min, EXCLUDED.min),
-        max = greatest(r.max, EXCLUDED.max),
-        sum = r.sum + EXCLUDED.sum,
-        first_value = CASE WHEN EXCLUDED.first_at < r.first_at
-                           THEN EXCLUDED.first_value ELSE r.first_value END,
-        first_at = least(r.first_at, EXCLUDED.first_at),
-        last_value = CASE WHEN EXCLUDED.last_at > r.last_at
-                          THEN EXCLUDED.last_value ELSE r.last_value END,
-        last_at = greatest(r.last_at, EXCLUDED.last_at)"""
-_SUMMARY = """
-    count(*), min(v), max(v), sum(v), min(t), (array_agg(v ORDER BY t))[1],
-    max(t), (array_agg(v ORDER BY t DESC))[1]
-    FROM samples GROUP BY 1, 2"""
-_RECORD = (
-    "WITH samples AS (SELECT * FROM unnest(%s::int4[], %s::timestamptz[], %s::float8[])"
-    " AS s(p, t, v)),"
-    " seconds AS (INSERT INTO history_rollup_1s AS r"
-    " SELECT p, date_trunc('second', t, 'UTC'), " + _SUMMARY + _MERGE + ")"
-    " INSERT INTO history_rollup_1m AS r"
-    " SELECT p, date_trunc('minute', t, 'UTC'), " + _SUMMARY + _MERGE
-)
+INSERT INTO {} AS r
+SELECT * FROM unnest(%b::int4[], %b::timestamptz[], %b::int4[], %b::float8[], %b::float8[],
+                     %b::float8[], %b::timestamptz[], %b::float8[], %b::timestamptz[],
+                     %b::float8[])
+ON CONFLICT (parameter_id, bucket) DO UPDATE SET
+    count = r.count + EXCLUDED.count,
+    min = least(r.min, EXCLUDED.min),
+    max = greatest(r.max, EXCLUDED.max),
+    sum = r.sum + EXCLUDED.sum,
+    first_value = CASE WHEN EXCLUDED.first_at < r.first_at
+                       THEN EXCLUDED.first_value ELSE r.first_value END,
+    first_at = least(r.first_at, EXCLUDED.first_at),
+    last_value = CASE WHEN EXCLUDED.last_at > r.last_at
+                      THEN EXCLUDED.last_value ELSE r.last_value END,
+    last_at = greatest(r.last_at, EXCLUDED.last_at)"""
+
+
+def _least(a: float, b: float) -> float:
+    """PostgreSQL's order of float8: NaN above every number, equal to itself."""
+    return b if math.isnan(a) else a if math.isnan(b) else min(a, b)
+
+
+def _greatest(a: float, b: float) -> float:
+    return a if math.isnan(a) else b if math.isnan(b) else max(a, b)
+
+
+class _Bucket:
+    """One tag's samples in one bucket, in time order."""
+
+    __slots__ = ("count", "first", "first_at", "last", "last_at", "max", "min", "sum")
+
+    def __init__(self, at_us: int, value: float) -> None:
+        self.count, self.min, self.max, self.sum = 1, value, value, value
+        self.first_at = self.last_at = at_us
+        self.first = self.last = value
+
+    def add(self, at_us: int, value: float) -> None:
+        self.count += 1
+        self.min, self.max = _least(self.min, value), _greatest(self.max, value)
+        self.sum += value
+        # By time, not arrival: a clock stepped back may bring an earlier sample later.
+        if at_us < self.first_at:
+            self.first_at, self.first = at_us, value
+        if at_us > self.last_at:
+            self.last_at, self.last = at_us, value
 
 
 def record(
@@ -75,17 +98,26 @@ def record(
 ) -> None:
     """Add the values of ``batches`` to the rollups, in the caller's transaction (the
     write group's: so a group's samples are in the rollups exactly once, with it)."""
-    ids: list[int] = []
-    times: list[datetime] = []
-    values: list[float] = []
-    for b in batches:
-        at = db_timestamp(b.sampled_at_us)
-        for key, value in b.values.items():
-            ids.append(parameter_ids[key])
-            times.append(at)
-            values.append(value)
-    if ids:
-        cur.execute(_RECORD, (ids, times, values))
+    for resolution in Resolution:
+        width = resolution.width // timedelta(microseconds=1)
+        buckets: dict[tuple[int, int], _Bucket] = {}
+        for b in batches:
+            start = b.sampled_at_us - b.sampled_at_us % width
+            for key, value in b.values.items():
+                found = buckets.get((parameter_ids[key], start))
+                if found is None:
+                    buckets[(parameter_ids[key], start)] = _Bucket(b.sampled_at_us, value)
+                else:
+                    found.add(b.sampled_at_us, value)
+        if not buckets:
+            return
+        rows = [
+            (p, db_timestamp(start), s.count, s.min, s.max, s.sum, db_timestamp(s.first_at),
+             s.first, db_timestamp(s.last_at), s.last)
+            for (p, start), s in buckets.items()
+        ]  # fmt: skip
+        columns = [list(c) for c in zip(*rows, strict=True)]
+        cur.execute(_MERGE.format(resolution.table).encode(), columns)
 
 
 @dataclass(frozen=True, slots=True)
