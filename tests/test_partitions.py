@@ -15,7 +15,7 @@ from psycopg import errors
 
 from ald_gui.config.partitions import PartitionSettings
 from ald_gui.store.invariants import check_data
-from ald_gui.store.partitions import add_ahead
+from ald_gui.store.partitions import PartitionUpkeep, add_ahead
 from tests.fixtures.pg import RolesDatabase, scalar
 from tests.history_writes import SAMPLE_TABLES, Console, utc_day
 
@@ -112,3 +112,23 @@ def test_a_one_day_query_reads_one_partition(
     assert row is not None
     plan = row[0] if isinstance(row[0], list) else json.loads(row[0])
     assert _relations(plan[0]["Plan"]) == {f"{table}_p{day:%Y%m%d}"}
+
+
+def test_the_upkeep_runs_at_once_then_hourly_and_a_refusal_is_tried_again_sooner(
+    migrated_pg_dsn: str, pg_conn: psycopg.Connection[Any]
+) -> None:
+    now = [1000.0]
+    upkeep = PartitionUpkeep(PartitionSettings(), clock=lambda: now[0])
+    assert upkeep.due()
+    with psycopg.connect(migrated_pg_dsn) as conn:
+        upkeep.run(conn)
+    now[0] += 3599
+    assert not upkeep.due()
+    now[0] += 1
+    assert upkeep.due()
+    upkeep.run(pg_conn)  # a database without the function: samples go to the default
+    assert pg_conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    now[0] += 299
+    assert not upkeep.due()
+    now[0] += 1
+    assert upkeep.due()
