@@ -7,6 +7,7 @@ database operation happens in the engine's threads.
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from contextlib import suppress
 from enum import Enum
@@ -273,9 +274,12 @@ class MainWindow(QMainWindow):
             apply_theme(app, name)
 
     def _who(self) -> str:
-        """Whom a golden marking names: the logged-in account, else the operator field."""
+        """Whom a golden marking names: the logged-in account, else the operator field,
+        else the login name of this computer's user (as ``ald-gui runs golden``)."""
         session = self.engine.session
-        return session.account if session is not None else self.panel.operator.text()
+        if session is not None:
+            return session.account
+        return self.panel.operator.text().strip() or getpass.getuser()
 
     # -- engine --------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ class RunsWindow(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.list)
         split.addWidget(self.page)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self.resize(1400, 900)
