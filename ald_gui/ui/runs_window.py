@@ -103,7 +103,8 @@ class RunsWindow(QWidget):
         self.page.set_actor(actor)
 
     def stop(self) -> None:
-        """End the marking thread (the reader's belongs to the engine), an export and a
-        report under way."""
+        """Close, ending the marking thread (the reader's belongs to the engine), an
+        export and a report under way."""
+        self.close()
         self.page.stop()
         self._marker.close()
