@@ -10,9 +10,11 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 from contextlib import suppress
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
+import psycopg
 from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
@@ -30,15 +32,17 @@ from ald_gui.domain.health import PlcHealth
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.recipe import Recipe
 from ald_gui.domain.recipe_progress import RecipeProgress
-from ald_gui.domain.stream import RunEnded, RunStatus
+from ald_gui.domain.stream import RunEnded, RunStatus, now_us
 from ald_gui.engine.engine import Engine
 from ald_gui.store.health import WriterHealth
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
+from ald_gui.store.shift_log import shift_records
 from ald_gui.ui.alarm_screens import AlarmScreens
 from ald_gui.ui.banner_words import BannerConditions
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.event_text import WriteAsked
 from ald_gui.ui.health import HealthStrip
+from ald_gui.ui.journal_reader import JournalReader, reader_dsn
 from ald_gui.ui.key_values import KeyValues
 from ald_gui.ui.overview import ReactorOverview
 from ald_gui.ui.parameters import ParameterTable
@@ -48,6 +52,8 @@ from ald_gui.ui.recipe_run import AskReason, RecipeRunPanel, ask_abort_reason
 from ald_gui.ui.runs_window import RunsWindow
 from ald_gui.ui.theme import apply_theme, available_themes
 from ald_gui.ui.trends import TrendView
+
+LOG_SHIFT_H = 12  # the event log starts with this many hours from the record
 
 
 class CloseChoice(Enum):
@@ -98,6 +104,7 @@ class MainWindow(QMainWindow):
         interval = config.poll.interval_s
 
         self.panel = ProcessPanel(confirm=confirm)
+        self._shift_reader = JournalReader(lambda: reader_dsn(engine), self)
         self.conditions = BannerConditions()  # what the banner says besides the run
         self.trends = TrendView(config.tags, poll_interval_s=interval)
         self.trends.attach_history(engine.history, engine.machine)
@@ -285,6 +292,7 @@ class MainWindow(QMainWindow):
 
     def engine_opened(self) -> None:
         self.panel.set_ready(True)
+        self._read_last_shift()
         # After the engine opened its data directory, so the library folder is made
         # inside one whose permissions are settled.
         try:
@@ -294,6 +302,26 @@ class MainWindow(QMainWindow):
             return
         self.recipes.set_library(self.library)
         self._list_recipes()
+
+    def _read_last_shift(self) -> None:
+        """The event log starts with the last shift from the record, read off the GUI
+        thread (store.shift_log); the log says so if the database cannot be read."""
+        until = now_us()
+        since = until - int(LOG_SHIFT_H * 3600e6)
+        machine, limit = self.engine.machine, self.events.model.max_entries
+        since_text = datetime.fromtimestamp(since / 1e6).strftime("%d %b %H:%M")
+
+        def work(dsn: str) -> list[object]:
+            with psycopg.connect(dsn, connect_timeout=5) as conn:
+                return list(shift_records(conn, machine, since, until, limit))
+
+        self._shift_reader.answered.connect(
+            lambda records: self.events.add_record(records, since_text)
+        )
+        self._shift_reader.failed.connect(
+            lambda why: self.statusBar().showMessage(f"The last shift's events: {why}", 10000)
+        )
+        self._shift_reader.ask(work)
 
     def _list_recipes(self) -> None:
         if self.library is not None:
@@ -381,6 +409,7 @@ class MainWindow(QMainWindow):
         self._save()
         self.alarms.stop()
         self.runs.stop()
+        self._shift_reader.stop()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             # Blocks until every sample is in the spool and the threads have stopped.
