@@ -52,7 +52,7 @@ from ald_gui.config.load import load_config
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.tags import DataType
 from ald_gui.store import roles
-from ald_gui.store.history import Series, column_us, fetch_many, fetch_raw
+from ald_gui.store.history import Series, fetch_many, fetch_raw
 from ald_gui.store.history_m4 import plan_reduction, reduction_query
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.roles import Group
@@ -211,7 +211,7 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[list[float], object]:
 
 def plan_of_reduced(conn: psycopg.Connection[Any], pid: int, start_us: int, end_us: int) -> str:
     """The scans under the reduced query of one curve, from EXPLAIN."""
-    reduction = plan_reduction(conn, start_us, end_us, column_us(start_us, end_us, WIDTH_PX))
+    reduction = plan_reduction(conn, start_us, end_us, WIDTH_PX)
     query, args = reduction_query(reduction, pid)
     select = query.as_string(conn).split("COPY (", 1)[1].rsplit(") TO STDOUT", 1)[0]
     lines = [r[0] for r in conn.execute("EXPLAIN " + select, args).fetchall()]

@@ -131,7 +131,7 @@ def fetch_many(
     """``fetch_series`` for each of ``tag_keys`` (one query per tag, one id lookup for
     all of them), keyed by tag. Raises like ``fetch_series``; UnknownTag names every tag
     the machine does not have."""
-    column = column_us(start_us, end_us, width_px)
+    column_us(start_us, end_us, width_px)  # the span and width checks, before any query
     ids = _parameter_ids(conn, machine, tag_keys)
     bounds = {"start": db_timestamp(start_us), "end": db_timestamp(end_us)}
     limit = RAW_ROWS_PER_PX * width_px
@@ -143,7 +143,7 @@ def fetch_many(
             answer[key] = Series(key, t_us, values, reduced=False)
             continue
         if reduction is None:
-            reduction = plan_reduction(conn, start_us, end_us, column)
+            reduction = plan_reduction(conn, start_us, end_us, width_px)
         t_us, values = _points(conn, *reduction_query(reduction, ids[key]))
         answer[key] = Series(key, t_us, values, reduced=True, columns=reduction)
     return answer

@@ -43,10 +43,12 @@ class Reduction:
 
 
 def plan_reduction(
-    conn: psycopg.Connection[Any], start_us: int, end_us: int, column_us: int
+    conn: psycopg.Connection[Any], start_us: int, end_us: int, width_px: int
 ) -> Reduction:
-    """The coarsest rollup the schema has whose buckets are no wider than a column;
-    the raw rows when none is. One catalogue look-up."""
+    """At most ``width_px`` columns over the span: from the coarsest rollup the schema
+    has whose buckets are no wider than a column of the span, its grid widened to whole
+    buckets; from the raw rows when there is none. One catalogue look-up."""
+    column_us = -(-(end_us - start_us) // width_px)
     names = [name for name, _ in ROLLUPS]
     rows = conn.execute(
         "SELECT relname FROM pg_class WHERE relname = ANY(%s) AND pg_table_is_visible(oid)",
@@ -56,13 +58,10 @@ def plan_reduction(
     for table, bucket in ROLLUPS:
         if table in present and bucket <= column_us:
             origin = start_us - start_us % bucket
-            return Reduction(
-                table,
-                bucket,
-                origin,
-                -(-column_us // bucket) * bucket,
-                -(-end_us // bucket) * bucket,
-            )
+            end = -(-end_us // bucket) * bucket
+            # Whole buckets per column, few enough columns for the widened span.
+            column = -(-(end - origin) // (width_px * bucket)) * bucket
+            return Reduction(table, bucket, origin, column, end)
     return Reduction("parameter_value_history", 0, start_us, column_us, end_us)
 
 
