@@ -137,7 +137,10 @@ def wait_caught_up(fleet: Fleet, since: float, limit_s: float) -> dict[str, floa
     while len(done) < len(fleet.consoles) and time.monotonic() - since < limit_s:
         for c in fleet.consoles:
             if c.machine not in done:
-                age = c.writer()["oldest_unsent_age_s"]
+                try:
+                    age = c.writer()["oldest_unsent_age_s"]
+                except OSError:  # too busy catching up to answer within 30 s: not yet
+                    continue
                 if age is None or age < CAUGHT_UP_S:
                     done[c.machine] = round(time.monotonic() - since, 1)
         time.sleep(0.5)

@@ -44,6 +44,7 @@ def test_doctor_is_clean_on_whole_data_and_names_a_broken_invariant(
         "schema": True,
         "invariants": True,
         "audit": True,
+        "retention": True,
         "spool": True,
         "plc": True,
     }
@@ -80,7 +81,7 @@ def test_doctor_data_judges_the_data_without_the_plc(
     assert data.returncode == 0, data.stdout + data.stderr
     report = json.loads(data.stdout)
     assert report["ok"] and [c["name"] for c in report["checks"]] == [
-        "database", "schema", "invariants", "audit", "spool"
+        "database", "schema", "invariants", "audit", "retention", "spool"
     ]  # fmt: skip
 
 

@@ -171,8 +171,8 @@ def test_cancel_mid_export_leaves_no_file_at_all(recorded: RecordedRun, tmp_path
 def test_bad_requests_are_named(recorded: RecordedRun, tmp_path: Path) -> None:
     run = str(recorded.run_id)
     cases = [
-        (ExportRequest(tmp_path / "x.parquet", run="0123abcd"), "no run 0123abcd"),
-        (ExportRequest(tmp_path / "x.parquet", run="01"), "too short"),
+        (ExportRequest(tmp_path / "x.parquet", run="0123abcd"), "run '0123abcd': no run's id"),
+        (ExportRequest(tmp_path / "x.parquet", run="01"), "at least its first 4 characters"),
         (ExportRequest(tmp_path / "x.parquet", run=run, tags=("chamber_heater.temperatur",)),
          "unknown tag chamber_heater.temperatur .*did you mean chamber_heater.temperature"),
         (ExportRequest(tmp_path / "x.parquet", machine=recorded.machine, from_us=2, to_us=1),
@@ -200,7 +200,7 @@ def test_ald_gui_export_writes_the_file_and_names_what_is_wrong(
     assert f"{rows:,} samples" in done.stdout
 
     unknown = ald("export", "--config", config, "--run", "0123abcd", "-o", tmp_path / "u.csv")
-    assert unknown.returncode == 2 and "no run 0123abcd in the database" in unknown.stderr
+    assert unknown.returncode == 2 and "run '0123abcd': no run's id starts so" in unknown.stderr
     backwards = ald("export", "--config", config, "--from", "2026-12-01T10:00Z",
                     "--to", "2026-12-01T09:00Z")  # fmt: skip
     assert backwards.returncode == 2 and "is not before --to" in backwards.stderr

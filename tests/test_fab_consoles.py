@@ -3,7 +3,9 @@ with its own simulator, data directory, machine name and database login) recordi
 into one Debian PostgreSQL 15 database that a DBA set up with ``ald-gui db init``, as the
 README's *Pointing two consoles at one server* tells a new user to. Each holds its own
 lease; doctor is clean for each machine; a third console started with a machine name
-that is taken is refused, naming the console that holds it, and records nothing.
+that is taken is refused, naming the console that holds it, and records nothing; both
+machines' runs show in ``ald-gui runs list`` and in the window's runs list (the runs
+browser), and its machine filter narrows them to one machine's.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ import pytest
 import tomli_w
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+from pytestqt.qtbot import QtBot
 
 from ald_gui.cli.db_cmd import ADMIN_PASSWORD_ENV
 from ald_gui.config.load import load_config
+from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.sim.server import Simulator
+from ald_gui.ui.run_questions import RunQuestions
+from ald_gui.ui.runs_list import RunsList
 from tests.console_process import Console, write_config
 from tests.fixtures.debian_pg import DebianCluster
 from tests.fixtures.pg import scalar
@@ -82,7 +88,11 @@ def _run_rows(dsn: str, run_id: str) -> int:
 
 
 def test_two_consoles_record_on_one_server_each_under_its_own_lease(
-    debian_server: DebianCluster, fab_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    debian_server: DebianCluster,
+    fab_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot,
 ) -> None:
     suffix = uuid.uuid4().hex[:6]  # logins are cluster-wide; the session's server is shared
     machines = ("etch-ald-1", "etch-ald-2")
@@ -180,3 +190,23 @@ def test_two_consoles_record_on_one_server_each_under_its_own_lease(
     only = _ald("runs", "list", "--json", "--machine", machines[1],
                 "--config", configs[machines[0]], env=env)  # fmt: skip
     assert [r["id"] for r in json.loads(only.stdout)["runs"]] == [runs[machines[1]]]
+    _runs_browser_shows_both(qtbot, make_conninfo(server, user=reader, password=reader_password),
+                             {m: uuid.UUID(r) for m, r in runs.items()})  # fmt: skip
+
+
+def _runs_browser_shows_both(qtbot: QtBot, reader: str, runs: dict[str, uuid.UUID]) -> None:
+    """The window's runs list, reading as the reader, shows every machine's run and,
+    with its machine filter set, one machine's."""
+    queries = HistoryQueries(lambda: reader)
+    listing = RunsList(RunQuestions(queries, "runs list"))
+    qtbot.addWidget(listing)
+    try:
+        listing.search()
+        qtbot.waitUntil(lambda: {(r.machine, r.id) for r in listing.runs} == set(runs.items()))
+        second = sorted(runs)[1]
+        listing.machine.setCurrentIndex(listing.machine.findData(second))
+        listing.search()
+        qtbot.waitUntil(lambda: [r.id for r in listing.runs] == [runs[second]])
+        assert listing.message.text() == "Runs 1–1 of 1"
+    finally:
+        queries.close()

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ald_gui.store.db import db_timestamp
@@ -21,6 +22,7 @@ from ald_gui.store.history import (
     UnknownTag,
     column_us,
     fetch_many,
+    fetch_raw,
     fetch_series,
 )
 from ald_gui.store.roles import Group
@@ -41,10 +43,46 @@ def add_tag(conn: psycopg.Connection[Any], machine: str, key: str) -> int:
     return int(row[0])
 
 
+# The rollups of migration 0013 (partitioned history), as a plain table where the
+# schema does not have them yet: what store.history_m4 reads.
+_ROLLUP_TABLE = """
+CREATE TABLE IF NOT EXISTS {} (
+    parameter_id integer NOT NULL, bucket timestamptz NOT NULL, count integer NOT NULL,
+    min double precision NOT NULL, max double precision NOT NULL,
+    sum double precision NOT NULL, first_at timestamptz NOT NULL,
+    first_value double precision NOT NULL, last_at timestamptz NOT NULL,
+    last_value double precision NOT NULL, PRIMARY KEY (parameter_id, bucket))
+"""
+_ROLLUP_FILL = """
+INSERT INTO {table} AS r
+SELECT parameter_id, date_trunc(%(unit)s, sampled_at, 'UTC'), count(*), min(value),
+       max(value), sum(value), min(sampled_at), (array_agg(value ORDER BY sampled_at))[1],
+       max(sampled_at), (array_agg(value ORDER BY sampled_at DESC))[1]
+FROM parameter_value_history WHERE transaction_id = %(tx)s GROUP BY 1, 2
+ON CONFLICT (parameter_id, bucket) DO UPDATE SET
+    count = r.count + EXCLUDED.count, min = least(r.min, EXCLUDED.min),
+    max = greatest(r.max, EXCLUDED.max), sum = r.sum + EXCLUDED.sum,
+    first_value = CASE WHEN EXCLUDED.first_at < r.first_at
+                       THEN EXCLUDED.first_value ELSE r.first_value END,
+    first_at = least(r.first_at, EXCLUDED.first_at),
+    last_value = CASE WHEN EXCLUDED.last_at > r.last_at
+                      THEN EXCLUDED.last_value ELSE r.last_value END,
+    last_at = greatest(r.last_at, EXCLUDED.last_at)
+"""
+ROLLUPS = {"history_rollup_1s": "second", "history_rollup_1m": "minute"}
+
+
+def add_rollups(conn: psycopg.Connection[Any]) -> None:
+    for table in ROLLUPS:
+        conn.execute(sql.SQL(_ROLLUP_TABLE).format(sql.Identifier(table)))
+        conn.execute(sql.SQL("GRANT SELECT ON {} TO ald_reader").format(sql.Identifier(table)))
+
+
 def add_rows(
     conn: psycopg.Connection[Any], parameter_id: int, t_us: np.ndarray, values: np.ndarray
 ) -> None:
-    """History rows as the writer leaves them (a ledger row for their transaction)."""
+    """History rows as the writer leaves them (a ledger row for their transaction, and
+    the rollups where the schema has them)."""
     tx = uuid.uuid4()
     conn.execute(
         "INSERT INTO write_transactions (transaction_id, machine, history_rows, run_rows, "
@@ -56,12 +94,21 @@ def add_rows(
     ) as copy:
         for t, v in zip(t_us.tolist(), values.tolist(), strict=True):
             copy.write_row((parameter_id, db_timestamp(t), v, tx))
+    for table, unit in ROLLUPS.items():
+        if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() != (None,):
+            conn.execute(sql.SQL(_ROLLUP_FILL).format(table=sql.Identifier(table)),
+                         {"unit": unit, "tx": tx})  # fmt: skip
 
 
-@pytest.fixture
-def history_db(migrated_pg_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    """The owner's connection (to add rows), autocommit."""
+@pytest.fixture(params=["rows", "rollups"])
+def history_db(
+    request: pytest.FixtureRequest, migrated_pg_dsn: str
+) -> Iterator[psycopg.Connection[Any]]:
+    """The owner's connection (to add rows), autocommit; with the rollups or without
+    (where the schema has none)."""
     with psycopg.connect(migrated_pg_dsn, autocommit=True) as conn:
+        if request.param == "rollups":
+            add_rollups(conn)
         yield conn
 
 
@@ -99,10 +146,15 @@ def test_a_long_span_comes_reduced_to_four_points_per_column_at_most(history_db,
     assert series.reduced
     assert 200 < len(series) <= 4 * 200
     assert np.all(np.diff(series.t_us) > 0)
-    # Every point is a real row, at its true time.
-    index = np.searchsorted(t, series.t_us)
-    np.testing.assert_array_equal(t[index], series.t_us)
-    np.testing.assert_array_equal(v[index], series.values)
+    assert series.columns is not None
+    if series.columns.bucket_us:
+        # From a rollup: real values, the lowest and highest placed in their bucket.
+        assert np.isin(series.values, v).all()
+    else:
+        # From the rows: every point is a real row, at its true time.
+        index = np.searchsorted(t, series.t_us)
+        np.testing.assert_array_equal(t[index], series.t_us)
+        np.testing.assert_array_equal(v[index], series.values)
     # The first and the last row of the span are kept (the line reaches both ends).
     assert series.t_us[0] == t[0] and series.t_us[-1] == t[-1]
 
@@ -125,6 +177,8 @@ def test_fetch_many_answers_each_tag_and_names_the_unknown_ones(history_db, read
     answer = fetch_many(reader, MACHINE, ["a", "b"], T0, T0 + 60_000_000, 100)
     assert list(answer) == ["a", "b"]
     assert answer["a"].values.tolist() == [0.0] * 10 and answer["b"].values.tolist() == [1.0] * 10
+    raw = fetch_raw(reader, MACHINE, "b", T0 + 1, T0 + 60_000_000)
+    assert not raw.reduced and raw.t_us.tolist() == t[1:].tolist()
     with pytest.raises(UnknownTag, match=r"no tag 'c', 'zz'"):
         fetch_many(reader, MACHINE, ["a", "c", "zz"], T0, T0 + 1, 10)
 
@@ -183,13 +237,26 @@ def test_the_reduced_series_has_the_raw_rows_lowest_and_highest_per_column(
         np.testing.assert_array_equal(series.t_us, rt)
         np.testing.assert_array_equal(series.values, rv)
         return
-    assert series.reduced
+    assert series.reduced and series.columns is not None
+    grid = series.columns
     assert len(series) <= 4 * width
-    w = column_us(lo, hi, width)
-    assert _per_column(series.t_us, series.values, lo, w) == _per_column(rt, rv, lo, w)
-    # Points are real rows at their true times, in time order, the span's ends kept.
-    assert np.all(np.diff(series.t_us) > 0)
-    index = np.searchsorted(rt, series.t_us)
-    np.testing.assert_array_equal(rt[index], series.t_us)
-    np.testing.assert_array_equal(rv[index], series.values)
+    assert grid.column_us >= column_us(lo, hi, width)
+    # The grid: the span's, or (from a rollup) the span widened to whole buckets.
+    assert grid.origin_us <= lo and grid.end_us >= hi
+    assert grid.origin_us > lo - max(grid.bucket_us, 1) and grid.end_us < hi + max(
+        grid.bucket_us, 1
+    )
+    inside = (t >= grid.origin_us) & (t < grid.end_us)
+    rt, rv = t[inside], v[inside]
+    w, origin = grid.column_us, grid.origin_us
+    assert _per_column(series.t_us, series.values, origin, w) == _per_column(rt, rv, origin, w)
+    # In time order, the span's first and last rows kept at their times.
+    assert np.all(np.diff(series.t_us) >= 0)
     assert series.t_us[0] == rt[0] and series.t_us[-1] == rt[-1]
+    assert series.values[0] == rv[0] and series.values[-1] == rv[-1]
+    if not grid.bucket_us:
+        # From the rows: every point is a row, at its true time.
+        assert np.all(np.diff(series.t_us) > 0)
+        index = np.searchsorted(rt, series.t_us)
+        np.testing.assert_array_equal(rt[index], series.t_us)
+        np.testing.assert_array_equal(rv[index], series.values)

@@ -9,11 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 
 from ald_gui.domain import events as ev
-from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
+from ald_gui.domain.audit import AuditEntry
+from ald_gui.domain.refusal import Refusal
+from ald_gui.domain.stream import Gap, Run, RunEnded, RunStarted, RunStatus
 from ald_gui.domain.tags import Tag
 from ald_gui.store.health import WriterEvent, WriterEventKind
 from ald_gui.ui.event_log import EventLog
-from ald_gui.ui.event_text import Category, Entry, Severity
+from ald_gui.ui.event_text import Category, Entry, Severity, describe
 
 T0 = 1_700_000_000_123_000  # µs
 RUN_ID = uuid.UUID("1f3a9c2e-4b7d-4e11-9a0f-22c1d5e8b7a4")
@@ -295,3 +297,37 @@ def test_an_object_without_a_time_stamp_is_refused(log: EventLog) -> None:
 def test_max_entries_must_be_positive(qtbot) -> None:
     with pytest.raises(ValueError, match="max_entries must be at least 1, not 0"):
         EventLog(max_entries=0)
+
+
+# Records of the stream, as the last shift is read back at start (store.shift_log).
+RECORD_EXAMPLES = [
+    # Records of the stream, as the last shift is read back at start (store.shift_log).
+    (
+        Gap(3, T0, "PLC 10.0.0.5:502 did not answer within 0.5 s"),
+        (ERR, Category.PLC, "PLC lost: PLC 10.0.0.5:502 did not answer within 0.5 s"),
+    ),
+    (
+        Refusal(4, T0, "precursor needs vacuum", VALVE.key, 1.0, "refused by interlock 'x'"),
+        (
+            WARN,
+            Category.WRITE,
+            "Write refused: valve_1.valve_state = OPEN — refused by interlock 'x'",
+        ),
+    ),
+    (
+        AuditEntry(5, T0, "alice", "operator", "write", HEATER_SET.key, "120", "175"),
+        (INFO, Category.WRITE, "Write chamber_heater.temperature_set: 120 °C → 175 °C · by alice"),
+    ),
+    (
+        AuditEntry(6, T0, "bob", "viewer", "login failed", "bob", reason="wrong password"),
+        (WARN, Category.ACCOUNT, "Login failed bob (wrong password) · by bob"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("record", "expected"), RECORD_EXAMPLES, ids=lambda x: type(x).__name__)
+def test_each_record_of_the_last_shift_reads_as_the_live_event_did(
+    record: object, expected: tuple[Severity, Category, str]
+) -> None:
+    entry = describe(record, {HEATER_SET.key: HEATER_SET, VALVE.key: VALVE})
+    assert (entry.severity, entry.category, entry.message) == expected

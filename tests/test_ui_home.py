@@ -16,8 +16,8 @@ from ald_gui.config.overview import spot_ids
 from ald_gui.domain.accounts import Actor, Role
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
+from ald_gui.ui.live_look import Kind
 from ald_gui.ui.main_window import CloseChoice, MainWindow
-from ald_gui.ui.overview_spots import Kind
 from tests.fixtures.plc import quick
 
 V1 = "valve_1.valve_state"
@@ -179,15 +179,44 @@ def test_the_view_menu_brings_back_every_closed_dock_and_resets_the_layout(
     view = window.menuBar().actions()[0].menu()
     assert view is not None
     titles = [a.text() for a in view.actions()]
-    assert titles[:5] == ["Parameters", "Recipes", "Event log", "Alarms", "Reset layout"]
+    assert titles[:6] == [
+        "Key values",
+        "Parameters",
+        "Recipes",
+        "Event log",
+        "Alarms",
+        "Reset layout",
+    ]
     for dock in window.docks:
         dock.close()
     assert not any(d.isVisible() for d in window.docks)
-    view.actions()[2].trigger()  # Event log
-    assert [d.isVisible() for d in window.docks] == [False, False, True, False]
-    window.removeDockWidget(window.docks[0])  # dragged away and lost, as it were
+    view.actions()[3].trigger()  # Event log
+    assert [d.isVisible() for d in window.docks] == [False, False, False, True, False]
+    window.removeDockWidget(window.docks[1])  # dragged away and lost, as it were
     window.reset_layout()
     assert all(d.isVisible() for d in window.docks)
-    area = window.dockWidgetArea(window.docks[0])
+    area = window.dockWidgetArea(window.docks[1])
     assert area == Qt.DockWidgetArea.RightDockWidgetArea
     window.close()
+
+
+def test_the_key_values_are_pinned_across_the_top_large_enough_to_read_from_two_metres(
+    console: tuple[MainWindow, list[tuple[str, str]]], simulator: Simulator, qtbot: QtBot
+) -> None:
+    window, _ = console
+    window.resize(1600, 1000)
+    tiles = window.key_values.tiles
+    assert [t.row.tag.key for t in tiles] == list(window.engine.config.overview.key_values)
+    assert window.key_values.ticking
+    simulator.model.set_value(PRESSURE, 38.3)  # under process vacuum
+    qtbot.waitUntil(lambda: tiles[1].look.text == "38.3 Pa", timeout=5000)
+    caps = {t.row.tag.key: t.cap_height_px for t in tiles}
+    print("cap heights at 1600 x 1000:", caps)  # pytest -s: the closing note's figures
+    # 9 mm at two metres (16 arc-minutes) is about 31 px on a 24-inch 1920 x 1200
+    # screen: the digits make it; the six-letter CLOSED comes within a pixel.
+    digits = [caps[t.row.tag.key] for t in tiles if t.kind is Kind.VALUE]
+    assert min(digits) >= 31 and min(caps.values()) >= 29, caps
+    for tile in tiles:  # nothing cut off
+        assert tile.value.sizeHint().width() <= tile.value.width() + 2, tile.row.tag.key
+    simulator.stall()
+    qtbot.waitUntil(lambda: tiles[0].look.caption == "STALE", timeout=5000)

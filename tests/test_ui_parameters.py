@@ -386,7 +386,7 @@ def test_parse_entry_names_the_range_of_a_non_number(reference_config: AppConfig
 def test_format_value_reads_well(reference_config: AppConfig) -> None:
     tags = {t.key: t for t in reference_config.tags}
     pressure = tags["pressure_gauge_1.pressure_read"]
-    assert format_value(pressure, 100_000.0) == "100\u2009000.0"
+    assert format_value(pressure, 100_000.0) == "100\u2009000"
     assert format_value(pressure, 0.05) == "0.05"
     assert format_value(tags["nitrogen_generator.fault_status"], 1.0) == "FAULT"
     assert format_value(tags["chamber_heater.pid_output"], 42.0) == "42"

@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 
+from ald_gui.cli import retention_cmd
 from ald_gui.cli.database import database
 from ald_gui.config.load import load_config
 from ald_gui.config.models import AppConfig
@@ -53,6 +54,7 @@ def register(sub: Any) -> None:
     )
     init.add_argument("--config", type=Path, help="TOML file (default: the bundled one)")
     init.set_defaults(run=_init)
+    retention_cmd.register(dsub)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -103,7 +105,7 @@ def _init(args: argparse.Namespace) -> int:
         return 2
     config = load_config(args.config)
     passwords = {login: _login_password(config, group) for login, group in logins.items()}
-    dsn = _admin_conninfo(args.admin_dsn)
+    dsn = admin_conninfo(args.admin_dsn)
     try:
         with psycopg.connect(dsn) as conn:
             applied = roles.initialise(conn, logins, passwords)
@@ -124,7 +126,9 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _admin_conninfo(admin_dsn: str) -> str:
+def admin_conninfo(admin_dsn: str) -> str:
+    """``admin_dsn`` with the password of ADMIN_PASSWORD_ENV; raises CredentialsError
+    for a DSN that does not parse or carries a password itself."""
     try:
         parts = psycopg.conninfo.conninfo_to_dict(admin_dsn)
     except psycopg.ProgrammingError as exc:

@@ -22,7 +22,7 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.stream import now_us
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError
-from ald_gui.store import migrations
+from ald_gui.store import migrations, retention
 from ald_gui.store.audit_verify import verify_chains
 from ald_gui.store.invariants import check_data
 from ald_gui.store.server import ServerError
@@ -143,6 +143,7 @@ def _database_checks(config: AppConfig, data_dir: Path | None) -> list[Check]:
             checks.append(Check("schema", True, f"version {state.database_version}", figures))
             checks.append(_invariants(conn, config.database.machine))
             checks.append(_audit(conn))
+            checks.append(_retention(conn))
     except (psycopg.Error, ServerError) as exc:
         checks.append(Check("database", False, f"unreachable: {exc}".strip()))
     return checks
@@ -185,6 +186,24 @@ def _audit(conn: psycopg.Connection[Any]) -> Check:
         return Check("audit", False, detail + " (ald-gui audit verify lists every break)", figures)
     whole = ", ".join(f"{c.entries} of {c.machine}" for c in chains) or "no entries yet"
     return Check("audit", True, f"chain whole: {whole}", figures)
+
+
+def _retention(conn: psycopg.Connection[Any]) -> Check:
+    """What retention dropped and when: the history before a cut is gone on purpose."""
+    done = retention.drops(conn)
+    if not done:
+        return Check("retention", True, "nothing dropped", {"drops": []})
+    return Check(
+        "retention",
+        True,
+        "; ".join(map(str, done)) + " (the ledger counts those rows as dropped)",
+        {"drops": [_as_dict(d) for d in done]},
+    )
+
+
+def _as_dict(drop: retention.Drop) -> dict[str, Any]:
+    return {"dropped_at": drop.dropped_at, "dropped_by": drop.dropped_by, "cut": drop.cut,
+            "rows": drop.rows}  # fmt: skip
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ald_gui.config.models import AppConfig
-from ald_gui.config.overview import OverviewSettings, check_spots, resolve_picture
+from ald_gui.config.overview import check_spots, resolve_picture
 
 DEFAULT_CONFIG_NAME = "reference_reactor.toml"
 
@@ -80,7 +80,8 @@ def _with_picture(config: AppConfig, source: Path | str) -> AppConfig:
         problems = [str(exc)]
     if problems:
         raise ConfigError(source, [f"overview.picture: {p}" for p in problems])
-    return config.model_copy(update={"overview": OverviewSettings(picture=str(svg))})
+    overview = config.overview.model_copy(update={"picture": str(svg)})
+    return config.model_copy(update={"overview": overview})
 
 
 def load_config(path: Path | str | None = None) -> AppConfig:

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ald_gui.config.accounts import AccountSettings
 from ald_gui.config.alarms import AlarmSettings, check_alarms
-from ald_gui.config.overview import OverviewSettings
+from ald_gui.config.overview import OverviewSettings, check_key_values
+from ald_gui.config.partitions import PartitionSettings
 from ald_gui.config.process import ProcessSettings, check_process
 from ald_gui.domain.tags import ByteOrder, Tag, WordOrder
 
@@ -111,6 +112,7 @@ class AppConfig(_Section):
     plc: PlcSettings = PlcSettings()
     poll: PollSettings = PollSettings()
     database: DatabaseSettings = DatabaseSettings()
+    partitions: PartitionSettings = PartitionSettings()
     tags: tuple[Tag, ...] = ()
     process: ProcessSettings = ProcessSettings()
     alarms: tuple[AlarmSettings, ...] = ()
@@ -120,7 +122,11 @@ class AppConfig(_Section):
     @model_validator(mode="after")
     def _process_refers_to_tags(self) -> Self:
         tags = {t.key: t for t in self.tags}
-        problems = check_process(self.process, tags) + check_alarms(self.alarms, tags)
+        problems = (
+            check_process(self.process, tags)
+            + check_alarms(self.alarms, tags)
+            + check_key_values(self.overview, tags)
+        )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -23,6 +23,25 @@ class OverviewSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     picture: str = ""
+    # The values pinned above the screens, large enough to read from two metres: tag
+    # keys, in order.
+    key_values: tuple[str, ...] = ()
+
+
+def check_key_values(settings: OverviewSettings, tag_keys: Iterable[str]) -> list[str]:
+    """Each pinned key value that is no tag of this machine (or twice), as a problem."""
+    known = set(tag_keys)
+    problems = [
+        f"overview.key_values[{i}]: {key!r} is no tag of this machine"
+        for i, key in enumerate(settings.key_values)
+        if key not in known
+    ]
+    seen: set[str] = set()
+    for i, key in enumerate(settings.key_values):
+        if key in seen:
+            problems.append(f"overview.key_values[{i}]: {key!r} is pinned twice")
+        seen.add(key)
+    return problems
 
 
 def resolve_picture(picture: str, config_file: Path | None) -> Path:

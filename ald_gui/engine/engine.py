@@ -205,6 +205,7 @@ class Engine(QObject):
             on_health=self._writer_health_seen,
             on_event=self._writer_event.emit,
             lease=self.lease,
+            partitions=self.config.partitions,
         )
         # Before the writer starts: an unreadable clock mark refuses the start cleanly.
         mark = ClockMark(paths.clock_mark_path(self.data_dir))

@@ -26,6 +26,7 @@ import psycopg
 from psycopg import Connection
 from psycopg.rows import TupleRow
 
+from ald_gui.config.partitions import PartitionSettings
 from ald_gui.domain.backoff import Backoff
 from ald_gui.domain.stream import Batch, now_us
 from ald_gui.domain.tags import Tag
@@ -36,6 +37,7 @@ from ald_gui.store.health import PoolFigures, WriterEvent, WriterEventKind
 from ald_gui.store.historian_pool import historian_pool
 from ald_gui.store.lease import Lease, LeaseTaken
 from ald_gui.store.parameters import sync_parameters
+from ald_gui.store.partitions import PartitionUpkeep
 from ald_gui.store.runs import close_orphaned_runs
 from ald_gui.store.spool import Spool, SpoolGroup
 
@@ -102,6 +104,7 @@ class CommitLoop:
         health_changed: Callable[[], None],
         session_runs: Callable[[], set[uuid.UUID]],
         note_error: Callable[[str], None],
+        partitions: PartitionSettings,
     ) -> None:
         self._spool, self._machine, self._tags = spool, machine, tuple(tags)
         self._lease, self._limits, self._backoff = lease, limits, backoff
@@ -118,6 +121,7 @@ class CommitLoop:
         self._schema_refusal = ""
         self._commit_refusal = ""  # the reason last reported, so it is reported once
         self._orphans_closed = False
+        self._partitions = PartitionUpkeep(partitions)
         self.figures = CommitFigures(latency_samples)
         self.connected = False
         self.schema_version: int | None = None
@@ -198,6 +202,10 @@ class CommitLoop:
             return _Step.LEASE_TAKEN if self.lease_taken else _Step.BLOCKED
         if self._lease.renewal_due():
             step = self._attempt(self._lease.hold)
+            if step is not None:
+                return step
+        if self._partitions.due():
+            step = self._attempt(self._partitions.run)
             if step is not None:
                 return step
         self._handover.journaled.clear()  # before looking, so no append goes unnoticed

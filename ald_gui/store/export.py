@@ -24,6 +24,7 @@ import psycopg
 from ald_gui.store.db import db_timestamp
 from ald_gui.store.export_files import ExportFile, Format, Layout, TagColumn, UnwritableTarget
 from ald_gui.store.export_rows import CHUNK_ROWS, RowSource, read_chunks
+from ald_gui.store.run_history import RunNotFound, find_run_id
 
 __all__ = [
     "ExportCancelled",
@@ -35,7 +36,6 @@ __all__ = [
     "Progress",
     "RunRecord",
     "export",
-    "find_run",
 ]
 
 
@@ -108,24 +108,18 @@ _RUN_COLUMNS = (
 )
 
 
-def find_run(conn: psycopg.Connection[Any], run: str) -> RunRecord:
-    """The run whose id is ``run`` or starts with it (at least 4 characters); raises
-    ExportError naming the id when there is none, or more than one."""
-    text = run.strip().lower()
-    if len(text) < 4:
-        raise ExportError(f"run id {run!r} is too short: give at least its first 4 characters")
-    rows = conn.execute(
-        f"SELECT {_RUN_COLUMNS} FROM process_executions WHERE id::text LIKE %s LIMIT 2",
-        (text.replace("%", "").replace("_", "") + "%",),
-    ).fetchall()
-    if not rows:
-        raise ExportError(
-            f"no run {run} in the database: check the id (the runs browser and the event "
-            "log show them)"
-        )
-    if len(rows) > 1:
-        raise ExportError(f"more than one run starts with {run}: give more of its id")
-    return RunRecord(*rows[0])
+def _run(conn: psycopg.Connection[Any], text: str) -> RunRecord:
+    """The run ``text`` names (its id or its first characters, as run history takes
+    them); raises ExportError saying why it names none."""
+    try:
+        run_id = find_run_id(conn, text)
+    except RunNotFound as exc:
+        raise ExportError(f"{exc}: Run history and `ald-gui runs list` show the ids") from None
+    row = conn.execute(
+        f"SELECT {_RUN_COLUMNS} FROM process_executions WHERE id = %s", (run_id,)
+    ).fetchone()
+    assert row is not None  # runs are never deleted
+    return RunRecord(*row)
 
 
 def _tags(
@@ -192,7 +186,7 @@ def _metadata(
 def _plan(conn: psycopg.Connection[Any], request: ExportRequest,
           now_us: int) -> tuple[RunRecord | None, str, RowSource]:  # fmt: skip
     if request.run:
-        run = find_run(conn, request.run)
+        run = _run(conn, request.run)
         end = now_us if run.ended_at is None else _us(run.ended_at)
         return run, run.machine, RowSource(run.id, (), _us(run.started_at), end)
     if request.from_us is None or request.to_us is None:

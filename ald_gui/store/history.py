@@ -5,14 +5,17 @@ thread, never the GUI thread (``engine.history_queries`` does both).
 
 ``fetch_series`` answers a span with the raw rows when there are few enough of them
 (at most ``RAW_ROWS_PER_PX`` per pixel column), else with the M4 reduction computed in
-SQL: for every pixel column the first, the last, the lowest and the highest sample, each
-at its true time. Drawn as a line, the M4 series covers exactly the pixels the raw rows
-would (Jugel et al., "M4: a visualization-oriented time series data aggregation", VLDB
-2014), with at most four points per column whatever the span holds.
+SQL: for every pixel column the first, the last, the lowest and the highest sample.
+Drawn as a line, the M4 series covers exactly the pixels the raw rows would (Jugel et
+al., "M4: a visualization-oriented time series data aggregation", VLDB 2014), with at
+most four points per column whatever the span holds.
 
 Pixel columns: the span ``[start_us, end_us)`` is cut into columns ``column_us(span,
 width)`` microseconds wide, column ``j`` covering ``[start_us + j·w, start_us + (j+1)·w)``
 (the last one may reach past ``end_us``, and there are at most ``width_px`` of them).
+Where the schema has rollups (per second, per minute) and a column holds whole buckets
+of one, the columns are aligned on its buckets and read from it (``history_m4``): the
+series' ``columns`` says which grid and source answered.
 Times are integer microseconds since the epoch (the stream clock); rows come over binary
 COPY, which hands timestamptz over as integers, so no microsecond is lost and no Python
 object is made per row.
@@ -26,15 +29,19 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from ald_gui.store.db import db_timestamp
+from ald_gui.store.history_m4 import Reduction, plan_reduction, reduction_query
 
 __all__ = [
     "RAW_ROWS_PER_PX",
+    "Reduction",
     "Series",
     "UnknownTag",
     "column_us",
     "fetch_many",
+    "fetch_raw",
     "fetch_series",
 ]
 
@@ -58,14 +65,16 @@ class UnknownTag(KeyError):
 @dataclass(frozen=True, eq=False)
 class Series:
     """One tag's history over a span, oldest first: ``t_us`` (int64, microseconds since
-    the epoch, strictly increasing) and ``values`` (float64), of equal length.
-    ``reduced``: M4 points (per pixel column the first, last, lowest and highest sample);
-    otherwise every raw row of the span."""
+    the epoch, in time order) and ``values`` (float64), of equal length.
+    ``reduced``: M4 points (per pixel column the first, last, lowest and highest sample;
+    ``columns`` says which columns, and where they were read from); otherwise every raw
+    row of the span."""
 
     tag: str
     t_us: np.ndarray
     values: np.ndarray
     reduced: bool
+    columns: Reduction | None = None
 
     def __len__(self) -> int:
         return int(self.t_us.shape[0])
@@ -88,35 +97,6 @@ COPY (
     WHERE parameter_id = %(id)s AND sampled_at >= %(start)s AND sampled_at < %(end)s
     ORDER BY sampled_at
     LIMIT %(limit)s
-) TO STDOUT (FORMAT binary)
-"""
-
-# M4 in one statement. The span's rows are read once into `r` (one index range scan);
-# `a` finds each column's extremes; `c` goes over the rows again for the value at the
-# first and last time and the earliest time of the lowest and highest value (ties: a
-# flat signal has every row at its minimum, and only one of them is wanted). The four
-# points of a column may coincide (a single row, the first being the lowest): DISTINCT.
-_M4 = """
-COPY (
-    WITH r AS MATERIALIZED (
-        SELECT sampled_at AS t, value AS v,
-               date_bin(%(column)s * interval '1 microsecond', sampled_at, %(start)s) AS b
-        FROM parameter_value_history
-        WHERE parameter_id = %(id)s AND sampled_at >= %(start)s AND sampled_at < %(end)s
-    ),
-    a AS (SELECT b, min(v) AS lo, max(v) AS hi, min(t) AS f, max(t) AS l FROM r GROUP BY b),
-    c AS (
-        SELECT a.f, min(r.v) FILTER (WHERE r.t = a.f) AS fv,
-               a.l, min(r.v) FILTER (WHERE r.t = a.l) AS lv,
-               min(r.t) FILTER (WHERE r.v = a.lo) AS tlo, a.lo,
-               min(r.t) FILTER (WHERE r.v = a.hi) AS thi, a.hi
-        FROM r JOIN a USING (b)
-        GROUP BY a.b, a.f, a.l, a.lo, a.hi
-    )
-    SELECT DISTINCT p.t, p.v
-    FROM c CROSS JOIN LATERAL (VALUES (c.f, c.fv), (c.l, c.lv), (c.tlo, c.lo), (c.thi, c.hi))
-        AS p (t, v)
-    ORDER BY p.t
 ) TO STDOUT (FORMAT binary)
 """
 
@@ -151,20 +131,34 @@ def fetch_many(
     """``fetch_series`` for each of ``tag_keys`` (one query per tag, one id lookup for
     all of them), keyed by tag. Raises like ``fetch_series``; UnknownTag names every tag
     the machine does not have."""
-    column = column_us(start_us, end_us, width_px)
+    column_us(start_us, end_us, width_px)  # the span and width checks, before any query
     ids = _parameter_ids(conn, machine, tag_keys)
     bounds = {"start": db_timestamp(start_us), "end": db_timestamp(end_us)}
     limit = RAW_ROWS_PER_PX * width_px
+    reduction: Reduction | None = None
     answer = {}
     for key in tag_keys:
-        args = {**bounds, "id": ids[key]}
-        t_us, values = _points(conn, _RAW, {**args, "limit": limit + 1})
+        t_us, values = _points(conn, _RAW, {**bounds, "id": ids[key], "limit": limit + 1})
         if len(t_us) <= limit:
             answer[key] = Series(key, t_us, values, reduced=False)
-        else:
-            t_us, values = _points(conn, _M4, {**args, "column": column})
-            answer[key] = Series(key, t_us, values, reduced=True)
+            continue
+        if reduction is None:
+            reduction = plan_reduction(conn, start_us, end_us, width_px)
+        t_us, values = _points(conn, *reduction_query(reduction, ids[key]))
+        answer[key] = Series(key, t_us, values, reduced=True, columns=reduction)
     return answer
+
+
+def fetch_raw(
+    conn: psycopg.Connection[Any], machine: str, tag_key: str, start_us: int, end_us: int
+) -> Series:
+    """Every row of ``tag_key`` on ``machine`` in ``[start_us, end_us)``, however many
+    (exports, a run's own rows, the benchmark's baseline). Raises like ``fetch_series``."""
+    column_us(start_us, end_us, 1)  # the span's check
+    pid = _parameter_ids(conn, machine, [tag_key])[tag_key]
+    args = {"id": pid, "start": db_timestamp(start_us), "end": db_timestamp(end_us)}
+    t_us, values = _points(conn, _RAW, {**args, "limit": None})
+    return Series(tag_key, t_us, values, reduced=False)
 
 
 def _parameter_ids(
@@ -185,7 +179,7 @@ def _parameter_ids(
 
 
 def _points(
-    conn: psycopg.Connection[Any], query: str, args: dict[str, object]
+    conn: psycopg.Connection[Any], query: str | sql.Composed, args: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run a ``COPY (SELECT t, v ...) TO STDOUT (FORMAT binary)``: times (int64 µs
     since the epoch) and values (float64)."""

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
+from ald_gui.config.partitions import PartitionSettings
 from ald_gui.domain.backoff import Backoff
 from ald_gui.domain.stream import Gap, RunStarted, StreamItem, now_us
 from ald_gui.domain.tags import Tag
@@ -64,6 +65,7 @@ class Writer:
         lock_timeout_s: float = 10.0,
         max_queue_values: int = 2_000_000,
         lease: Lease | None = None,
+        partitions: PartitionSettings | None = None,
     ) -> None:
         if max_group_items < 1 or max_group_values < 1:
             raise ValueError(
@@ -109,6 +111,7 @@ class Writer:
             health_changed=self._health_changed,
             session_runs=self._runs_of_this_session,
             note_error=self._note_error,
+            partitions=partitions or PartitionSettings(),
         )
 
     # -- control (any thread) ---------------------------------------------------------

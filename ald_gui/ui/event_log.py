@@ -8,7 +8,7 @@ inserts one row (beginInsertRows), so a long log costs nothing per event.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ald_gui.domain.alarms import AlarmBoard, AlarmCommandDone, AlarmEventKind
+from ald_gui.domain.alarms import AlarmBoard, AlarmCommandDone, AlarmEvent, AlarmEventKind
 from ald_gui.domain.events import WriteConfirmed, WriteFailed
 from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
 from ald_gui.domain.tags import Tag
@@ -57,17 +57,29 @@ class EventModel(QAbstractTableModel):
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, not {max_entries}")
         self._entries: deque[Entry] = deque()  # oldest first
-        self._max = max_entries
+        self.max_entries = max_entries
         self._icons: dict[Severity, QIcon] = {}
 
     def append(self, entry: Entry) -> None:
-        if len(self._entries) == self._max:
+        if len(self._entries) == self.max_entries:
             last = len(self._entries) - 1
             self.beginRemoveRows(QModelIndex(), last, last)
             self._entries.popleft()
             self.endRemoveRows()
         self.beginInsertRows(QModelIndex(), 0, 0)
         self._entries.append(entry)
+        self.endInsertRows()
+
+    def add_older(self, older: list[Entry]) -> None:
+        """Put ``older`` (oldest first, all before every entry held) below the rest,
+        as much of it as there is room for."""
+        room = self.max_entries - len(self._entries)
+        older = older[-room:] if room > 0 else []
+        if not older:
+            return
+        end = len(self._entries)
+        self.beginInsertRows(QModelIndex(), end, end + len(older) - 1)
+        self._entries.extendleft(reversed(older))
         self.endInsertRows()
 
     def entries(self) -> list[Entry]:
@@ -248,6 +260,24 @@ class EventLog(QWidget):
             if asked is not None:
                 entry = with_asked(entry, event, asked, self._tags)
         self.model.append(entry)
+
+    def add_record(self, records: Sequence[object], since_text: str) -> None:
+        """The last shift from the record (store.shift_log), below what this console
+        logged since it started, under a line that says where it comes from. Records
+        from this console's own start onwards are the live entries already."""
+        first_live = min((e.at_us for e in self.model.entries()), default=None)
+        shown = [r for r in records if not (isinstance(r, AlarmEvent) and r.event in _ROUTINE)]
+        older = [describe(r, self._tags, self.alarm_names) for r in shown]
+        if first_live is not None:
+            older = [e for e in older if e.at_us < first_live]
+        at = older[-1].at_us if older else (first_live or 0)
+        line = Entry(
+            at,
+            Severity.INFO,
+            Category.RUN,
+            f"— above: this console; below: the record since {since_text} —",
+        )
+        self.model.add_older([*older, line])
 
     def expect_write(self, request_id: int, asked: WriteAsked) -> None:
         """A write this window asked for: its outcome's entry says ``asked`` (the value

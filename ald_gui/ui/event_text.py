@@ -7,6 +7,7 @@ message). Tags, when given, add units and on/off words to written values.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,9 +15,11 @@ from enum import StrEnum
 
 from ald_gui.domain import events as ev
 from ald_gui.domain.alarms import AlarmCommandRefused, AlarmEvent, AlarmEventKind, Priority
+from ald_gui.domain.audit import AuditEntry
 from ald_gui.domain.events import Severity
 from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
-from ald_gui.domain.stream import RunEnded, RunStarted, RunStatus
+from ald_gui.domain.refusal import Refusal
+from ald_gui.domain.stream import Gap, RunEnded, RunStarted, RunStatus
 from ald_gui.domain.tags import DataType, Tag
 from ald_gui.store.health import WriterEvent, WriterEventKind
 
@@ -184,6 +187,13 @@ def _message(
             return _RUN_END_SEVERITY[status], Category.RUN, f"{_run(run_id)} {status}{why}"
         case Denied(reason=reason):
             return Severity.WARNING, Category.ACCOUNT, f"Not allowed: {reason}"
+        case Gap(reason=reason):  # a PLC outage, as recorded
+            return Severity.ERROR, Category.PLC, f"PLC lost: {reason}"
+        case Refusal(reason=reason, tag=key, value=asked):
+            shown = _value(key, math.nan if asked is None else asked, tags)
+            return Severity.WARNING, Category.WRITE, f"Write refused: {key} = {shown} — {reason}"
+        case AuditEntry():
+            return _audited(event, tags)
         case ev.RunRefused(reason=reason, severity=severity):
             return severity, Category.RUN, f"Run refused: {reason}"
         case ev.PlcLost(reason=reason, severity=severity):
@@ -216,6 +226,25 @@ def _message(
             severity, category, words = _WRITER[kind]
             return severity, category, f"{words}: {message}" if message else words
     return None
+
+
+def _audited(entry: AuditEntry, tags: Mapping[str, Tag]) -> tuple[Severity, Category, str]:
+    """An action from the audit trail: what, to what, old → new, why, who."""
+
+    def shown(text: str) -> str:  # a tag's value in its words (OPEN, 175 °C)
+        try:
+            return _value(entry.object, float(text), tags) if entry.object in tags else text
+        except ValueError:
+            return text
+
+    before, after = shown(entry.before), shown(entry.after)
+    change = f": {before or '—'} → {after}" if before or after else ""
+    why = f" ({entry.reason})" if entry.reason else ""
+    category = Category.WRITE if entry.action.startswith("write") else Category.ACCOUNT
+    refused = entry.action.endswith(("refused", "failed", "denied", "lockout"))
+    severity = Severity.WARNING if refused else Severity.INFO
+    text = f"{entry.action.capitalize()} {entry.object}{change}{why} · by {entry.account}"
+    return severity, category, text
 
 
 def _at_us(event: object) -> int | None:

@@ -7,11 +7,14 @@ database operation happens in the engine's threads.
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from contextlib import suppress
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
+import psycopg
 from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
@@ -34,11 +37,14 @@ from ald_gui.domain.stream import RunEnded, RunStatus, now_us
 from ald_gui.engine.engine import Engine
 from ald_gui.store.health import WriterHealth
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
+from ald_gui.store.shift_log import shift_records
 from ald_gui.ui.alarm_screens import AlarmScreens
 from ald_gui.ui.banner_words import BannerConditions
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.event_text import Denied, WriteAsked
 from ald_gui.ui.health import HealthStrip
+from ald_gui.ui.journal_reader import JournalReader, reader_dsn
+from ald_gui.ui.key_values import KeyValues
 from ald_gui.ui.overview import ReactorOverview
 from ald_gui.ui.parameters import ParameterTable
 from ald_gui.ui.process_panel import Confirm, ProcessPanel, ask
@@ -49,6 +55,8 @@ from ald_gui.ui.signature_dialog import AskSignature
 from ald_gui.ui.theme import apply_theme, available_themes
 from ald_gui.ui.trends import TrendView
 from ald_gui.ui.window_accounts import WindowAccounts
+
+LOG_SHIFT_H = 12  # the event log starts with this many hours from the record
 
 
 class CloseChoice(Enum):
@@ -103,6 +111,7 @@ class MainWindow(QMainWindow):
         interval = config.poll.interval_s
 
         self.panel = ProcessPanel(confirm=confirm)
+        self._shift_reader = JournalReader(lambda: reader_dsn(engine), self)
         self.conditions = BannerConditions()  # what the banner says besides the run
         self.trends = TrendView(config.tags, poll_interval_s=interval)
         self.trends.attach_history(engine.history, engine.machine)
@@ -146,19 +155,25 @@ class MainWindow(QMainWindow):
         )
         recipes = self._dock("Recipes", self.recipes, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(parameters, recipes)
+        # The alarm list and the log share the right column with the values, so the
+        # home screen (the Overview or the trends) has the window's height; the alarm
+        # banner above it says what is active and acknowledges it.
+        events = self._dock("Event log", self.events, Qt.DockWidgetArea.RightDockWidgetArea)
+        alarms = self._dock("Alarms", self.alarms.tabs, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(recipes, alarms)
+        self.tabifyDockWidget(alarms, events)
         parameters.raise_()
-        events = self._dock("Event log", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
-        alarms = self._dock("Alarms", self.alarms.tabs, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(events, alarms)
-        alarms.raise_()
-        # First start: room for the values and their status; later starts restore
-        # whatever the operator arranged.
+        self.docks = [parameters, recipes, events, alarms]
+        # Pinned across the whole width, above everything: read from two metres.
+        self.key_values = KeyValues(self.parameters.sheet, config.overview.key_values)
+        if self.key_values.tiles:
+            top = self._dock("Key values", self.key_values, Qt.DockWidgetArea.TopDockWidgetArea)
+            self.docks.insert(0, top)
+        # First start: 1600 x 1000 (the size the key values' legibility is measured at);
+        # later starts restore whatever the operator arranged.
         self.resize(1600, 1000)
-        self.resizeDocks([parameters], [620], Qt.Orientation.Horizontal)
-        self.resizeDocks([events], [220], Qt.Orientation.Vertical)
         self.statusBar().addPermanentWidget(self.accounts.bar)
         self.statusBar().addPermanentWidget(self.health, 1)
-        self.docks = [parameters, recipes, events, alarms]
         self._first_layout = self.saveState()  # what View ▸ Reset layout goes back to
         self._build_menu()
         self._wire()
@@ -215,6 +230,7 @@ class MainWindow(QMainWindow):
         ):
             e.occurred.connect(slot)
         e.alarms_changed.connect(self.parameters.show_alarms)
+        e.alarms_changed.connect(self.key_values.show_alarms)
         if self.overview is not None:
             e.alarms_changed.connect(self.overview.show_alarms)
             self.overview.write_requested.connect(self._write)
@@ -290,15 +306,19 @@ class MainWindow(QMainWindow):
             apply_theme(app, name)
 
     def _who(self) -> str:
-        """Whom a golden marking names: the logged-in account, else the operator field."""
+        """Whom a golden marking names: the logged-in account, else the operator field,
+        else the login name of this computer's user (as ``ald-gui runs golden``)."""
         session = self.engine.session
-        return session.account if session is not None else self.panel.operator.text()
+        if session is not None:
+            return session.account
+        return self.panel.operator.text().strip() or getpass.getuser()
 
     # -- engine --------------------------------------------------------------------
 
     def engine_opened(self) -> None:
         self.panel.set_ready(True)
         self.accounts.login.at_start()  # the account book is open now
+        self._read_last_shift()
         # After the engine opened its data directory, so the library folder is made
         # inside one whose permissions are settled.
         try:
@@ -314,6 +334,26 @@ class MainWindow(QMainWindow):
         if self.library is not None and self.accounts.signed.release(self.library, name, version):
             self.recipes.refresh()
             self._list_recipes()
+
+    def _read_last_shift(self) -> None:
+        """The event log starts with the last shift from the record, read off the GUI
+        thread (store.shift_log); the log says so if the database cannot be read."""
+        until = now_us()
+        since = until - int(LOG_SHIFT_H * 3600e6)
+        machine, limit = self.engine.machine, self.events.model.max_entries
+        since_text = datetime.fromtimestamp(since / 1e6).strftime("%d %b %H:%M")
+
+        def work(dsn: str) -> list[object]:
+            with psycopg.connect(dsn, connect_timeout=5) as conn:
+                return list(shift_records(conn, machine, since, until, limit))
+
+        self._shift_reader.answered.connect(
+            lambda records: self.events.add_record(records, since_text)
+        )
+        self._shift_reader.failed.connect(
+            lambda why: self.statusBar().showMessage(f"The last shift's events: {why}", 10000)
+        )
+        self._shift_reader.ask(work)
 
     def _list_recipes(self) -> None:
         if self.library is not None:
@@ -410,6 +450,7 @@ class MainWindow(QMainWindow):
         self.alarms.stop()
         self.runs.stop()
         self.accounts.stop()
+        self._shift_reader.stop()
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             # Blocks until every sample is in the spool and the threads have stopped.

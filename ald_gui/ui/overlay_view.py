@@ -64,6 +64,10 @@ class OverlayView(QWidget):
         self.occurrence.setRange(1, 1_000_000)
         self.occurrence.setPrefix("start no. ")
         self.align.currentIndexChanged.connect(self._alignment_fields)
+        self.reference.currentIndexChanged.connect(
+            lambda: self.other.setVisible(self.reference.currentData() == OTHER)
+        )
+        self.other.setVisible(False)
         self.go = QPushButton("Overlay")
         self.go.clicked.connect(self.ask)
         self.message = QLabel("")

@@ -32,8 +32,9 @@ from ald_gui.domain.tags import Tag
 from ald_gui.plc.errors import WriteRefused
 from ald_gui.plc.writes import check_value
 from ald_gui.ui.alarm_marks import marks
-from ald_gui.ui.overview_spots import Kind, Look, Spot, kind_of
-from ald_gui.ui.parameter_rows import Level, ParameterSheet, Row, with_unit
+from ald_gui.ui.live_look import Kind, kind_of, look_of, words
+from ald_gui.ui.overview_spots import Spot
+from ald_gui.ui.parameter_rows import ParameterSheet, with_unit
 from ald_gui.ui.parameters import parse_entry
 from ald_gui.ui.process_panel import Confirm
 
@@ -151,23 +152,9 @@ class ReactorOverview(QWidget):
     def refresh(self) -> int:
         """Draw every spot as the sheet has it now; how many changed."""
         return sum(
-            spot.draw(self._look(self.sheet.by_key[key])) for key, spot in self.spots.items()
+            spot.draw(look_of(self.sheet, self.sheet.by_key[key], self._alarms.get(key)))
+            for key, spot in self.spots.items()
         )
-
-    def _look(self, row: Row) -> Look:
-        status = self.sheet.status(row)
-        look = Look(stale=status.stale or row.value is None, alarm=self._alarms.get(row.tag.key))
-        kind = self.spots[row.tag.key].kind
-        if row.value is not None and kind is not Kind.VALUE:
-            look.on = row.value != 0.0
-        look.text = _words(kind, look.on) if kind is not Kind.VALUE else _value(row)
-        if row.value is None:
-            look.caption = "NO VALUE" if row.tag.polled else "NOT WIRED"
-        elif status.stale:
-            look.caption = "STALE"
-        elif status.level >= Level.ALARM and kind is Kind.VALUE:
-            look.caption = "HIGH" if row.value > row.tag.max else "LOW"
-        return look
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -193,13 +180,13 @@ class ReactorOverview(QWidget):
             self._say(f"{tag.key} has no current value: nothing is changed while it is stale.")
             return
         turn_on = row.value == 0.0
-        word = _words(spot.kind, turn_on)
+        word = words(spot.kind, turn_on)
         title = (
             f"{'Open' if turn_on else 'Close'} {tag.component}?"
             if spot.kind is Kind.VALVE
             else (f"Switch {tag.component} {word}?")
         )
-        if self._confirm(self, title, f"{tag.key}: {_words(spot.kind, not turn_on)} → {word}"):
+        if self._confirm(self, title, f"{tag.key}: {words(spot.kind, not turn_on)} → {word}"):
             self._send(tag, turn_on)
 
     def _ask_number(self, tag: Tag) -> None:
@@ -226,25 +213,9 @@ class ReactorOverview(QWidget):
         except WriteRefused as exc:
             self._say(f"Not sent: {exc}")
             return
-        shown = _words(kind_of(tag), value) if isinstance(value, bool) else with_unit(tag, value)
+        shown = words(kind_of(tag), value) if isinstance(value, bool) else with_unit(tag, value)
         self._say(f"Asked: {tag.key} → {shown}")
         self.write_requested.emit(tag.key, value)
 
     def _say(self, text: str) -> None:
         self.message.setText(text)
-
-
-def _value(row: Row) -> str:
-    return "—" if row.value is None else with_unit(row.tag, row.value)
-
-
-def _words(kind: Kind, on: bool | None) -> str:
-    if on is None:
-        return "—"
-    match kind:
-        case Kind.VALVE:
-            return "OPEN" if on else "CLOSED"
-        case Kind.FAULT:
-            return "FAULT" if on else "OK"
-        case _:
-            return "ON" if on else "OFF"

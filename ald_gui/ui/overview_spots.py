@@ -9,16 +9,14 @@ spot's corner. Colours are Okabe-Ito, as everywhere in the console.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from ald_gui.domain.alarms import Priority
-from ald_gui.domain.tags import DataType, Tag
+from ald_gui.domain.tags import Tag
 from ald_gui.ui.alarm_look import look
+from ald_gui.ui.live_look import Kind, Look, kind_of
 
 OPEN_FILL = QColor("#009E73")  # bluish green
 ON_FILL = QColor("#0072B2")  # blue
@@ -26,34 +24,6 @@ FAULT_FILL = QColor("#D55E00")  # vermillion
 STALE = QColor("#8c8c8c")
 INK = QColor("#1b2631")
 PAPER = QColor("#ffffff")
-
-
-class Kind(Enum):
-    VALVE = "valve"  # *.valve_state: OPEN / CLOSED
-    FAULT = "fault"  # a fault or trip flag: FAULT / OK
-    SWITCH = "switch"  # any other bool: ON / OFF
-    VALUE = "value"  # a number with its unit
-
-
-def kind_of(tag: Tag) -> Kind:
-    if tag.data_type is not DataType.BOOL:
-        return Kind.VALUE
-    if tag.name.endswith("valve_state"):
-        return Kind.VALVE
-    if "fault" in tag.name or "tripped" in tag.name:
-        return Kind.FAULT
-    return Kind.SWITCH
-
-
-@dataclass(slots=True)
-class Look:
-    """What a spot shows now, worked out by the Overview from the parameter sheet."""
-
-    text: str = "—"  # the value with its unit, or the state's word
-    on: bool | None = None  # a bool's state; None before the first sample
-    stale: bool = False
-    caption: str = ""  # HIGH, LOW, STALE, FAULT … below the spot; "" when all is well
-    alarm: Priority | None = None
 
 
 class Spot(QGraphicsItem):

@@ -140,8 +140,9 @@ def format_value(tag: Tag, value: float | None) -> str:
     decimals = 1 if span >= 100 else 2 if span >= 1 else 3
     if abs(value) < 10_000:
         return f"{value:.{decimals}f}"
-    # Thin-space thousands: 100 000.0 Pa reads at a glance, and is no decimal comma.
-    return f"{value:,.{decimals}f}".replace(",", "\u2009")
+    # Thin-space thousands: 100 000 Pa reads at a glance, and is no decimal comma; a
+    # tenth of a unit at that size is noise.
+    return f"{value:,.0f}".replace(",", "\u2009")
 
 
 def with_unit(tag: Tag, value: float | None) -> str:

@@ -118,7 +118,9 @@ class RunPage(QWidget):
         self._tags: list[TagInfo] = []
         self.title = QLabel("Choose a run in the list.")
         self.title.setWordWrap(True)
-        self.facts = QFormLayout()
+        facts = QWidget()
+        facts.setMaximumWidth(360)  # the tabs (the plots) get the rest
+        self.facts = QFormLayout(facts)
         self._fact_labels: dict[str, QLabel] = {}
         for name in ("Machine", "Started", "Ended", "Duration", "Operator", "Recipe",
                      "Status", "Note", "Figures", "Golden"):  # fmt: skip
@@ -154,12 +156,14 @@ class RunPage(QWidget):
         for button in (self.mark, self.export, self.report):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        beside = QHBoxLayout()
+        beside.addWidget(facts)
+        beside.addWidget(self.tabs, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
-        layout.addLayout(self.facts)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
-        layout.addWidget(self.tabs, 1)
+        layout.addLayout(beside, 1)
         reader.answered.connect(self._answered)
         reader.failed.connect(self.message.setText)
 

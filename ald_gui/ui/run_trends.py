@@ -30,7 +30,7 @@ class RunTrends(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tags = QListWidget()
-        self.tags.setMaximumWidth(240)
+        self.tags.setMaximumWidth(300)
         self.tags.itemChanged.connect(lambda _: self.chosen_changed.emit())
         self.canvas = pg.PlotWidget()  # pyqtgraph's black background: the dark colours
         self.plot: pg.PlotItem = self.canvas.getPlotItem()
@@ -40,6 +40,7 @@ class RunTrends(QWidget):
         self.plot.setClipToView(True)
         self.legend = self.plot.addLegend(offset=(8, 4))
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self._labels: dict[str, str] = {}
         self._cycle_lines: list[pg.InfiniteLine] = []
         layout = QHBoxLayout(self)
         layout.addWidget(self.tags)
@@ -59,13 +60,13 @@ class RunTrends(QWidget):
                 Qt.CheckState.Checked if tag.key in ticked else Qt.CheckState.Unchecked
             )
             self.tags.addItem(item)
-            curve = pg.PlotDataItem(
-                pen=pg.mkPen(curve_colour(n, dark=True), width=1), name=item.text()
-            )
+            # Named in the legend only while shown (show_curves).
+            curve = pg.PlotDataItem(pen=pg.mkPen(curve_colour(n, dark=True), width=1))
             curve.setSkipFiniteCheck(True)
             curve.setVisible(False)
             self.plot.addItem(curve)
             self.curves[tag.key] = curve
+            self._labels[tag.key] = tag.label
         self.tags.blockSignals(False)
 
     def width_px(self) -> int:
@@ -86,12 +87,14 @@ class RunTrends(QWidget):
     ) -> None:
         """Draw ``series`` (the ticked tags; any other tag is hidden) against seconds
         from ``start_us``, with a line at every cycle start."""
+        self.legend.clear()
         for key, curve in self.curves.items():
             s = series.get(key)
             curve.setVisible(s is not None)
             if s is None:
                 curve.setData([], [])
                 continue
+            self.legend.addItem(curve, self._labels[key])
             x = (s.t_us - np.int64(start_us)).astype(np.float64) / 1e6
             curve.setData(x, s.values)
         while len(self._cycle_lines) < len(cycle_starts_us):

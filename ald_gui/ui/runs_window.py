@@ -69,7 +69,7 @@ class RunsWindow(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.list)
         split.addWidget(self.page)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self.resize(1400, 900)
@@ -103,7 +103,8 @@ class RunsWindow(QWidget):
         self.page.set_actor(actor)
 
     def stop(self) -> None:
-        """End the marking thread (the reader's belongs to the engine), an export and a
-        report under way."""
+        """Close, ending the marking thread (the reader's belongs to the engine), an
+        export and a report under way."""
+        self.close()
         self.page.stop()
         self._marker.close()

@@ -11,8 +11,9 @@ ring's first row, so they meet without a seam either.
 
 Everything here runs on the GUI thread and is cheap: deciding whether to ask is a few
 comparisons per frame, the query runs on the engine's query thread
-(``HistoryQueries``), and an answer costs one ``setData`` of at most four points per
-pixel column per curve. While a question is out, a "loading history" mark shows.
+(``HistoryQueries``), and an answer's curves (at most four points per pixel column
+each) are handed to their items a few per frame, within ``DRAW_BUDGET_S``. While a
+question is out or an answer is being drawn, a "loading history" mark shows.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ DELAY_S = 0.3  # after the last pan or zoom, before history is asked for
 TOPIC = "trends"
 MARGIN = 0.25  # of the window, fetched beyond each side of it: a small pan needs nothing
 SLACK_COLUMNS = 4  # missing history narrower than this many pixel columns is not asked
+# GUI-thread time an answer may take per frame: its curves are handed over a few per
+# frame, so that sixteen long curves never hold the thread for a whole frame (16 ms).
+DRAW_BUDGET_S = 0.004
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class BackFill(QObject):
         self._columns = {key: curve.column for key, curve in curves.items()}
         self._ring = ring
         self._cut_at: float | None = None  # the ring's oldest row the history was cut at
+        self._undrawn: list[str] = []  # curves of the last answer not handed over yet
         self._shown: set[str] = set()
         self._data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.covered: Span | None = None  # what the history items hold
@@ -112,8 +117,8 @@ class BackFill(QObject):
 
     @property
     def loading(self) -> bool:
-        """A question is out (the mark shows)."""
-        return self._asked is not None
+        """A question is out or its answer not all drawn yet (the mark shows)."""
+        return self._asked is not None or bool(self._undrawn)
 
     def moved(self) -> None:
         """The operator panned or zoomed: ask nothing until the view rests."""
@@ -139,6 +144,8 @@ class BackFill(QObject):
         has rested ``DELAY_S``."""
         if ring_first is not None and self._cut_at is None and self._data:
             self._cut(ring_first)  # the ring began after the answer came: no overlap
+        if self._undrawn:
+            self._draw_some()
         want = self._wanted(lo, hi, ring_first, max(1, width_px))
         if want is None or not self._shown or self._clock() < self._quiet_at:
             return
@@ -187,8 +194,8 @@ class BackFill(QObject):
             return
         _, span, keys = self._asked
         self._asked = None
-        self.mark.hide()
         if answer.error or not isinstance(answer.result, dict):
+            self.mark.hide()
             self.last_error = answer.error
             self.moved()  # try again once the view rests again, not every frame
             return
@@ -198,19 +205,30 @@ class BackFill(QObject):
         self._cut(self._ring.first_time)
 
     def _cut(self, ring_first: float | None) -> None:
-        """Keep only the history before the ring's oldest row and draw it, carried on
-        to that row when the two are one poll apart."""
+        """Keep only the history before the ring's oldest row, and draw it."""
         self._cut_at = ring_first
         if ring_first is not None:
             for key, (t, v) in self._data.items():
                 end = int(np.searchsorted(t, ring_first, side="left"))
                 self._data[key] = (t[:end], v[:end])
-        for key, item in self.items.items():
+        self._undrawn = sorted(self._data, key=lambda k: k not in self._shown)
+        self.mark.show()
+        self._draw_some()
+
+    def _draw_some(self) -> None:
+        """Hand curves to their items until the frame's budget is spent (one at least),
+        each carried on to the ring's first row when the two are one poll apart."""
+        ring_first = self._cut_at
+        begun = time.perf_counter()
+        while self._undrawn and time.perf_counter() - begun < DRAW_BUDGET_S:
+            key = self._undrawn.pop(0)
             t, v = self._data.get(key, (np.empty(0), np.empty(0)))
             if ring_first is not None and len(t) and ring_first - t[-1] <= self.seam_gap_s:
                 first = self._ring.column(self._columns[key])[0]
                 t, v = np.append(t, ring_first), np.append(v, first)
-            item.setData(t, v)
+            self.items[key].setData(t, v)
+        if not self._undrawn and self._asked is None:
+            self.mark.hide()
 
 
 def _covers(have: Span | None, have_keys: frozenset[str], want: Span, keys: frozenset[str]) -> bool:

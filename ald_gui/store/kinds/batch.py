@@ -4,7 +4,8 @@ In the spool: a fixed head (seq, time, run) and a reference to its tag-key list 
 once per set of keys by the spool), then the values as little-endian float64, so NaN,
 infinities and -0.0 survive bit for bit. In the database: every value in the history,
 and again with its run's id while a run is active, each table in one binary COPY per
-group (the fast path: no per-row statements, no foreign keys on the history).
+group (the fast path: no per-row statements, no foreign keys on the history), and in
+the rollups of each second and minute (store.rollups, one statement per group).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import psycopg
 
 from ald_gui.domain.stream import Batch
+from ald_gui.store import rollups
 from ald_gui.store.db import db_timestamp
 from ald_gui.store.kinds.base import (
     Check,
@@ -94,6 +96,7 @@ def _count(
 def _write(items: Sequence[Batch], group: Group) -> None:
     _copy(group, items, into_run=False)
     _copy(group, [b for b in items if b.run_id is not None], into_run=True)
+    rollups.record(group.cur, items, group.parameter_ids)
 
 
 def _copy(group: Group, batches: Sequence[Batch], *, into_run: bool) -> None:
