@@ -373,14 +373,20 @@ def main() -> int:
     parser.add_argument("--outage", type=float, default=300.0, help="seconds without server")
     parser.add_argument("--short", action="store_true", help="a quick run that proves it works")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _interrupt)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored
+        signal.signal(sig, _interrupt)
+    stack = ExitStack()
     try:
-        with ExitStack() as stack:
-            result = run(stack, args)
-        whole, missed = report(result, args.short)
+        result = run(stack, args)
     except KeyboardInterrupt:
-        print("interrupted: everything started was stopped", file=sys.stderr)
+        print("interrupted: stopping everything", file=sys.stderr)
         return 130
+    finally:
+        # A second Ctrl+C must not cut the clean-up short and leave a server running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.close()
+    whole, missed = report(result, args.short)
     return 0 if whole and not missed else 1
 
 

@@ -309,7 +309,8 @@ def main() -> int:
     parser.add_argument("--group", type=int, default=10, help="instants per transaction")
     parser.add_argument("--short", action="store_true", help="a quick run that proves it works")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _interrupt)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored
+        signal.signal(sig, _interrupt)
     try:
         return 0 if report(run(args), args.short) else 1
     except KeyboardInterrupt:

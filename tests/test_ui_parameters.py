@@ -17,6 +17,7 @@ from ald_gui.domain.events import PlcLost, WriteConfirmed, WriteFailed
 from ald_gui.domain.stream import Batch
 from ald_gui.plc.errors import WriteRefused
 from ald_gui.sim.model import ReactorModel
+from ald_gui.ui.event_text import describe
 from ald_gui.ui.parameter_model import Column, Role
 from ald_gui.ui.parameter_rows import CONFIRMATION_SHOWN_S, REFUSAL_SHOWN_S, Level, format_value
 from ald_gui.ui.parameter_view import SetpointEditor
@@ -419,3 +420,25 @@ def test_colours_say_the_present_a_refusal_fades_and_a_failed_write_goes_when_th
     table.refresh()
     assert table.status_text(TEMP_SET) == "ok"
     assert cell(table, TEMP_SET, Column.VALUE, value_tint) is None
+
+
+def test_a_reading_leaving_its_limits_says_so_next_to_the_value_and_enters_the_log(
+    table: ParameterTable, qtbot: QtBot
+) -> None:
+    header = table.view.header()
+    assert header.visualIndex(Column.STATUS) == header.visualIndex(Column.UNIT) + 1
+    table.update_values(Batch(1, 0, {TEMP_READ: 500.0}))
+    table.refresh()
+    with qtbot.waitSignal(table.limit_crossed, timeout=2000) as crossed:
+        table.update_values(Batch(2, 0, {TEMP_READ: 1020.0}))
+        table.refresh()
+    entry = describe(crossed.args[0], {r.tag.key: r.tag for r in table.sheet.rows})
+    assert entry.message == f"{TEMP_READ} 1020 °C: above max 1000 °C"
+    assert "above max" in table.status_text(TEMP_READ)
+    with qtbot.assertNotEmitted(table.limit_crossed):  # still above: said once
+        table.update_values(Batch(3, 0, {TEMP_READ: 1030.0}))
+        table.refresh()
+    with qtbot.waitSignal(table.limit_crossed, timeout=2000) as back:
+        table.update_values(Batch(4, 0, {TEMP_READ: 990.0}))
+        table.refresh()
+    assert back.args[0].where == "back within"

@@ -22,6 +22,7 @@ from ald_gui.domain.refusal import Refusal
 from ald_gui.domain.stream import Gap, RunEnded, RunStarted, RunStatus
 from ald_gui.domain.tags import DataType, Tag
 from ald_gui.store.health import WriterEvent, WriterEventKind
+from ald_gui.ui.parameter_rows import LimitCrossed
 
 __all__ = ["Category", "Denied", "Entry", "Severity", "describe"]
 
@@ -187,6 +188,17 @@ def _message(
             return _RUN_END_SEVERITY[status], Category.RUN, f"{_run(run_id)} {status}{why}"
         case Denied(reason=reason):
             return Severity.WARNING, Category.ACCOUNT, f"Not allowed: {reason}"
+        case LimitCrossed(tag=key, where=where, value=reading):
+            shown = _value(key, math.nan if reading is None else reading, tags)
+            tag = tags.get(key)
+            limit = (
+                ""
+                if tag is None or where == "back within"
+                else (f" {_value(key, tag.max if where == 'above max' else tag.min, tags)}")
+            )
+            back = where == "back within"
+            text = f"{key} {shown}: {where}{limit}" + (" its limits" if back else "")
+            return (Severity.INFO if back else Severity.WARNING), Category.PLC, text
         case Gap(reason=reason):  # a PLC outage, as recorded
             return Severity.ERROR, Category.PLC, f"PLC lost: {reason}"
         case Refusal(reason=reason, tag=key, value=asked):

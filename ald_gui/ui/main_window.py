@@ -243,6 +243,7 @@ class MainWindow(QMainWindow):
         self.panel.start_requested.connect(self._start_run)
         self.panel.stop_requested.connect(self._stop_run)
         self.parameters.write_requested.connect(self._write)
+        self.parameters.limit_crossed.connect(self.events.add)
         self.recipe_run.pause_requested.connect(lambda: self._submit(PauseRun()))
         self.recipe_run.resume_requested.connect(lambda: self._submit(ResumeRun()))
         signed = self.accounts.signed

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum, IntEnum
 
 from ald_gui.domain.events import WriteConfirmed, WriteFailed
-from ald_gui.domain.stream import Batch
+from ald_gui.domain.stream import Batch, now_us
 from ald_gui.domain.tags import DataType, Tag
 from ald_gui.plc.errors import WriteRefused
 
@@ -101,6 +101,7 @@ class Row:
     sampled_at: float | None = None
     note: WriteNote | None = None
     shown: Display | None = None
+    beyond: str = ""  # "above max" / "below min" while the reading is out of its limits
 
     @property
     def is_toggle(self) -> bool:
@@ -154,6 +155,17 @@ def limits_text(tag: Tag) -> str:
     return "" if tag.data_type is DataType.BOOL else f"{tag.min:g}..{tag.max:g}"
 
 
+@dataclass(frozen=True, slots=True)
+class LimitCrossed:
+    """A reading left its tag's limits ("above max", "below min") or came back
+    ("back within")."""
+
+    at_us: int
+    tag: str
+    where: str
+    value: float | None
+
+
 class ParameterSheet:
     """The rows of every tag, in configuration order grouped by component.
 
@@ -170,6 +182,7 @@ class ParameterSheet:
         self.stale_after_s = STALE_AFTER_POLLS * poll_interval_s
         self._clock = clock
         self.connected = True
+        self.crossings: list[LimitCrossed] = []
         grouped: dict[str, list[Tag]] = {}
         for tag in tags:
             grouped.setdefault(tag.component, []).append(tag)
@@ -325,4 +338,20 @@ class ParameterSheet:
             if shown != row.shown:
                 row.shown = shown
                 changed.append(row)
+            self._follow_limits(row)
         return changed
+
+    def _follow_limits(self, row: Row) -> None:
+        """Note when a live reading leaves or re-enters its tag's limits."""
+        tag, value = row.tag, row.value
+        beyond = ""
+        if value is not None and self.connected and tag.data_type is not DataType.BOOL:
+            beyond = "above max" if value > tag.max else "below min" if value < tag.min else ""
+        if beyond != row.beyond:
+            self.crossings.append(LimitCrossed(now_us(), tag.key, beyond or "back within", value))
+            row.beyond = beyond
+
+    def take_crossings(self) -> list[LimitCrossed]:
+        """The limit crossings since the last call (for the event log)."""
+        taken, self.crossings = self.crossings, []
+        return taken

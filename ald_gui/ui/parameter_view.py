@@ -39,7 +39,18 @@ _WIDTHS = {
     Column.UNIT: 55,
     Column.SETPOINT: 90,
     Column.LIMITS: 95,
+    Column.STATUS: 190,
 }
+# The status (stale, above max, writing…) is shown right after the value and its unit,
+# where the eye is, not in a column off the right edge; setpoint and limits follow.
+_SHOWN_ORDER = (
+    Column.PARAMETER,
+    Column.VALUE,
+    Column.UNIT,
+    Column.STATUS,
+    Column.SETPOINT,
+    Column.LIMITS,
+)
 
 
 def range_text(tag: Tag) -> str:
@@ -117,6 +128,8 @@ class ParameterView(QTreeView):
         header.setStretchLastSection(True)
         for column, width in _WIDTHS.items():
             header.resizeSection(column, width)
+        for place, column in enumerate(_SHOWN_ORDER):
+            header.moveSection(header.visualIndex(column), place)
         self.expandAll()
 
     def changeEvent(self, event: QEvent) -> None:

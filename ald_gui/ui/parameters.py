@@ -73,6 +73,7 @@ class ParameterTable(QWidget):
     staleness: no sample for more than 3 × ``poll_interval_s``, or the link lost."""
 
     write_requested = Signal(str, object)
+    limit_crossed = Signal(object)  # a LimitCrossed (ald_gui.ui.parameter_rows)
 
     def __init__(
         self,
@@ -214,8 +215,11 @@ class ParameterTable(QWidget):
 
     @Slot()
     def refresh(self) -> None:
-        """Repaint the cells whose display changed (values, staleness, write notes)."""
+        """Repaint the cells whose display changed (values, staleness, write notes);
+        a reading that left or re-entered its limits is ``limit_crossed`` too."""
         self.model.refresh()
+        for crossing in self.sheet.take_crossings():
+            self.limit_crossed.emit(crossing)
 
     def status_text(self, key: str) -> str:
         """What the status cell of tag ``key`` says (as of the last refresh)."""
