@@ -8,16 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.accounts import AccountSettings
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.accounts import Actor, Role
+from ald_gui.domain.audit import Meaning, Signature
 from ald_gui.engine.engine import Engine
 from ald_gui.store.accounts import AccountBook
 from ald_gui.ui.login_dialogs import LoginDialog
 from ald_gui.ui.main_window import CloseChoice, MainWindow
-from ald_gui.ui.signature_dialog import AskSignature
+from ald_gui.ui.signature_dialog import AskSignature, SignatureDialog, Verify
 from tests.fixtures.plc import quick
 
 ADMIN, ADMIN_PASSWORD = "ada", "correct horse battery"
@@ -106,3 +108,36 @@ def log_in(window: MainWindow, qtbot: QtBot, user: str, password: str) -> Actor:
     actor = window.engine.session
     assert actor is not None and actor.account == user
     return actor
+
+
+class Signer:
+    """The person at the signature dialog: types ``password`` (None: presses Cancel)
+    into the real dialog, checked by the engine; keeps what each dialog asked."""
+
+    def __init__(self, qtbot: QtBot) -> None:
+        self.qtbot = qtbot
+        self.password: str | None = None
+        self.second: tuple[str, str] | None = None  # the second person: account, password
+        self.asked: list[tuple[str, str, Meaning]] = []
+        self.said = ""  # the dialog's last message
+
+    def __call__(
+        self, parent: QWidget, what: str, account: str, meaning: Meaning, verify: Verify
+    ) -> Signature | None:
+        self.asked.append((what, account, meaning))
+        dialog = SignatureDialog(what, account, verify, meaning, parent=parent)
+        dialog.open()
+        password = self.password
+        if not account and self.second is not None:
+            dialog.account.setText(self.second[0])
+            password = self.second[1]
+        if password is None:
+            dialog.reject()
+            return None
+        dialog.password.setText(password)
+        dialog.ok.click()
+        self.qtbot.waitUntil(lambda: not dialog.checking, timeout=10000)
+        answer: Signature | None = dialog.answer
+        self.said = dialog.message.text()
+        dialog.close()
+        return answer

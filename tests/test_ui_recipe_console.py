@@ -19,6 +19,7 @@ from ald_gui.domain.stream import RunEnded, RunStatus
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from ald_gui.ui.main_window import CloseChoice, MainWindow
+from tests.accounts_window import Signer
 from tests.recipe_run import fast, recipe
 
 
@@ -42,6 +43,8 @@ def window(
 ) -> Iterator[MainWindow]:
     engine = Engine(fast(sim_config), data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
     engine.act_as(Actor("erin", Role.ENGINEER))  # runs drafts (test_ui_login: logging in)
+    signer = Signer(qtbot)  # an abort is signed: erin types her password again
+    signer.password = "erin's password"
     settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
     w = MainWindow(
         engine,
@@ -49,10 +52,12 @@ def window(
         confirm=lambda *_: True,
         close_ask=lambda *_: CloseChoice.ABORT_RUN,
         ask_reason=answer,
+        ask_signature=signer,
     )
     qtbot.addWidget(w)
     w.show()
     engine.open()
+    engine.accounts.create_first_administrator("erin", "", signer.password)
     w.engine_opened()
     qtbot.waitUntil(lambda: w.trends.point_count() > 0, timeout=5000)
     yield w

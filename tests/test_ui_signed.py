@@ -10,57 +10,24 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.accounts import Role
-from ald_gui.domain.audit import Meaning, Signature
+from ald_gui.domain.audit import Meaning
 from ald_gui.domain.commands import AbortRun, Command
 from ald_gui.ui.main_window import MainWindow
-from ald_gui.ui.signature_dialog import AskSignature, SignatureDialog, Verify
+from ald_gui.ui.signature_dialog import AskSignature
 from tests.accounts_window import (
     ADMIN,
     ADMIN_PASSWORD,
+    Signer,
     console_config,
     log_in,
     open_window,
     people,
 )
 from tests.test_ui_recipe_editor import supercycle
-
-
-class Signer:
-    """The person at the signature dialog: types ``password`` (None: presses Cancel)
-    into the real dialog, checked by the engine; keeps what each dialog asked."""
-
-    def __init__(self, qtbot: QtBot) -> None:
-        self.qtbot = qtbot
-        self.password: str | None = None
-        self.second: tuple[str, str] | None = None  # the second person: account, password
-        self.asked: list[tuple[str, str, Meaning]] = []
-        self.said = ""  # the dialog's last message
-
-    def __call__(
-        self, parent: QWidget, what: str, account: str, meaning: Meaning, verify: Verify
-    ) -> Signature | None:
-        self.asked.append((what, account, meaning))
-        dialog = SignatureDialog(what, account, verify, meaning, parent=parent)
-        dialog.open()
-        password = self.password
-        if not account and self.second is not None:
-            dialog.account.setText(self.second[0])
-            password = self.second[1]
-        if password is None:
-            dialog.reject()
-            return None
-        dialog.password.setText(password)
-        dialog.ok.click()
-        self.qtbot.waitUntil(lambda: not dialog.checking, timeout=10000)
-        answer: Signature | None = dialog.answer
-        self.said = dialog.message.text()
-        dialog.close()
-        return answer
 
 
 @pytest.fixture
