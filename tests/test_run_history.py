@@ -206,5 +206,11 @@ def test_a_golden_run_is_marked_per_recipe_the_latest_marking_winning(
     assert "is the golden run of 'three cycles'" in capsys.readouterr().out
     assert main(["runs", "show", "--config", str(config), str(runs.first)]) == 0
     assert "golden    the golden run of its recipe" in capsys.readouterr().out
+    unmark = ["runs", "golden", "--config", str(config), "--run", str(runs.first), "--unmark"]
+    assert main([*unmark, "--json", "--by", "fay"]) == 0
+    unmarked = json.loads(capsys.readouterr().out)
+    assert (unmarked["recipe"], unmarked["golden"], unmarked["marked_by"]) == (
+        "three cycles", None, "fay",
+    )  # fmt: skip
     assert main(["runs", "golden", "--config", str(config), "--run", str(runs.aborted)]) == 1
     assert "only a completed run can be golden" in capsys.readouterr().out
