@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QColor, QTransform
 
 from ald_gui.ui.palette import LINE_STYLES, ON_DARK, curve_colour
@@ -180,6 +180,9 @@ class PlotStack:
         for gp in self.plots:
             gp.vb.sigXRangeChanged.connect(self._sync_x)
         self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)
+        # The scene reports moves only: leaving the plots must clear the read-out too.
+        self._leave = _OnLeave(lambda: self._on_cursor(None))
+        self.canvas.installEventFilter(self._leave)
 
     def shown(self) -> list[GroupPlot]:
         return [gp for gp in self.plots if gp.plot.isVisible()]
@@ -240,6 +243,17 @@ class PlotStack:
             gp.cursor.setVisible(t is not None)
             if t is not None:
                 gp.cursor.setValue(t)
+
+
+class _OnLeave(QObject):
+    def __init__(self, left: Callable[[], None]) -> None:
+        super().__init__()
+        self._left = left
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self._left()
+        return False
 
 
 def _mix(a: QColor, b: QColor, share_of_b: float) -> QColor:
