@@ -36,6 +36,7 @@ from ald_gui.domain.commands import (
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
+from ald_gui.engine import permissions
 from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.engine.poller import Poller
 from ald_gui.engine.reasons import missing_reason
@@ -120,6 +121,8 @@ class Engine(QObject):
         # logged in (issue 13), None when nobody is.
         self.session: Actor | None = None
         self._accounts: AccountBook | None = None
+        self._valves = permissions.valve_tags(config)
+        self._released = permissions.releases_in(paths.recipes_dir(self.data_dir))
         # open_database() may run on a worker thread while the window is closed:
         # shutdown waits for a server start under way, then stops it, and an
         # open_database() that comes after a shutdown starts nothing.
@@ -308,33 +311,40 @@ class Engine(QObject):
         self.session = actor
 
     def submit(self, command: Command, by: Actor | None = None) -> RequestId:
-        """Hand ``command`` to the poll thread, which applies it between two samples;
+        """Hand ``command``, asked by ``by`` (default: the account logged in at this
+        console, ``session``), to the poll thread, which applies it between two samples;
         returns the request id that its outcome will carry: RunStarted or RunEnded
         (signal ``run_changed``), RunRefused, WriteConfirmed, WriteFailed or the
         recipe's RecipeProgress (signal ``occurred``).
 
+        Raises PermissionDenied (engine.permissions), and submits nothing, when the
+        asking account's role lacks a permission the command needs, or nobody asks
+        (nobody logged in). A run's operator, an alarm command's operator, is the
+        asking account; a different free-text operator given is kept in the run's note.
+
         Raises RunNotPossible at once, and submits nothing, when the engine already
         knows the command cannot be carried out: not open, a run active or about to
-        start (start), no run (stop), no recipe run (pause, resume), no operator, text
-        the database cannot store, a reason that ``[accounts] reason_required_for`` asks
-        for and that is not given (engine.reasons). The poll thread checks again and
-        answers RunRefused if the state changed meanwhile.
+        start (start), no run (stop), no recipe run (pause, resume), text the database
+        cannot store, a reason that ``[accounts] reason_required_for`` asks for and that
+        is not given (engine.reasons). The poll thread checks again and answers
+        RunRefused if the state changed meanwhile.
         """
         if self.poller is None:
             raise RunNotPossible("the engine is not open")
         if self.not_recording:
             raise RunNotPossible(f"this console stopped recording: {self.not_recording}")
+        actor = by if by is not None else self.session
+        permissions.check(actor, command, self._valves, self._released)
+        assert actor is not None  # check() refuses nobody
         if (
             missing := missing_reason(command, self.config.accounts.reason_required_for)
         ) is not None:
             raise RunNotPossible(missing)
+        command = permissions.as_asked_by(command, actor)
         match command:
-            case StartRun(operator=operator, note=note):
+            case StartRun(note=note):
                 if self.run is not None or self._pending:
                     raise RunNotPossible("a run is active or starting: stop it first")
-                if not operator.strip():
-                    raise RunNotPossible("a run needs an operator name")
-                check_recordable("operator", operator)
                 check_recordable("note", note)
                 self._pending = _Asked.START
             case StopRun(reason=reason) | AbortRun(reason=reason):
@@ -349,9 +359,8 @@ class Engine(QObject):
                     )
             case WriteTag():
                 pass  # checked against the tag's type and limits by the poll thread
-        actor = by if by is not None else self.session
         request_id = next(self._request_ids)
-        self.poller.submit(command, request_id, actor or CONSOLE)
+        self.poller.submit(command, request_id, actor)
         return request_id
 
     def audit(
