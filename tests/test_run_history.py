@@ -30,6 +30,7 @@ from ald_gui.store.run_history import (
     list_runs,
     run_record,
 )
+from tests.acting import TESTER
 from tests.fixtures.pg import scalar
 from tests.recipe_run import fast
 from tests.recorded_runs import CYCLES, STEPS_OF_THREE, RecordedRuns, record_runs
@@ -38,6 +39,7 @@ from tests.recorded_runs import CYCLES, STEPS_OF_THREE, RecordedRuns, record_run
 @pytest.fixture
 def engine(sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iterator[Engine]:
     e = Engine(fast(sim_config), data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    e.act_as(TESTER)
     yield e
     e.shutdown()
 

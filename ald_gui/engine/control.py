@@ -44,10 +44,10 @@ from urllib.parse import parse_qs, urlparse
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from ald_gui.domain.accounts import Actor, PermissionDenied
 from ald_gui.domain.alarms import AlarmBoard, AlarmCommandDone, AlarmCommandRefused
 from ald_gui.domain.commands import Command, RequestId
 from ald_gui.domain.events import RunRefused
-from ald_gui.domain.accounts import Actor, PermissionDenied
 from ald_gui.domain.machine import RunNotPossible
 from ald_gui.domain.recipe_progress import RecipeProgress
 from ald_gui.domain.stream import RunEnded, RunStarted

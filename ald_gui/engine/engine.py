@@ -329,13 +329,13 @@ class Engine(QObject):
         is not given (engine.reasons). The poll thread checks again and answers
         RunRefused if the state changed meanwhile.
         """
+        actor = by if by is not None else self.session
+        permissions.check(actor, command, self._valves, self._released)  # who first
+        assert actor is not None  # check() refuses nobody
         if self.poller is None:
             raise RunNotPossible("the engine is not open")
         if self.not_recording:
             raise RunNotPossible(f"this console stopped recording: {self.not_recording}")
-        actor = by if by is not None else self.session
-        permissions.check(actor, command, self._valves, self._released)
-        assert actor is not None  # check() refuses nobody
         if (
             missing := missing_reason(command, self.config.accounts.reason_required_for)
         ) is not None:

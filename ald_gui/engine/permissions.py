@@ -117,20 +117,19 @@ def releases_in(folder: Path) -> Released:
 
 def as_asked_by(command: Command, actor: Actor) -> Command:
     """``command`` with its operator the asking account (issue 13: runs and the alarm
-    journal name accounts, not free text); a run's free-text operator, where it names
-    someone else, goes into its note, so nothing typed is lost."""
+    journal name accounts, not free text); a free-text operator that names someone else
+    (the control port's ``operator``) goes into the run's or the acknowledgement's note,
+    so nothing typed is lost."""
     match command:
-        case StartRun(operator=given, note=note):
-            given = given.strip()
-            if given and given != actor.account:
-                note = f"{note} (operator: {given})" if note.strip() else f"operator: {given}"
-            return replace(command, operator=actor.account, note=note)
-        case (
-            AcknowledgeAlarm()
-            | ShelveAlarm()
-            | UnshelveAlarm()
-            | RemoveFromService()
-            | ReturnToService()
-        ):
+        case StartRun(operator=given, note=note) | AcknowledgeAlarm(operator=given, note=note):
+            return replace(command, operator=actor.account, note=_noted(note, given, actor))
+        case ShelveAlarm() | UnshelveAlarm() | RemoveFromService() | ReturnToService():
             return replace(command, operator=actor.account)
     return command
+
+
+def _noted(note: str, given: str, actor: Actor) -> str:
+    given = given.strip()
+    if not given or given == actor.account:
+        return note
+    return f"{note} (operator: {given})" if note.strip() else f"operator: {given}"
