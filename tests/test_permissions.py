@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -32,6 +33,7 @@ from ald_gui.domain.recipe import Purge, Recipe, Step
 from ald_gui.domain.stream import RunStatus
 from ald_gui.engine.control_access import read_token
 from ald_gui.engine.engine import Engine
+from ald_gui.store.accounts import LoginRefused
 from ald_gui.store.recipe_library import RecipeLibrary
 from tests.control_harness import Control, open_control
 from tests.fixtures.pg import scalar
@@ -143,6 +145,8 @@ def test_a_logged_in_operator_runs_under_its_account_and_a_viewer_sends_nothing(
     with pytest.raises(PermissionDenied, match=r"vic \(viewer\) lacks the permission to toggle"):
         engine.write_tag("valve_1.valve_state", True)
 
+    with pytest.raises(LoginRefused, match="wrong user name or password"):
+        engine.log_in("olga", "not her password")
     olga = engine.log_in("olga", "olga's own password")
     assert engine.session == olga
     confirmed = engine.write_tag("chamber_heater.temperature_set", 120.0)
@@ -182,6 +186,30 @@ def test_a_logged_in_operator_runs_under_its_account_and_a_viewer_sends_nothing(
         20,
         "the run recorded under olga's account with the typed name in its note",
     )
+    engine.log_out()
+    accounts = (
+        "('administrator create', 'user create', 'password change', 'login', 'login failed',"
+        " 'logout')"
+    )
+    query = f"SELECT count(*) FROM audit_entries WHERE action IN {accounts}"
+    settle(qtbot, lambda: scalar(migrated_pg_dsn, query) == 10, 10, "the account entries")
+    with psycopg.connect(migrated_pg_dsn) as conn:
+        entries = conn.execute(
+            "SELECT account, role, action, object FROM audit_entries"
+            f" WHERE action IN {accounts} ORDER BY position"
+        ).fetchall()
+    assert entries == [
+        ("ada", "administrator", "administrator create", "ada"),
+        ("ada", "administrator", "user create", "olga"),
+        ("ada", "administrator", "user create", "vic"),
+        ("olga", "operator", "password change", "olga"),
+        ("vic", "viewer", "password change", "vic"),
+        ("vic", "viewer", "login", "vic"),
+        ("console", "system", "login failed", "olga"),
+        ("olga", "operator", "login", "olga"),
+        ("olga", "operator", "logout", "olga"),  # the first log_out
+        ("olga", "operator", "logout", "olga"),  # after act_as(olga) again
+    ]
 
 
 @pytest.fixture

@@ -37,11 +37,12 @@ from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
 from ald_gui.engine import permissions
+from ald_gui.engine.account_audit import AccountAudit
 from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.engine.poller import Poller
 from ald_gui.engine.reasons import missing_reason
 from ald_gui.engine.recipe_marker import RecipeMarker
-from ald_gui.store.accounts import AccountBook
+from ald_gui.store.accounts import AccountBook, AccountEvent
 from ald_gui.store.alarm_states import AlarmStates
 from ald_gui.store.clock_mark import ClockMark, ClockMarkError
 from ald_gui.store.credentials import CredentialsError, resolve_dsn, resolve_reader_dsn
@@ -121,6 +122,7 @@ class Engine(QObject):
         # logged in (issue 13), None when nobody is.
         self.session: Actor | None = None
         self._accounts: AccountBook | None = None
+        self._account_audit = AccountAudit()  # logins, lockouts, user changes: audited
         self._valves = permissions.valve_tags(config)
         self._released = permissions.releases_in(paths.recipes_dir(self.data_dir))
         # open_database() may run on a worker thread while the window is closed:
@@ -167,7 +169,10 @@ class Engine(QObject):
                 self.server.start()
                 self.dsn = self.server.login_dsn(Group.WRITER)
             self._accounts = AccountBook(
-                self.dsn, paths.accounts_copy_path(self.data_dir), self.config.accounts
+                self.dsn,
+                paths.accounts_copy_path(self.data_dir),
+                self.config.accounts,
+                on_event=self._account_audit,
             )
             # The spool first: a second console on this data directory is refused by it
             # before it could touch the lease this directory's console holds.
@@ -222,6 +227,9 @@ class Engine(QObject):
         self.poller.health.connect(self.plc_health)
         self.poller.alarms_changed.connect(self.alarms_changed)
         self.poller.start()
+        self._account_audit.start(
+            lambda action, what, before, after, by: self.audit(action, what, before, after, by=by)
+        )
         # The configuration this session runs with, in the audit trail: its SHA-256 over
         # its canonical form (every setting, defaults included, in a fixed order).
         digest = hashlib.sha256(self.config.model_dump_json().encode()).hexdigest()
@@ -237,6 +245,7 @@ class Engine(QObject):
         database (after a start under way on another thread has finished). Returns True
         if nothing was left behind in memory. Blocks, about ``timeout`` at most."""
         self._shut_down = True
+        self._account_audit.stop()
         clean = True
         deadline = time.monotonic() + timeout
         self.history.close()
@@ -294,6 +303,8 @@ class Engine(QObject):
 
     def log_out(self) -> None:
         """Nobody is at the console any more: its commands are refused until a login."""
+        if self.session is not None:
+            self._account_audit(AccountEvent("logout", self.session.account, self.session))
         self.session = None
 
     def verify_signature(self, account: str, password: str, meaning: Meaning) -> Signature:

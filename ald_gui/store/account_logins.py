@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ald_gui.config.accounts import AccountSettings
-from ald_gui.domain.accounts import Actor, Role
+from ald_gui.domain.accounts import CONSOLE
 from ald_gui.store.account_cache import AccountCache
 from ald_gui.store.account_records import (
     COLUMNS,
@@ -205,12 +205,12 @@ class Logins:
     def _wrong(
         self, user: str, purpose: str, locked_until: datetime | None, *, offline: bool
     ) -> LoginRefused:
-        someone = Actor(user, Role.VIEWER)
-        self._report(AccountEvent(f"{purpose} failed", user, someone, offline=offline))
+        # Nobody proved who they are: the console itself records the attempt on ``user``.
+        self._report(AccountEvent(f"{purpose} failed", user, CONSOLE, offline=offline))
         if locked_until is not None:
             self._report(
                 AccountEvent(
-                    "lockout", user, someone, after=locked_until.isoformat(), offline=offline
+                    "lockout", user, CONSOLE, after=locked_until.isoformat(), offline=offline
                 )
             )
             return LoginRefused(
