@@ -6,6 +6,7 @@ each part reads in one sitting.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from ald_gui.config.accounts import AccountSettings
 from ald_gui.domain.accounts import CONSOLE
-from ald_gui.store.account_cache import AccountCache
+from ald_gui.store.account_cache import AccountCache, CacheError
 from ald_gui.store.account_records import (
     COLUMNS,
     Account,
@@ -32,6 +33,8 @@ from ald_gui.store.account_records import (
     cached_of,
 )
 from ald_gui.store.db import writer_conninfo
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -103,7 +106,7 @@ class Logins:
         user = user.strip().lower()
         try:
             login, refusal = self._authenticate_online(user, password, purpose)
-        except AccountsUnreachable:
+        except (AccountsUnreachable, psycopg.OperationalError):  # away, or lost midway
             login, refusal = self._authenticate_offline(user, password, purpose)
         if refusal is not None:
             raise refusal
@@ -154,7 +157,10 @@ class Logins:
     def _authenticate_offline(
         self, user: str, password: str, purpose: str
     ) -> tuple[Login | None, LoginRefused | None]:
-        held = self._cache.get(user) if self._cache is not None else None
+        try:
+            held = self._cache.get(user) if self._cache is not None else None
+        except CacheError as exc:
+            return None, LoginRefused(user, Why.UNREACHABLE, str(exc), offline=True)
         if held is None:
             self._verify_nobody(password)
             return None, LoginRefused(
@@ -268,7 +274,10 @@ class Logins:
             return
         rows = conn.execute(f"SELECT {COLUMNS} FROM accounts ORDER BY user_name").fetchall()
         conn.rollback()
-        self._cache.replace_all([cached_of(r) for r in rows])
+        try:
+            self._cache.replace_all([cached_of(r) for r in rows])
+        except CacheError as exc:  # the database answered: a stale copy must not refuse it
+            log.warning("%s", exc)
 
     def _report(self, event: AccountEvent) -> None:
         if self.on_event is not None:
