@@ -52,10 +52,8 @@ class GroupPlot:
         vb.setMouseEnabled(x=True, y=False)  # wheel and drag move in time; Y fits itself
         self.plot.enableAutoRange(x=False, y=not group.is_state)
         self.plot.setAutoVisible(y=True)  # fit Y to what is in the time window only
-        # On the PlotItem, not the curves: its addItem imposes these on every curve
-        # (and its context menu shows them).
-        self.plot.setDownsampling(auto=True, mode="peak")
-        self.plot.setClipToView(True)
+        # No downsampling or clipping by pyqtgraph: the trends hand each curve the
+        # window already reduced to its pixel columns (ring_peaks), exactly.
         # Top left, where the oldest data is while following live; the state plot's
         # lane names are there, so its legend goes top right.
         offset = (-8, 4) if group.is_state else (8, 4)
@@ -70,9 +68,6 @@ class GroupPlot:
             item = pg.PlotDataItem(
                 connect="finite",  # NaN rows mark PLC outages: no line across them
                 stepMode="right" if group.is_state else None,  # a state holds until the next
-                # One min/max pair per two pixels (default: five per pixel): as faithful
-                # to peaks, a fifth of the points to draw.
-                autoDownsampleFactor=0.5,
             )
             item.setSkipFiniteCheck(True)  # connect="finite" handles the NaN gaps anyway
             item.setVisible(False)
