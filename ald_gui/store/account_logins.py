@@ -79,14 +79,10 @@ class Logins:
 
     def check_signature(self, user: str, password: str) -> Account:
         """``log_in``'s checks for a signature (the password typed again): a wrong one
-        counts towards the lockout like a failed login."""
+        counts towards the lockout like a failed login ("signature failed"). A right one
+        is not reported: the entry the signature belongs to records it, with its meaning."""
         login = self._authenticate(user, password, "signature")
         self._may_act(login)
-        self._report(
-            AccountEvent(
-                "signature", login.account.user, login.account.actor, offline=login.offline
-            )
-        )
         return login.account
 
     def _may_act(self, login: Login) -> None:
