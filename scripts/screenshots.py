@@ -1,5 +1,5 @@
-"""Screenshots of the running demo for the README: idle, running a recipe, PLC lost,
-and the recipe editor.
+"""Screenshots of the running demo for the README: the Overview, idle trends, running
+a recipe, a run with the PLC lost (on the Overview), and the recipe editor.
 
 Offscreen, with the real simulator, engine and embedded database in a temporary data
 directory. Run it whenever the UI changes:
@@ -88,6 +88,9 @@ def main() -> None:
         window.engine_opened()
         window.panel.operator.setText("alice")
         _wait(app, 20)  # heaters warming up make the trends worth looking at
+        window.grab().save(str(args.out / "overview.png"))  # the home screen
+        window.screens.setCurrentWidget(window.trends)
+        _wait(app, 1)
         window.grab().save(str(args.out / "idle.png"))
 
         window.panel.note.setText("wafer 17")
@@ -99,7 +102,8 @@ def main() -> None:
         _wait(app, 16)
         window.grab().save(str(args.out / "running.png"))
 
-        sim.stall()
+        sim.stall()  # a run with the PLC lost, on the home screen
+        window.screens.setCurrentWidget(window.overview)
         _wait(app, 5, until=lambda: window.health.state("plc") == "fault")
         _wait(app, 1)
         window.grab().save(str(args.out / "plc-lost.png"))

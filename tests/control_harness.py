@@ -13,8 +13,10 @@ from pytestqt.qtbot import QtBot
 
 from ald_gui.cli.run_cmd import UnixHTTPConnection
 from ald_gui.config.models import AppConfig
+from ald_gui.domain.accounts import Role
 from ald_gui.engine.control import ControlServer
 from ald_gui.engine.engine import Engine
+from tests.acting import TESTER
 from tests.recording import Recording
 
 
@@ -79,11 +81,14 @@ class Control:
 
 
 def open_control(
-    config: AppConfig, dsn: str, data_dir: Path, **server: Any
+    config: AppConfig, dsn: str, data_dir: Path, port_role: Role = TESTER.role, **server: Any
 ) -> tuple[Engine, Recording, ControlServer]:
     """An open engine recording into ``dsn`` and its started ControlServer (``server``:
-    its keyword arguments); the caller stops both."""
-    engine = Engine(config, data_dir=data_dir, dsn=dsn)
+    its keyword arguments), whose service account has ``port_role`` (default: one that
+    may every command, for tests not about permissions); the caller stops both."""
+    accounts = config.accounts.model_copy(update={"control_port_role": port_role})
+    engine = Engine(config.model_copy(update={"accounts": accounts}), data_dir=data_dir, dsn=dsn)
+    engine.act_as(TESTER)
     recording = Recording.of(engine)
     engine.open()
     try:

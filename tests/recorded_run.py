@@ -19,6 +19,7 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.commands import StartRun
 from ald_gui.domain.recipe import Loop, Pulse, Purge, Recipe, Step
 from ald_gui.engine.engine import Engine
+from tests.acting import person
 from tests.fixtures.pg import READER_LOGIN
 from tests.recipe_run import fast, recipe
 from tests.recording import Recording, deliver_pending_signals, settle
@@ -66,6 +67,7 @@ def record_run(
     """A recipe of ``cycles`` pulse/purge cycles run to its end, every row committed;
     ``during(engine)`` is called once the run has started."""
     engine = Engine(fast(config), data_dir=data_dir, dsn=dsn)
+    engine.act_as(person("tester"))
     ran = recipe(Loop(count=cycles, steps=CYCLE), name="export cycles")
     recording = Recording.of(engine)
     try:

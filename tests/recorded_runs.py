@@ -22,6 +22,7 @@ from ald_gui.domain.commands import AbortRun, StartRun
 from ald_gui.domain.recipe import Loop, Pulse, Purge, Recipe, Step
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
+from tests.acting import person
 from tests.fixtures.pg import scalar
 from tests.recipe_run import recipe
 from tests.recording import Recording, settle
@@ -50,7 +51,7 @@ class RecordedRuns:
 
 def _run_recipe(engine: Engine, recording: Recording, qtbot: QtBot, r: Recipe, note: str) -> None:
     ended = len(recording.ended)
-    engine.submit(StartRun("ana", note, r))
+    engine.submit(StartRun("ana", note, r), by=person("ana"))
     settle(qtbot, lambda: len(recording.ended) > ended, 20.0, f"the recipe {r.name} to end")
 
 
@@ -59,7 +60,7 @@ def record_runs(engine: Engine, simulator: Simulator, dsn: str, qtbot: QtBot) ->
     engine.open()
     settle(qtbot, lambda: recording.batches, 10.0, "the first batch")
 
-    engine.start_run("bob", "first wafer")
+    engine.submit(StartRun("bob", "first wafer"), by=person("bob"))
     settle(qtbot, lambda: engine.run is not None, 5.0, "the plain run to start")
     simulator.answer_with_exception(4)
     settle(qtbot, lambda: scalar(dsn, "SELECT count(*) FROM plc_gaps") > 0, 10.0, "a gap")
@@ -73,7 +74,7 @@ def record_runs(engine: Engine, simulator: Simulator, dsn: str, qtbot: QtBot) ->
     _run_recipe(engine, recording, qtbot, THREE_CYCLES, "second try")
 
     ended = len(recording.ended)
-    engine.submit(StartRun("ana", "too long", LONG_PULSE))
+    engine.submit(StartRun("ana", "too long", LONG_PULSE), by=person("ana"))
     settle(qtbot, lambda: simulator.model.value("valve_2.valve_state"), 5.0, "the pulse to open")
     engine.submit(AbortRun("stopped by hand"))
     settle(qtbot, lambda: len(recording.ended) > ended, 10.0, "the abort")

@@ -71,7 +71,8 @@ def test_a_heater_over_its_limit_alarms_within_its_delay_and_the_ack_is_journall
 
     query = (
         "SELECT count(*) FROM alarm_events WHERE run_id = %s AND alarm = 'chamber.hot'"
-        " AND event = 'acknowledged' AND operator = 'alice' AND note = 'seen'"
+        " AND event = 'acknowledged' AND operator = 'control port'"
+        " AND note = 'seen (operator: alice)'"
     )
     settle(qtbot, lambda: scalar(migrated_pg_dsn, query, run_id) == 1, 10, "the ack journalled")
     raised = "SELECT count(*) FROM alarm_events WHERE run_id = %s AND event = 'raised'"

@@ -31,6 +31,7 @@ def _short(script: str) -> dict:
     return summary
 
 
+@pytest.mark.timeout(600)  # a server and 440,000 rows: minutes on a loaded machine
 def test_both_storage_layouts_hold_and_answer_the_same_samples() -> None:
     x = _short("storage_layout.py")
     instants = int(x["hours"] * 3600 * x["rate_hz"])
@@ -42,6 +43,7 @@ def test_both_storage_layouts_hold_and_answer_the_same_samples() -> None:
 
 
 @pytest.mark.skipif(not (BIN / "initdb").exists(), reason="Debian's PostgreSQL 15 not here")
+@pytest.mark.timeout(600)  # three consoles, a load, an outage, a catch-up and three doctors
 def test_consoles_on_one_server_ride_out_its_outage_with_nothing_lost() -> None:
     x = _short("fab_load.py")
     machines = {f"tool-{i + 1:02d}" for i in range(x["consoles"])}

@@ -48,7 +48,7 @@ def broken(tmp_path: Path) -> Path:
 def test_config_is_honoured_before_or_after_the_subcommand(tmp_path: Path, where: str) -> None:
     with default_config_path().open("rb") as f:
         tags = tomllib.load(f)["tags"]
-    small = _config(tmp_path / "small.toml", tags=tags[:3], process={}, alarms=[])
+    small = _config(tmp_path / "small.toml", tags=tags[:3], process={}, alarms=[], overview={})
     args = ["--config", str(small)]
     done = _ald(*args, "config", "check") if where == "before" else _ald("config", "check", *args)
     assert done.returncode == 0, done.stderr

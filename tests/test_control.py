@@ -50,7 +50,9 @@ def control(sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iter
 def test_start_answers_with_the_run_and_stop_with_its_end(control: Control, qtbot: QtBot) -> None:
     answer = control.call(qtbot, "POST", "/runs/start?operator=alice&note=w17")
     assert answer.status == 200, answer.body
-    assert answer.body["run"]["operator"] == "alice" and answer.body["run"]["note"] == "w17"
+    # The run is the service account's; the name typed is kept in the note.
+    run = answer.body["run"]
+    assert (run["operator"], run["note"]) == ("control port", "w17 (operator: alice)")
     run_id = answer.body["run"]["id"]
 
     answer = control.call(qtbot, "POST", "/runs/start?operator=bob")
@@ -74,9 +76,13 @@ def test_start_answers_with_the_run_and_stop_with_its_end(control: Control, qtbo
     assert answer.status == 409 and "no run is active" in answer.body["error"]
 
 
-def test_a_start_without_an_operator_is_refused(control: Control, qtbot: QtBot) -> None:
+def test_a_start_without_an_operator_runs_under_the_service_account(
+    control: Control, qtbot: QtBot
+) -> None:
     answer = control.call(qtbot, "POST", "/runs/start")
-    assert answer.status == 409 and "operator" in answer.body["error"]
+    assert answer.status == 200, answer.body
+    assert (answer.body["run"]["operator"], answer.body["run"]["note"]) == ("control port", "")
+    assert control.call(qtbot, "POST", "/runs/stop").status == 200
     assert control.call(qtbot, "POST", "/nowhere").status == 404
 
 
@@ -128,7 +134,8 @@ def test_requests_that_are_not_from_a_deliberate_client_are_refused_and_change_n
     query = "SELECT count(*) FROM process_executions WHERE ended_at IS NOT NULL"
     settle(qtbot, lambda: scalar(migrated_pg_dsn, query) >= 1, 10.0, "the run to be committed")
     assert scalar(migrated_pg_dsn, "SELECT count(*) FROM process_executions") == 1
-    assert scalar(migrated_pg_dsn, query + " AND operator = 'alice'") == 1
+    named = " AND operator = 'control port' AND note = 'operator: alice'"
+    assert scalar(migrated_pg_dsn, query + named) == 1
 
 
 def test_the_token_file_is_private_and_kept(control: Control, tmp_path: Path) -> None:
@@ -171,7 +178,7 @@ def test_the_unix_socket_serves_with_the_token(
         control = Control(engine, server, recording, read_token(data_dir), data_dir)
         assert control.call(qtbot, "GET", "/status", token=None).status == 401
         answer = control.call(qtbot, "POST", "/runs/start?operator=alice")
-        assert answer.status == 200 and answer.body["run"]["operator"] == "alice", answer.body
+        assert answer.status == 200 and answer.body["run"]["note"] == "operator: alice", answer.body
         assert control.call(qtbot, "GET", "/status").body["run"]["id"] == answer.body["run"]["id"]
     finally:
         server.stop()
@@ -233,7 +240,7 @@ def test_each_of_many_concurrent_clients_gets_the_answer_to_its_own_request(
             continue
         outcome = outcomes[body["request"]]
         if answer.status == 200 and body["run"]:
-            assert body["run"]["operator"] == name, (name, body)
+            assert body["run"]["note"] == f"operator: {name}", (name, body)
             assert isinstance(outcome, RunStarted) and str(outcome.run.id) == body["run"]["id"]
             by_kind["started"] += 1
         elif answer.status == 200:

@@ -48,14 +48,15 @@ def test_run_start_and_stop_read_the_token_themselves(
     where = ["--port", str(control.server.port), "--data-dir", str(control.data_dir)]
     assert _run(qtbot, "start", "--operator", "alice", "--note", "w17", *where) == 0
     run = control.engine.run
-    assert run is not None and (run.operator, run.note) == ("alice", "w17")
-    assert f"run {run.id} started by alice" in capsys.readouterr().out
+    # The port's service account runs it; the name typed is in the note.
+    assert run is not None and (run.operator, run.note) == ("control port", "w17 (operator: alice)")
+    assert f"run {run.id} started by control port" in capsys.readouterr().out
 
     assert _run(qtbot, "start", "--operator", "bob", *where) == 1
     assert "active" in capsys.readouterr().err
 
     assert _run(qtbot, "status", *where) == 0
-    assert f"run {run.id} by alice active" in capsys.readouterr().out
+    assert f"run {run.id} by control port active" in capsys.readouterr().out
 
     assert control.server.socket_path is not None
     on_socket = ["--socket", str(control.server.socket_path), "--data-dir", str(control.data_dir)]

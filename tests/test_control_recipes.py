@@ -68,7 +68,7 @@ def test_without_a_recipe_run_pause_and_resume_are_refused(control: Control, qtb
     answer = control.call(qtbot, "POST", "/runs/pause")
     assert answer.status == 409 and "no recipe is running" in answer.body["error"]
     status = control.call(qtbot, "GET", "/status").body
-    assert status["run"]["operator"] == "alice" and status["recipe"] is None
+    assert status["run"]["operator"] == "control port" and status["recipe"] is None
     answer = control.call(qtbot, "POST", "/runs/abort")
     assert answer.status == 422 and "an abort needs a reason" in answer.body["error"]
     body = json.dumps({"reason": "test over"}).encode()
@@ -224,11 +224,11 @@ def test_ald_gui_run_starts_pauses_resumes_and_aborts_a_recipe(
     assert _run_cli(qtbot, *args) == 0
     run = control.engine.run
     assert run is not None and run.recipe_sha256 == draft.sha256
-    assert f"run {run.id} started by alice with {NAME} v2" in capsys.readouterr().out
+    assert f"run {run.id} started by control port with {NAME} v2" in capsys.readouterr().out
     settle(qtbot, lambda: _progress(control, ExecutorState.RUNNING), 10, "the recipe running")
     assert _run_cli(qtbot, "status", *where) == 0
     out = capsys.readouterr().out
-    assert f"run {run.id} by alice active; recipe '{NAME}' " in out and "of 500" in out
+    assert f"run {run.id} by control port active; recipe '{NAME}' " in out and "of 500" in out
 
     assert _run_cli(qtbot, "pause", *where) == 0
     assert f"recipe '{NAME}' pausing" in capsys.readouterr().out

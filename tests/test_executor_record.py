@@ -20,6 +20,7 @@ from ald_gui.domain.stream import RunStatus
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from ald_gui.store.invariants import check_invariants
+from tests.acting import TESTER
 from tests.recipe_run import fast, recipe
 from tests.recording import Recording, deliver_pending_signals, settle, spool_contents
 
@@ -27,6 +28,7 @@ from tests.recording import Recording, deliver_pending_signals, settle, spool_co
 @pytest.fixture
 def engine(sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iterator[Engine]:
     e = Engine(fast(sim_config), data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    e.act_as(TESTER)
     yield e
     e.shutdown()
 

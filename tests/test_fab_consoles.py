@@ -87,6 +87,7 @@ def _run_rows(dsn: str, run_id: str) -> int:
     return scalar(dsn, "SELECT count(*) FROM process_data_points WHERE run_id = %s", run_id)
 
 
+@pytest.mark.timeout(600)  # five processes started, two db inits, two doctors: minutes when loaded
 def test_two_consoles_record_on_one_server_each_under_its_own_lease(
     debian_server: DebianCluster,
     fab_db: str,

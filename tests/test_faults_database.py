@@ -23,6 +23,7 @@ from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from ald_gui.store.health import WriterEventKind
 from ald_gui.store.server import EmbeddedServer
+from tests.acting import TESTER
 from tests.recording import (
     Audit,
     Recording,
@@ -51,6 +52,7 @@ class Session:
         self.data_dir = data_dir
         self.qtbot = qtbot
         self.engine = Engine(config, data_dir=data_dir, dsn=dsn)
+        self.engine.act_as(TESTER)
         self.recording = Recording.of(self.engine)
         self.clean_shutdown: bool | None = None
 
@@ -319,7 +321,8 @@ def test_a_run_whose_note_the_database_cannot_store_is_refused_at_start(
     s.wait(lambda: s.writer_events(CONNECTED), "the writer to connect")
     with pytest.raises(RunNotPossible, match="note"):
         s.engine.start_run("erin", "wafer\x0017")
-    with pytest.raises(RunNotPossible, match="operator"):
+    # A typed operator name other than the account's goes into the note: checked too.
+    with pytest.raises(RunNotPossible, match="note"):
         s.engine.start_run("er\x00in")
     s.start_run("erin", "wafer 17")  # the refusal left the engine able to start a run
     s.batches(3)

@@ -32,6 +32,7 @@ from ald_gui.store.server import DataDirInUse, EmbeddedServer, ServerError
 from ald_gui.store.spool import SpoolError
 from ald_gui.store.spool_file import read_key_sets
 from ald_gui.store.spool_items import decode_item
+from tests.acting import TESTER
 from tests.console_process import Console, write_config
 from tests.fixtures.plc import frozen_clock
 from tests.recording import (
@@ -328,11 +329,13 @@ def test_second_engine_on_the_same_data_directory_is_refused_and_the_first_recor
 ) -> None:
     data_dir = (tmp_path / "data").resolve()
     first = Engine(fast_config, data_dir=data_dir, dsn=migrated_pg_dsn)
+    first.act_as(TESTER)
     recording = Recording.of(first)
     first.open()
     try:
         _keeps_recording(first, recording, qtbot)
         second = Engine(fast_config, data_dir=data_dir, dsn=migrated_pg_dsn)
+        second.act_as(TESTER)
         with pytest.raises((ServerError, SpoolError)) as refused:
             second.open()
         assert str(data_dir) in str(refused.value)
@@ -347,11 +350,13 @@ def test_second_engine_with_the_embedded_database_is_refused_naming_the_holder(
 ) -> None:
     data_dir = pg_tmp_path / "data"
     first = Engine(fast_config, data_dir=data_dir)  # no DSN: the embedded server
+    first.act_as(TESTER)
     recording = Recording.of(first)
     first.open()
     try:
         _keeps_recording(first, recording, qtbot)
         second = Engine(fast_config, data_dir=data_dir)
+        second.act_as(TESTER)
         with pytest.raises(DataDirInUse) as refused:
             second.open()
         assert str(data_dir) in str(refused.value)

@@ -25,6 +25,7 @@ from ald_gui.domain.recipe_progress import ExecutorState
 from ald_gui.domain.stream import RunStatus
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
+from tests.acting import acting
 from tests.fixtures.plc import quick
 from tests.recipe_run import RecipeRun, fast, recipe
 from tests.recording import Recording, settle
@@ -52,7 +53,7 @@ def live_simulator(fast_watchdog: AppConfig) -> Iterator[Simulator]:
 
 def _engine(config: AppConfig, sim: Simulator, data_dir: Path, dsn: str) -> Engine:
     plc = config.plc.model_copy(update={"port": sim.port})
-    return Engine(config.model_copy(update={"plc": plc}), data_dir=data_dir, dsn=dsn)
+    return acting(Engine(config.model_copy(update={"plc": plc}), data_dir=data_dir, dsn=dsn))
 
 
 def _safety(recording: Recording, kind: SafetyEventKind) -> list[SafetyEvent]:

@@ -25,6 +25,7 @@ from ald_gui.engine.interlocks import InterlockRefused, Interlocks
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import WriteRefused
 from ald_gui.sim.server import Simulator
+from tests.acting import TESTER
 from tests.ald_process import ald
 from tests.console_process import write_config
 from tests.recipe_run import RecipeRun, fast, recipe
@@ -103,6 +104,7 @@ def engine(
 ) -> Iterator[tuple[Engine, Recording]]:
     config = sim_config.model_copy(update={"poll": PollSettings(interval_s=0.05)})
     e = Engine(config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    e.act_as(TESTER)
     recording = Recording.of(e)
     e.open()
     yield e, recording

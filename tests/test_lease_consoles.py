@@ -24,6 +24,7 @@ from ald_gui.sim.server import Simulator
 from ald_gui.store.health import WriterEventKind
 from ald_gui.store.lease import LeaseTaken
 from ald_gui.store.spool import Spool
+from tests.acting import TESTER
 from tests.console_process import Console, write_config
 from tests.fixtures.pg import scalar
 from tests.fixtures.pg_proxy import SocketProxy
@@ -189,8 +190,10 @@ def test_an_engine_whose_lease_was_taken_ends_its_run_and_refuses_new_ones(
     )
     with SocketProxy(dsn) as link:
         first = Engine(config, data_dir=tmp_path / "pc-1", dsn=link.dsn)
+        first.act_as(TESTER)
         recording = Recording.of(first)
         second = Engine(config, data_dir=tmp_path / "pc-2", dsn=dsn)
+        second.act_as(TESTER)
         try:
             first.open()
             first.start_run("eve")

@@ -22,6 +22,7 @@ from ald_gui.config.models import AppConfig, PollSettings
 from ald_gui.engine.engine import Engine
 from ald_gui.store import migrations, roles
 from ald_gui.store.invariants import check_data
+from tests.acting import TESTER
 from tests.fixtures.pg import RolesDatabase, Server, scalar
 from tests.recording import settle
 
@@ -34,6 +35,7 @@ _ROLLED = "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {} t"
 def _record(config: AppConfig, dsn: str, data_dir: Path, qtbot: QtBot) -> uuid.UUID:
     """Idle samples, then a run of a few dozen, all committed."""
     engine = Engine(config, data_dir=data_dir, dsn=dsn)
+    engine.act_as(TESTER)
     engine.open()
     try:
         with qtbot.waitSignal(engine.run_changed, timeout=5000) as started:

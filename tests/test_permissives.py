@@ -32,6 +32,7 @@ from ald_gui.plc.client import PlcClient
 from ald_gui.sim.server import Simulator
 from ald_gui.store.commit import commit_group
 from ald_gui.store.parameters import sync_parameters
+from tests.acting import TESTER
 from tests.ald_process import ald, write_plant_config
 from tests.console_process import write_config
 from tests.fixtures.pg import scalar
@@ -179,6 +180,7 @@ def engine(
     config = _with_permissives(sim_config, reference_config)
     config = config.model_copy(update={"poll": PollSettings(interval_s=0.05)})
     e = Engine(config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    e.act_as(TESTER)
     recording = Recording.of(e)
     e.open()
     yield e, recording

@@ -32,6 +32,7 @@ from ald_gui.plc.errors import (
     WrongTransactionId,
     WrongUnitId,
 )
+from tests.acting import TESTER
 from tests.fixtures.modbus_peer import ModbusPeer, read_values, reply
 from tests.waiting import wait_until
 
@@ -206,6 +207,7 @@ def test_the_gap_stored_names_the_protocol_error(
         }
     )
     engine = Engine(config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    engine.act_as(TESTER)
     engine.open()
     try:
         with qtbot.waitSignal(

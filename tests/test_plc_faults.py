@@ -22,6 +22,7 @@ from ald_gui.engine.engine import Engine
 from ald_gui.plc.client import PlcClient
 from ald_gui.plc.errors import PlcError, PlcExceptionResponse, PlcTimeout, PlcUnreachable
 from ald_gui.sim.server import Simulator
+from tests.acting import TESTER
 from tests.fixtures.plc import free_port, quick
 from tests.waiting import wait_until
 
@@ -120,6 +121,7 @@ def test_engine_records_a_gap_and_invents_nothing(
     qtbot: QtBot,
 ) -> None:
     engine = Engine(_quick(sim_config), data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    engine.act_as(TESTER)
     engine.open()
     try:
         qtbot.waitSignal(engine.sampled, timeout=5000).wait()

@@ -23,6 +23,7 @@ from ald_gui.store.roles import EMBEDDED_LOGINS, Group
 from ald_gui.store.server import EmbeddedServer
 from ald_gui.store.server_address import running_server_dsn
 from ald_gui.store.spool import Spool
+from tests.acting import TESTER
 from tests.fixtures.pg import RolesDatabase, scalar
 from tests.test_migrations import _SECOND, NEXT, _dir_with
 from tests.test_writer import MACHINE, Stream, running
@@ -234,6 +235,7 @@ def test_the_engine_records_with_the_embedded_writer_login(
     sim_config: Any, pg_tmp_path: Path
 ) -> None:
     engine = Engine(sim_config, data_dir=pg_tmp_path / "data")  # no DSN: the embedded server
+    engine.act_as(TESTER)
     engine.open_database()
     try:
         with psycopg.connect(engine.dsn) as conn:

@@ -30,6 +30,7 @@ from ald_gui.store.run_history import (
     list_runs,
     run_record,
 )
+from tests.acting import TESTER
 from tests.fixtures.pg import scalar
 from tests.recipe_run import fast
 from tests.recorded_runs import CYCLES, STEPS_OF_THREE, RecordedRuns, record_runs
@@ -38,6 +39,7 @@ from tests.recorded_runs import CYCLES, STEPS_OF_THREE, RecordedRuns, record_run
 @pytest.fixture
 def engine(sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iterator[Engine]:
     e = Engine(fast(sim_config), data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    e.act_as(TESTER)
     yield e
     e.shutdown()
 
@@ -206,5 +208,11 @@ def test_a_golden_run_is_marked_per_recipe_the_latest_marking_winning(
     assert "is the golden run of 'three cycles'" in capsys.readouterr().out
     assert main(["runs", "show", "--config", str(config), str(runs.first)]) == 0
     assert "golden    the golden run of its recipe" in capsys.readouterr().out
+    unmark = ["runs", "golden", "--config", str(config), "--run", str(runs.first), "--unmark"]
+    assert main([*unmark, "--json", "--by", "fay"]) == 0
+    unmarked = json.loads(capsys.readouterr().out)
+    assert (unmarked["recipe"], unmarked["golden"], unmarked["marked_by"]) == (
+        "three cycles", None, "fay",
+    )  # fmt: skip
     assert main(["runs", "golden", "--config", str(config), "--run", str(runs.aborted)]) == 1
     assert "only a completed run can be golden" in capsys.readouterr().out

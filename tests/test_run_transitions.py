@@ -21,6 +21,7 @@ from ald_gui.config.models import AppConfig, PollSettings
 from ald_gui.domain.commands import StartRun, StopRun
 from ald_gui.domain.stream import Batch
 from ald_gui.engine.engine import Engine
+from tests.acting import TESTER
 from tests.recording import (
     Audit,
     Recording,
@@ -39,6 +40,7 @@ BACK_TO_BACK = 20  # start and stop handed to the poll thread together: empty ru
 def engine(sim_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path) -> Iterator[Engine]:
     config = sim_config.model_copy(update={"poll": PollSettings(interval_s=0.02)})
     e = Engine(config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    e.act_as(TESTER)
     yield e
     e.shutdown()
 

@@ -23,6 +23,7 @@ from ald_gui.domain.machine import Machine
 from ald_gui.engine.engine import Engine
 from ald_gui.store.clock_mark import ClockMark, ClockMarkError, MarkSaver
 from ald_gui.ui.event_text import describe
+from tests.acting import TESTER
 from tests.fixtures.plc import quick
 from tests.waiting import wait_until
 
@@ -196,6 +197,7 @@ def test_the_engine_keeps_its_mark_above_every_recorded_time(
 ) -> None:
     data_dir = tmp_path / "data"
     engine = Engine(quick(sim_config, interval_s=0.02), data_dir=data_dir, dsn=migrated_pg_dsn)
+    engine.act_as(TESTER)
     engine.open()
     try:
         for _ in range(3):
@@ -219,6 +221,7 @@ def test_an_unreadable_mark_refuses_the_start_and_leaves_nothing_running(
     data_dir.mkdir()
     (data_dir / "stream-clock.json").write_text("{}", encoding="utf-8")
     engine = Engine(sim_config, data_dir=data_dir, dsn=migrated_pg_dsn)
+    engine.act_as(TESTER)
     with pytest.raises(ClockMarkError, match="restore it, or delete it"):
         engine.open()
     assert engine.shutdown()
@@ -234,6 +237,7 @@ def test_after_a_restart_behind_the_last_session_the_engine_records_above_its_ma
     mark = wall_us() + 3600 * SECOND
     ClockMark(data_dir / "stream-clock.json").save(mark)
     engine = Engine(quick(sim_config, interval_s=0.02), data_dir=data_dir, dsn=migrated_pg_dsn)
+    engine.act_as(TESTER)
     try:
         with qtbot.waitSignal(
             engine.occurred, timeout=5000, check_params_cb=lambda e: isinstance(e, ClockStepped)

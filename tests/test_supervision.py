@@ -21,6 +21,7 @@ from ald_gui.store.server import EmbeddedServer
 from ald_gui.store.server_files import SERVER_ACCOUNT, reachable_programs, server_account
 from ald_gui.store.server_programs import bin_dir
 from ald_gui.ui.event_text import describe
+from tests.acting import TESTER
 from tests.ald_process import headless_demo, read_until_recording
 from tests.recording import (
     Audit,
@@ -55,6 +56,7 @@ def test_a_killed_embedded_server_comes_back_by_itself_and_nothing_is_lost_or_do
     data = pg_tmp_path / "data"
     cluster = paths.database_dir(data)
     engine = Engine(config, data_dir=data)  # no DSN: the embedded server
+    engine.act_as(TESTER)
     recording = Recording.of(engine)
     engine.open()
     try:
@@ -159,6 +161,7 @@ def test_closing_while_the_database_starts_leaves_no_server_running(
     with EmbeddedServer(cluster):  # initdb now, so the start below is only pg_ctl's
         pass
     engine = Engine(reference_config, data_dir=data)
+    engine.act_as(TESTER)
     opener = threading.Thread(target=engine.open_database, name="test-opener")
     opener.start()
     try:
@@ -178,6 +181,7 @@ def test_the_spool_is_opened_with_the_database_not_on_the_window_thread(
     # Opening the spool counts what an outage left in it: seconds after a long one.
     # open_database() runs on the opener thread; start_recording() on the window's.
     engine = Engine(reference_config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    engine.act_as(TESTER)
     opener = threading.Thread(target=engine.open_database, name="test-opener")
     opener.start()
     opener.join(60)

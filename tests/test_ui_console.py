@@ -20,6 +20,7 @@ from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from ald_gui.store.server import EmbeddedServer
 from ald_gui.ui.main_window import CloseChoice, MainWindow
+from tests.acting import TESTER
 from tests.fixtures.pg import scalar
 from tests.fixtures.plc import quick
 
@@ -93,6 +94,7 @@ def console(
     quick_config: AppConfig, migrated_pg_dsn: str, tmp_path: Path, qtbot: QtBot, settings: QSettings
 ) -> Iterator[MainWindow]:
     engine = Engine(quick_config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    engine.act_as(TESTER)
     window = _window(engine, settings, qtbot)
     yield window
     window.close()
@@ -170,6 +172,7 @@ def test_health_strip_follows_the_plc_and_the_database_and_the_window_stays_resp
 ) -> None:
     server: EmbeddedServer = private_pg_server()  # type: ignore[operator]
     engine = Engine(quick_config, data_dir=tmp_path / "data", dsn=server.dsn)
+    engine.act_as(TESTER)
     window = _window(engine, settings, qtbot)
     strip = window.health
     meter = None
@@ -219,6 +222,7 @@ def test_closing_mid_run_ends_the_run_and_stops_everything(
     settings: QSettings,
 ) -> None:
     engine = Engine(quick_config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    engine.act_as(TESTER)
     window = _window(engine, settings, qtbot, close_choice=CloseChoice.ABORT_RUN)
     window.panel.operator.setText("bob")
     with qtbot.waitSignal(engine.run_changed, timeout=5000) as started:

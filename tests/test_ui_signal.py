@@ -19,6 +19,7 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from ald_gui.config.load import load_config
+from ald_gui.domain.accounts import Actor, Role
 from ald_gui.domain.stream import RunStarted
 from ald_gui.ui.app import run_console
 from ald_gui.ui.main_window import MainWindow
@@ -34,6 +35,7 @@ def start_when_open():
         if isinstance(window, MainWindow) and window.engine.poller is not None:
             hand.stop()
             window.engine.run_changed.connect(said)
+            window.engine.act_as(Actor("alice", Role.OPERATOR))  # as if she logged in
             window.engine.start_run("alice", "signal test")
 
 hand = QTimer()

@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.events import WriteFailed
 from ald_gui.engine.engine import Engine
+from tests.acting import TESTER
 from tests.fixtures.plc import free_port, quick
 from tests.recording import Recording
 
@@ -19,6 +20,7 @@ def test_a_write_while_the_plc_is_unreachable_is_not_sent_and_says_what_to_do(
     nowhere = sim_config.plc.model_copy(update={"port": free_port()})
     config = quick(sim_config.model_copy(update={"plc": nowhere}), interval_s=0.05)
     engine = Engine(config, data_dir=tmp_path / "data", dsn=migrated_pg_dsn)
+    engine.act_as(TESTER)
     recording = Recording.of(engine)
     engine.open()
     try:

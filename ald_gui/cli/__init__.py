@@ -28,6 +28,7 @@ from ald_gui.cli import (
     runs_cmd,
     sim_cmd,
     spool_cmd,
+    users_cmd,
 )
 from ald_gui.cli.failures import explain
 
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         export_cmd,
         report_cmd,
         audit_cmd,
+        users_cmd,
     ):
         module.register(sub)
     return parser

@@ -250,7 +250,11 @@ def _golden(args: argparse.Namespace) -> int:
         except (RunNotFound, GoldenRefused) as exc:
             print(f"ald-gui runs golden: {exc}")
             return 1
-    if mark.run_id is None:
+    if args.json:
+        golden = None if mark.run_id is None else str(mark.run_id)
+        print(json.dumps({"machine": mark.machine, "recipe": mark.recipe, "golden": golden,
+                          "marked_by": mark.marked_by, "marked_us": mark.marked_us}))  # fmt: skip
+    elif mark.run_id is None:
         print(f"{mark.recipe!r} on {mark.machine} has no golden run now (unmarked by {by})")
     else:
         print(f"run {mark.run_id} is the golden run of {mark.recipe!r} on {mark.machine} now")

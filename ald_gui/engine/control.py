@@ -12,8 +12,11 @@ JSON answers, from curl, a MES script or ``ald-gui run``.
     POST /runs/abort  {"reason": "..."}   the safe state, then the run ends aborted
 
 Every request carries ``Authorization: Bearer <token>`` (the token file is made at the
-first start; see control_access for all the checks). Parameters come in the query
-string or as a JSON object body.
+first start; see control_access for all the checks). The token is the credential of a
+service account, ``control port``, whose role is ``[accounts] control_port_role``: a
+command its role does not allow is answered 403, naming the missing permission. The run's
+operator is that account; an ``operator`` given goes into the run's note. Parameters
+come in the query string or as a JSON object body.
 
 Requests are handled on the server's threads and submitted on the engine's thread (a
 queued signal), so the engine is only ever touched from one thread; each answer is
@@ -41,6 +44,7 @@ from urllib.parse import parse_qs, urlparse
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from ald_gui.domain.accounts import Actor, PermissionDenied
 from ald_gui.domain.alarms import AlarmBoard, AlarmCommandDone, AlarmCommandRefused
 from ald_gui.domain.commands import Command, RequestId
 from ald_gui.domain.events import RunRefused
@@ -170,6 +174,10 @@ class ControlServer:
         self._timeout_s = answer_timeout_s
         self._idle_timeout_s = idle_timeout_s
         self._bridge = _OnEngineThread()
+        # The token is this account's credential: whoever holds it acts with its role.
+        self.actor = Actor(
+            "control port", engine.config.accounts.control_port_role, "the control port's token"
+        )
         self.token_file = token_path(engine.data_dir)
         token = ensure_token(engine.data_dir)
         # Answers by request id: a request is registered when submitted, on the engine's
@@ -239,7 +247,7 @@ class ControlServer:
 
     def _submit(self, command: Command) -> RequestId:
         """On the engine's thread: submit, and expect the outcome of that request."""
-        request_id = self._engine.submit(command)
+        request_id = self._engine.submit(command, by=self.actor)
         with self._answers:
             self._outcomes[request_id] = None
         return request_id
@@ -286,6 +294,8 @@ class ControlServer:
         """Carry out ``command`` and describe its outcome as an HTTP answer."""
         try:
             request_id = self._bridge.invoke(lambda: self._submit(command), self._timeout_s)
+        except PermissionDenied as exc:
+            return HTTPStatus.FORBIDDEN, {"ok": False, "error": str(exc)}
         except RunNotPossible as exc:
             return HTTPStatus.CONFLICT, {"ok": False, "error": str(exc)}
         except TimeoutError:

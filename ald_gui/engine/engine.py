@@ -36,11 +36,13 @@ from ald_gui.domain.commands import (
 from ald_gui.domain.events import RunRefused
 from ald_gui.domain.machine import RunNotPossible, check_recordable
 from ald_gui.domain.stream import Run, RunEnded, RunStarted, RunStatus
+from ald_gui.engine import permissions
+from ald_gui.engine.account_audit import AccountAudit
 from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.engine.poller import Poller
 from ald_gui.engine.reasons import missing_reason
 from ald_gui.engine.recipe_marker import RecipeMarker
-from ald_gui.store.accounts import AccountBook
+from ald_gui.store.accounts import AccountBook, AccountEvent
 from ald_gui.store.alarm_states import AlarmStates
 from ald_gui.store.clock_mark import ClockMark, ClockMarkError
 from ald_gui.store.credentials import CredentialsError, resolve_dsn, resolve_reader_dsn
@@ -120,6 +122,9 @@ class Engine(QObject):
         # logged in (issue 13), None when nobody is.
         self.session: Actor | None = None
         self._accounts: AccountBook | None = None
+        self._account_audit = AccountAudit()  # logins, lockouts, user changes: audited
+        self._valves = permissions.valve_tags(config)
+        self._released = permissions.releases_in(paths.recipes_dir(self.data_dir))
         # open_database() may run on a worker thread while the window is closed:
         # shutdown waits for a server start under way, then stops it, and an
         # open_database() that comes after a shutdown starts nothing.
@@ -164,7 +169,10 @@ class Engine(QObject):
                 self.server.start()
                 self.dsn = self.server.login_dsn(Group.WRITER)
             self._accounts = AccountBook(
-                self.dsn, paths.accounts_copy_path(self.data_dir), self.config.accounts
+                self.dsn,
+                paths.accounts_copy_path(self.data_dir),
+                self.config.accounts,
+                on_event=self._account_audit,
             )
             # The spool first: a second console on this data directory is refused by it
             # before it could touch the lease this directory's console holds.
@@ -219,6 +227,9 @@ class Engine(QObject):
         self.poller.health.connect(self.plc_health)
         self.poller.alarms_changed.connect(self.alarms_changed)
         self.poller.start()
+        self._account_audit.start(
+            lambda action, what, before, after, by: self.audit(action, what, before, after, by=by)
+        )
         # The configuration this session runs with, in the audit trail: its SHA-256 over
         # its canonical form (every setting, defaults included, in a fixed order).
         digest = hashlib.sha256(self.config.model_dump_json().encode()).hexdigest()
@@ -234,6 +245,7 @@ class Engine(QObject):
         database (after a start under way on another thread has finished). Returns True
         if nothing was left behind in memory. Blocks, about ``timeout`` at most."""
         self._shut_down = True
+        self._account_audit.stop()
         clean = True
         deadline = time.monotonic() + timeout
         self.history.close()
@@ -291,6 +303,8 @@ class Engine(QObject):
 
     def log_out(self) -> None:
         """Nobody is at the console any more: its commands are refused until a login."""
+        if self.session is not None:
+            self._account_audit(AccountEvent("logout", self.session.account, self.session))
         self.session = None
 
     def verify_signature(self, account: str, password: str, meaning: Meaning) -> Signature:
@@ -308,18 +322,27 @@ class Engine(QObject):
         self.session = actor
 
     def submit(self, command: Command, by: Actor | None = None) -> RequestId:
-        """Hand ``command`` to the poll thread, which applies it between two samples;
+        """Hand ``command``, asked by ``by`` (default: the account logged in at this
+        console, ``session``), to the poll thread, which applies it between two samples;
         returns the request id that its outcome will carry: RunStarted or RunEnded
         (signal ``run_changed``), RunRefused, WriteConfirmed, WriteFailed or the
         recipe's RecipeProgress (signal ``occurred``).
 
+        Raises PermissionDenied (engine.permissions), and submits nothing, when the
+        asking account's role lacks a permission the command needs, or nobody asks
+        (nobody logged in). A run's operator, an alarm command's operator, is the
+        asking account; a different free-text operator given is kept in the run's note.
+
         Raises RunNotPossible at once, and submits nothing, when the engine already
         knows the command cannot be carried out: not open, a run active or about to
-        start (start), no run (stop), no recipe run (pause, resume), no operator, text
-        the database cannot store, a reason that ``[accounts] reason_required_for`` asks
-        for and that is not given (engine.reasons). The poll thread checks again and
-        answers RunRefused if the state changed meanwhile.
+        start (start), no run (stop), no recipe run (pause, resume), text the database
+        cannot store, a reason that ``[accounts] reason_required_for`` asks for and that
+        is not given (engine.reasons). The poll thread checks again and answers
+        RunRefused if the state changed meanwhile.
         """
+        actor = by if by is not None else self.session
+        permissions.check(actor, command, self._valves, self._released)  # who first
+        assert actor is not None  # check() refuses nobody
         if self.poller is None:
             raise RunNotPossible("the engine is not open")
         if self.not_recording:
@@ -328,13 +351,11 @@ class Engine(QObject):
             missing := missing_reason(command, self.config.accounts.reason_required_for)
         ) is not None:
             raise RunNotPossible(missing)
+        command = permissions.as_asked_by(command, actor)
         match command:
-            case StartRun(operator=operator, note=note):
+            case StartRun(note=note):
                 if self.run is not None or self._pending:
                     raise RunNotPossible("a run is active or starting: stop it first")
-                if not operator.strip():
-                    raise RunNotPossible("a run needs an operator name")
-                check_recordable("operator", operator)
                 check_recordable("note", note)
                 self._pending = _Asked.START
             case StopRun(reason=reason) | AbortRun(reason=reason):
@@ -349,9 +370,8 @@ class Engine(QObject):
                     )
             case WriteTag():
                 pass  # checked against the tag's type and limits by the poll thread
-        actor = by if by is not None else self.session
         request_id = next(self._request_ids)
-        self.poller.submit(command, request_id, actor or CONSOLE)
+        self.poller.submit(command, request_id, actor)
         return request_id
 
     def audit(

@@ -6,6 +6,7 @@ each part reads in one sitting.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ald_gui.config.accounts import AccountSettings
-from ald_gui.domain.accounts import Actor, Role
-from ald_gui.store.account_cache import AccountCache
+from ald_gui.domain.accounts import CONSOLE
+from ald_gui.store.account_cache import AccountCache, CacheError
 from ald_gui.store.account_records import (
     COLUMNS,
     Account,
@@ -32,6 +33,8 @@ from ald_gui.store.account_records import (
     cached_of,
 )
 from ald_gui.store.db import writer_conninfo
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -76,14 +79,10 @@ class Logins:
 
     def check_signature(self, user: str, password: str) -> Account:
         """``log_in``'s checks for a signature (the password typed again): a wrong one
-        counts towards the lockout like a failed login."""
+        counts towards the lockout like a failed login ("signature failed"). A right one
+        is not reported: the entry the signature belongs to records it, with its meaning."""
         login = self._authenticate(user, password, "signature")
         self._may_act(login)
-        self._report(
-            AccountEvent(
-                "signature", login.account.user, login.account.actor, offline=login.offline
-            )
-        )
         return login.account
 
     def _may_act(self, login: Login) -> None:
@@ -103,7 +102,7 @@ class Logins:
         user = user.strip().lower()
         try:
             login, refusal = self._authenticate_online(user, password, purpose)
-        except AccountsUnreachable:
+        except (AccountsUnreachable, psycopg.OperationalError):  # away, or lost midway
             login, refusal = self._authenticate_offline(user, password, purpose)
         if refusal is not None:
             raise refusal
@@ -154,7 +153,10 @@ class Logins:
     def _authenticate_offline(
         self, user: str, password: str, purpose: str
     ) -> tuple[Login | None, LoginRefused | None]:
-        held = self._cache.get(user) if self._cache is not None else None
+        try:
+            held = self._cache.get(user) if self._cache is not None else None
+        except CacheError as exc:
+            return None, LoginRefused(user, Why.UNREACHABLE, str(exc), offline=True)
         if held is None:
             self._verify_nobody(password)
             return None, LoginRefused(
@@ -205,12 +207,12 @@ class Logins:
     def _wrong(
         self, user: str, purpose: str, locked_until: datetime | None, *, offline: bool
     ) -> LoginRefused:
-        someone = Actor(user, Role.VIEWER)
-        self._report(AccountEvent(f"{purpose} failed", user, someone, offline=offline))
+        # Nobody proved who they are: the console itself records the attempt on ``user``.
+        self._report(AccountEvent(f"{purpose} failed", user, CONSOLE, offline=offline))
         if locked_until is not None:
             self._report(
                 AccountEvent(
-                    "lockout", user, someone, after=locked_until.isoformat(), offline=offline
+                    "lockout", user, CONSOLE, after=locked_until.isoformat(), offline=offline
                 )
             )
             return LoginRefused(
@@ -268,7 +270,10 @@ class Logins:
             return
         rows = conn.execute(f"SELECT {COLUMNS} FROM accounts ORDER BY user_name").fetchall()
         conn.rollback()
-        self._cache.replace_all([cached_of(r) for r in rows])
+        try:
+            self._cache.replace_all([cached_of(r) for r in rows])
+        except CacheError as exc:  # the database answered: a stale copy must not refuse it
+            log.warning("%s", exc)
 
     def _report(self, event: AccountEvent) -> None:
         if self.on_event is not None:

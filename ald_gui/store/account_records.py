@@ -82,9 +82,10 @@ class Login:
 @dataclass(frozen=True, slots=True)
 class AccountEvent:
     """Something the book did, for the audit trail: ``action`` one of "login", "login
-    failed", "lockout", "signature", "signature failed", "administrator create", "user
+    failed", "lockout", "signature failed", "administrator create", "user
     create", "user disable", "user enable", "user role", "password reset", "password
-    change"; ``user`` the account it concerns; ``by`` who did it."""
+    change"; ``user`` the account it concerns; ``by`` who did it (CONSOLE for a failed
+    attempt or a lockout: nobody proved who they are)."""
 
     action: str
     user: str

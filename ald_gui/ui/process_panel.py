@@ -72,7 +72,8 @@ class ProcessPanel(QWidget):
 
         self.banner = named(QLabel(), "stateBanner")
         self.detail = named(QLabel(), "stateDetail")
-        self.operator = QLineEdit(placeholderText="Operator name")
+        # Start stays grey without it: the empty field says why.
+        self.operator = QLineEdit(placeholderText="Operator name — needed to start a run")
         self.note = QLineEdit(placeholderText="Note for this run (optional)")
         self.recipe = RecipePicker()
         self.start_button = named(QPushButton("Start run"), "startButton")

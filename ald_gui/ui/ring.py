@@ -40,6 +40,7 @@ class Ring:
         self.capacity = capacity
         self.slack = max(1, capacity // 4)
         self.generation = 0
+        self.appended = 0  # rows ever appended: the newest row's number is appended - 1
         self._start = 0  # first live row in the buffer
         self._end = 0  # one past the last live row
         self._allocate()
@@ -83,6 +84,7 @@ class Ring:
         self._t[self._end] = t
         self._v[:, self._end] = row
         self._end += 1
+        self.appended += 1
         if self._end - self._start > self.capacity:
             self._start += 1
 
@@ -108,6 +110,10 @@ class Ring:
         if not 0 <= index < self.columns:
             raise IndexError(f"column {index} out of range 0..{self.columns - 1}")
         return _frozen(self._v[index, self._start : self._end])
+
+    def values(self) -> np.ndarray:
+        """Read-only view of all columns, shape (columns, rows), oldest row first."""
+        return _frozen(self._v[:, self._start : self._end])
 
     def row_at(self, t: float) -> tuple[float, np.ndarray] | None:
         """The last row at or before ``t`` (its time and a copy of its values), or None

@@ -2,16 +2,18 @@
 
 Which tags appear where is decided in ``trends_curves`` (readings and setpoints by unit,
 booleans as step traces on lanes; ``plotted`` tags visible at start). Samples go into a
-preallocated ring (``ring.Ring``) as they arrive; a timer (15 Hz by default) hands the
-visible curves zero-copy views of it and, while following live, moves the time window;
-paused and without new samples it does nothing. Curves are downsampled (one min/max
-pair per two pixels) and clipped to the window, so a frame costs about the same with
-one minute or eight hours of history (benchmarks/gui_render.py).
+preallocated ring (``ring.Ring``) and its min/max pyramid (``ring_peaks``); a timer (15 Hz
+by default) hands the visible curves what the time window shows, reduced to two points
+per pixel column with the raw rows' min and max in each (pyqtgraph's own downsampling
+and clipping are off), and, while following live, moves the window; paused, with no new
+samples and no pan, zoom or resize, it does nothing. So a frame draws a few thousand
+points per curve, with one minute or eight hours in the window
+(benchmarks/gui_render.py).
 
 Memory: one float64 per trended tag and one for the time per poll, for ``capacity_s``
-(8 h), plus a quarter for the ring's slack, capped at ``MEMORY_BUDGET`` (128 MiB). The
-reference reactor (56 trended tags) polled every 0.5 s holds 8 h in 31 MiB; every 0.1 s
-the cap leaves about 6.5 h.
+(8 h), plus a quarter for the ring's slack and about a fifth for the pyramid, capped at
+``MEMORY_BUDGET`` (128 MiB). The reference reactor (56 trended tags) polled every 0.5 s
+holds 8 h in 37 MiB; every 0.1 s the cap leaves about 5.5 h.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ald_gui.domain.tags import Tag
 from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.ui.palette import is_dark
 from ald_gui.ui.ring import Ring
+from ald_gui.ui.ring_peaks import BYTES_PER_ROW_AND_COLUMN, PeakPyramid
 from ald_gui.ui.trends_controls import TrendControls
 from ald_gui.ui.trends_curves import Curve, plan_curves
 from ald_gui.ui.trends_cycles import CycleMarks
@@ -77,12 +80,13 @@ class TrendView(QWidget):
         self.poll_interval_s = float(poll_interval_s)
         columns = len(self.curves)
         wanted = math.ceil(capacity_s / poll_interval_s) + 1
-        affordable = int(MEMORY_BUDGET / (8 * (columns + 1) * 1.25))
-        self.ring = Ring(columns, max(2, min(wanted, affordable)))
+        per_row = 8 * (columns + 1) * 1.25 + BYTES_PER_ROW_AND_COLUMN * columns
+        self.ring = Ring(columns, max(2, min(wanted, int(MEMORY_BUDGET / per_row))))
+        self.peaks = PeakPyramid(self.ring)
         self._keys = list(self.curves)  # column order
         self._nan_row = np.full(columns, np.nan)
         self._fed_generation = 0
-        self._dirty = False
+        self._drawn: tuple[object, ...] = ()  # what the curves show (see _feed)
         self._dark = True
         self._live = True
         self._window_s = 600.0
@@ -142,7 +146,6 @@ class TrendView(QWidget):
                 self.ring.append(last + self.poll_interval_s, self._nan_row)
         values = batch.values
         self.ring.append(t, [values.get(k, math.nan) for k in self._keys])
-        self._dirty = True
         if self.ring.generation != self._fed_generation:
             # The ring moved to a new buffer: let go of the old one now.
             self._feed()
@@ -171,23 +174,33 @@ class TrendView(QWidget):
         self.cycles.add(progress, first_step)
 
     def _feed(self) -> None:
-        times = self.ring.times()
-        for key in self._visible:
-            self.stack.items[key].setData(times, self.ring.column(self.curves[key].column))
+        """Hand the visible curves the window's rows reduced to its pixel columns, unless
+        they already show this window, width and newest row."""
+        shown = self.stack.shown()
+        width = max(1, round(shown[0].vb.width())) if shown else 1
+        lo, hi = self.stack.x_range()
+        keys = sorted(self._visible)
+        drawn = (lo, hi, width, self.ring.appended, self.ring.generation, tuple(keys))
+        if drawn == self._drawn:
+            return
+        columns = [self.curves[k].column for k in keys]
+        if keys and len(self.ring):
+            reduced = self.peaks.reduce(lo, hi, width, columns)
+            for key, (t, v) in zip(keys, reduced, strict=True):
+                self.stack.items[key].setData(t, v)
         self._fed_generation = self.ring.generation
-        self._dirty = False
+        self._drawn = drawn
 
     @Slot()
     def refresh(self) -> None:
-        """One tick: hand new samples to the curves and move the window if live."""
-        changed = self._dirty or self._live
-        if self._dirty:
-            self._feed()
+        """One tick: move the window if live, and draw what it shows."""
         if self._live:
             last = self.ring.last_time or 0.0
             hi = max(time.time(), last)
             self.stack.set_x_range(hi - self._window_s, hi)
-        if changed:
+        before = self._drawn
+        self._feed()
+        if self._drawn != before:
             # Fit Y now rather than in the paint that follows: a range changed while
             # painting asks for a second paint, doubling the cost of every frame.
             for gp in self.stack.shown():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QColor, QTransform
 
 from ald_gui.ui.palette import LINE_STYLES, ON_DARK, curve_colour
@@ -52,10 +52,8 @@ class GroupPlot:
         vb.setMouseEnabled(x=True, y=False)  # wheel and drag move in time; Y fits itself
         self.plot.enableAutoRange(x=False, y=not group.is_state)
         self.plot.setAutoVisible(y=True)  # fit Y to what is in the time window only
-        # On the PlotItem, not the curves: its addItem imposes these on every curve
-        # (and its context menu shows them).
-        self.plot.setDownsampling(auto=True, mode="peak")
-        self.plot.setClipToView(True)
+        # No downsampling or clipping by pyqtgraph: the trends hand each curve the
+        # window already reduced to its pixel columns (ring_peaks), exactly.
         # Top left, where the oldest data is while following live; the state plot's
         # lane names are there, so its legend goes top right.
         offset = (-8, 4) if group.is_state else (8, 4)
@@ -70,9 +68,6 @@ class GroupPlot:
             item = pg.PlotDataItem(
                 connect="finite",  # NaN rows mark PLC outages: no line across them
                 stepMode="right" if group.is_state else None,  # a state holds until the next
-                # One min/max pair per two pixels (default: five per pixel): as faithful
-                # to peaks, a fifth of the points to draw.
-                autoDownsampleFactor=0.5,
             )
             item.setSkipFiniteCheck(True)  # connect="finite" handles the NaN gaps anyway
             item.setVisible(False)
@@ -180,6 +175,9 @@ class PlotStack:
         for gp in self.plots:
             gp.vb.sigXRangeChanged.connect(self._sync_x)
         self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)
+        # The scene reports moves only: leaving the plots must clear the read-out too.
+        self._leave = _OnLeave(lambda: self._on_cursor(None))
+        self.canvas.installEventFilter(self._leave)
 
     def shown(self) -> list[GroupPlot]:
         return [gp for gp in self.plots if gp.plot.isVisible()]
@@ -240,6 +238,17 @@ class PlotStack:
             gp.cursor.setVisible(t is not None)
             if t is not None:
                 gp.cursor.setValue(t)
+
+
+class _OnLeave(QObject):
+    def __init__(self, left: Callable[[], None]) -> None:
+        super().__init__()
+        self._left = left
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self._left()
+        return False
 
 
 def _mix(a: QColor, b: QColor, share_of_b: float) -> QColor:

@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ald_gui.ui.live_look import kind_of, words
 from ald_gui.ui.palette import curve_colour
 from ald_gui.ui.ring import Ring
 from ald_gui.ui.trends_curves import STATE_GROUP, Curve, Group
@@ -57,8 +58,8 @@ def _clock(t: float) -> str:
 def _value_text(curve: Curve, v: float) -> str:
     if math.isnan(v):
         return "—"
-    if curve.group == STATE_GROUP:
-        return "on" if v >= 0.5 else "off"
+    if curve.group == STATE_GROUP:  # the words of the table and the Overview
+        return words(kind_of(curve.tag), v >= 0.5)
     # Four significant figures or so, without exponents for the usual magnitudes.
     a = abs(v)
     decimals = 0 if a >= 1000 else 1 if a >= 100 else 2 if a >= 1 else 3

@@ -1,0 +1,186 @@
+"""Per-column min/max summaries of a ``Ring``, so a frame's cost does not grow with the
+window: what the trends draw is reduced to the plot's pixel columns here, exactly.
+
+Rows are numbered from the first ever appended (``Ring.appended``), so the ring's
+reallocations do not matter. Block ``k`` of level ``L`` covers rows ``[k·2^L, (k+1)·2^L)``
+and holds, per column, the smallest and largest value (NaN left out) and whether a NaN
+is among them. Levels from ``FIRST_STORED`` up are kept in circular arrays (a slot per
+block, ``capacity >> L`` blocks and a few spare); the levels below are read from the
+ring's rows. ``update`` brings the levels up to the newest row: only the blocks that new
+rows touched are computed again, so it costs a few small numpy calls per frame.
+
+``reduce`` answers one pixel column's rows ``[a, b)`` the way a segment tree does: at
+most two blocks per level, all columns and curves at once, a few dozen numpy calls
+whatever the window. Each column becomes two points, its minimum and its maximum (the
+one nearer its first sample first), at the times of its first and last sample, and a
+third, NaN, where the column holds a NaN (an outage: ``connect="finite"`` breaks the
+line there). So the points in every pixel column have the raw rows' min and max, and
+the drawn line has the raw line's extent in every column (tests/test_ui_ring_peaks.py).
+
+Memory: about ``capacity / 4 × 17`` bytes per column (levels 3 and up), a fifth of the
+ring's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ald_gui.ui.ring import Ring
+
+__all__ = ["BYTES_PER_ROW_AND_COLUMN", "FIRST_STORED", "PeakPyramid"]
+
+FIRST_STORED = 3  # blocks of 8 rows and longer are stored; shorter ones read from rows
+SPARE_SLOTS = 4  # per level: the blocks an update may touch span capacity >> L + 3
+BYTES_PER_ROW_AND_COLUMN = 17 / 2**FIRST_STORED * 2  # min, max (8 + 8) and NaN (1)
+
+
+class PeakPyramid:
+    """Min/max summaries of every column of ``ring``. Call ``update`` after appending
+    (``reduce`` does it too)."""
+
+    def __init__(self, ring: Ring) -> None:
+        self.ring = ring
+        columns = ring.columns
+        self._levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for level in range(FIRST_STORED, ring.capacity.bit_length() + 2):
+            slots = (ring.capacity >> level) + SPARE_SLOTS
+            self._levels.append(
+                (
+                    np.full((columns, slots), np.nan),
+                    np.full((columns, slots), np.nan),
+                    np.zeros((columns, slots), dtype=bool),
+                )
+            )
+        self._done = 0  # rows summarised: blocks holding rows from here on are redone
+
+    @property
+    def nbytes(self) -> int:
+        return sum(mn.nbytes + mx.nbytes + nan.nbytes for mn, mx, nan in self._levels)
+
+    def update(self) -> None:
+        """Summarise the rows appended since the last call."""
+        end = self.ring.appended
+        first = end - len(self.ring)
+        start = max(self._done, first)
+        if start >= end:
+            return
+        rows = self.ring.values()
+        size = 1 << FIRST_STORED
+        lo, hi = start >> FIRST_STORED, (end - 1) >> FIRST_STORED
+        r0 = lo << FIRST_STORED
+        flat = np.full((self.ring.columns, (hi + 1 - lo) * size), np.nan)
+        s = max(r0, first)
+        flat[:, s - r0 : end - r0] = rows[:, s - first : end - first]
+        # Blocks reaching before the oldest row or past the newest get NaN padding and a
+        # wrong NaN flag: harmless, reduce only uses blocks lying wholly between the two.
+        block = flat.reshape(self.ring.columns, -1, size)
+        mn, mx, nan = self._levels[0]
+        ids = np.arange(lo, hi + 1) % mn.shape[1]
+        mn[:, ids] = np.fmin.reduce(block, axis=2)
+        mx[:, ids] = np.fmax.reduce(block, axis=2)
+        nan[:, ids] = np.isnan(block).any(axis=2)
+        for below, above in zip(self._levels, self._levels[1:], strict=False):
+            lo, hi = lo >> 1, hi >> 1
+            blocks = np.arange(lo, hi + 1)
+            left, right = (2 * blocks) % below[0].shape[1], (2 * blocks + 1) % below[0].shape[1]
+            ids = blocks % above[0].shape[1]
+            above[0][:, ids] = np.fmin(below[0][:, left], below[0][:, right])
+            above[1][:, ids] = np.fmax(below[1][:, left], below[1][:, right])
+            above[2][:, ids] = below[2][:, left] | below[2][:, right]
+        self._done = end
+
+    def _blocks(
+        self, level: int, ids: np.ndarray, curves: np.ndarray, rows: np.ndarray, first: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Min, max and NaN flag of blocks ``ids`` of ``level``, shape (curves, ids)."""
+        if level < FIRST_STORED:
+            size = 1 << level
+            where = ((ids << level)[:, None] + np.arange(size)).ravel() - first
+            values = rows[np.ix_(curves, where)].reshape(len(curves), len(ids), size)
+            return (
+                np.fmin.reduce(values, axis=2),
+                np.fmax.reduce(values, axis=2),
+                np.isnan(values).any(axis=2),
+            )
+        mn, mx, nan = self._levels[level - FIRST_STORED]
+        pick = np.ix_(curves, ids % mn.shape[1])
+        return mn[pick], mx[pick], nan[pick]
+
+    def reduce(
+        self, lo: float, hi: float, width: int, curves: Sequence[int]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """What to draw of ``curves`` (ring columns) for the time range ``lo..hi`` on
+        ``width`` pixel columns: times and values, per curve. The rows
+        just outside each edge are kept, so lines run to the edges. When the range holds
+        no more rows than two per pixel column, these are the ring's rows themselves
+        (read-only views): all of them if the ring holds no more than that."""
+        self.update()
+        times = self.ring.times()
+        rows = self.ring.values()
+        first = self.ring.appended - len(times)
+        width = max(1, int(width))
+        edges = lo + (hi - lo) * np.arange(width + 1) / width
+        cut = np.searchsorted(times, edges, side="left")
+        before, after = max(int(cut[0]) - 1, 0), min(int(cut[-1]) + 1, len(times))
+        if len(times) <= 2 * width:  # all of it, there to pan to
+            before, after = 0, len(times)
+        if cut[-1] - cut[0] <= 2 * width:
+            return [(times[before:after], rows[c, before:after]) for c in curves]
+        starts, stops = cut[:-1], cut[1:]
+        filled = stops > starts
+        starts, stops = starts[filled], stops[filled]
+        wanted = np.asarray(curves, dtype=np.intp)
+        shape = (len(wanted), len(starts))
+        mn, mx, nan = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, bool)
+        a, b = starts + first, stops + first
+        level = 0
+        while True:
+            for side in (a, b):
+                take = (a < b) & (side & 1 == 1)
+                if not take.any():
+                    continue
+                if side is b:
+                    b[take] -= 1
+                bmn, bmx, bnan = self._blocks(level, side[take], wanted, rows, first)
+                mn[:, take] = np.fmin(mn[:, take], bmn)
+                mx[:, take] = np.fmax(mx[:, take], bmx)
+                nan[:, take] |= bnan
+                if side is a:
+                    a[take] += 1
+            a >>= 1
+            b >>= 1
+            level += 1
+            if not (a < b).any():
+                break
+        return self._points(times, rows, wanted, starts, stops, before, after, mn, mx, nan)
+
+    @staticmethod
+    def _points(
+        times: np.ndarray,
+        rows: np.ndarray,
+        curves: np.ndarray,
+        starts: np.ndarray,
+        stops: np.ndarray,
+        before: int,
+        after: int,
+        mn: np.ndarray,
+        mx: np.ndarray,
+        nan: np.ndarray,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        opening = rows[np.ix_(curves, starts)]
+        low_first = (opening - mn) <= (mx - opening)
+        second = np.where(low_first, mx, mn)
+        values = np.stack(
+            [np.where(low_first, mn, mx), second, np.where(nan, np.nan, second)], axis=2
+        )
+        at = np.stack([times[starts], times[stops - 1], times[stops - 1]], axis=1)
+        keep = np.ones(at.shape, dtype=bool)
+        head, tail = slice(before, starts[0]), slice(stops[-1], after)
+        out = []
+        for i, c in enumerate(curves):
+            keep[:, 2] = nan[i]  # the breaking point only where this curve has a NaN
+            t = np.concatenate([times[head], at[keep], times[tail]])
+            out.append((t, np.concatenate([rows[c, head], values[i][keep], rows[c, tail]])))
+        return out
