@@ -91,22 +91,62 @@ class PeakPyramid:
             above[2][:, ids] = below[2][:, left] | below[2][:, right]
         self._done = end
 
-    def _blocks(
-        self, level: int, ids: np.ndarray, curves: np.ndarray, rows: np.ndarray, first: int
+    def _extremes(
+        self, rows: np.ndarray, first: int, curves: np.ndarray, a: np.ndarray, b: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Min, max and NaN flag of blocks ``ids`` of ``level``, shape (curves, ids)."""
-        if level < FIRST_STORED:
-            size = 1 << level
-            where = ((ids << level)[:, None] + np.arange(size)).ravel() - first
-            values = rows[np.ix_(curves, where)].reshape(len(curves), len(ids), size)
-            return (
-                np.fmin.reduce(values, axis=2),
-                np.fmax.reduce(values, axis=2),
-                np.isnan(values).any(axis=2),
-            )
-        mn, mx, nan = self._levels[level - FIRST_STORED]
-        pick = np.ix_(curves, ids % mn.shape[1])
-        return mn[pick], mx[pick], nan[pick]
+        """Min, max and NaN flag of rows ``[a, b)`` (row numbers, each range not empty),
+        shape (curves, ranges). The blocks covering each range are found level by level
+        on the row numbers alone (at most two per level), then read in one gather per
+        level and folded per range with one ``reduceat``."""
+        a, b = a.copy(), b.copy()
+        ranges = len(a)
+        where = np.arange(ranges)
+        raw_rows: list[np.ndarray] = []  # levels below FIRST_STORED: their rows
+        raw_of: list[np.ndarray] = []
+        blocks: list[tuple[int, np.ndarray, np.ndarray]] = []  # (level, ids, ranges)
+        level = 0
+        while len(a):
+            for side in (0, 1):
+                take = (a < b) & (((a if side == 0 else b) & 1) == 1)
+                if side == 1:
+                    b[take] -= 1
+                ids, of = (a if side == 0 else b)[take], where[take]
+                if side == 0:
+                    a[take] += 1
+                if not len(ids):
+                    continue
+                if level < FIRST_STORED:
+                    size = 1 << level
+                    raw_rows.append(((ids << level)[:, None] + np.arange(size)).ravel())
+                    raw_of.append(np.repeat(of, size))
+                else:
+                    blocks.append((level, ids, of))
+            a >>= 1
+            b >>= 1
+            level += 1
+            going = a < b
+            a, b, where = a[going], b[going], where[going]
+        parts_mn, parts_mx, parts_nan, parts_of = [], [], [], []
+        if raw_rows:
+            values = rows[np.ix_(curves, np.concatenate(raw_rows) - first)]
+            parts_mn.append(values)
+            parts_mx.append(values)
+            parts_nan.append(np.isnan(values))
+            parts_of.append(np.concatenate(raw_of))
+        for level, ids, of in blocks:
+            lmn, lmx, lnan = self._levels[level - FIRST_STORED]
+            pick = np.ix_(curves, ids % lmn.shape[1])
+            parts_mn.append(lmn[pick])
+            parts_mx.append(lmx[pick])
+            parts_nan.append(lnan[pick])
+            parts_of.append(of)
+        of = np.concatenate(parts_of)
+        order = np.argsort(of, kind="stable")
+        bounds = np.searchsorted(of[order], np.arange(ranges))
+        mn = np.fmin.reduceat(np.concatenate(parts_mn, axis=1)[:, order], bounds, axis=1)
+        mx = np.fmax.reduceat(np.concatenate(parts_mx, axis=1)[:, order], bounds, axis=1)
+        nan = np.logical_or.reduceat(np.concatenate(parts_nan, axis=1)[:, order], bounds, axis=1)
+        return mn, mx, nan
 
     def reduce(
         self, lo: float, hi: float, width: int, curves: Sequence[int]
@@ -132,28 +172,7 @@ class PeakPyramid:
         filled = stops > starts
         starts, stops = starts[filled], stops[filled]
         wanted = np.asarray(curves, dtype=np.intp)
-        shape = (len(wanted), len(starts))
-        mn, mx, nan = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, bool)
-        a, b = starts + first, stops + first
-        level = 0
-        while True:
-            for side in (a, b):
-                take = (a < b) & (side & 1 == 1)
-                if not take.any():
-                    continue
-                if side is b:
-                    b[take] -= 1
-                bmn, bmx, bnan = self._blocks(level, side[take], wanted, rows, first)
-                mn[:, take] = np.fmin(mn[:, take], bmn)
-                mx[:, take] = np.fmax(mx[:, take], bmx)
-                nan[:, take] |= bnan
-                if side is a:
-                    a[take] += 1
-            a >>= 1
-            b >>= 1
-            level += 1
-            if not (a < b).any():
-                break
+        mn, mx, nan = self._extremes(rows, first, wanted, starts + first, stops + first)
         return self._points(times, rows, wanted, starts, stops, before, after, mn, mx, nan)
 
     @staticmethod
