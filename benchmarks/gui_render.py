@@ -1,11 +1,14 @@
 """Live trends rendering: the TrendView against pyqtgraph as a user would set it up.
 
-All draw 16 curves holding one hour at 10 Hz (36,000 points each), with a new sample
-per curve appended at 10 Hz and the view following live, over the whole hour. Frames
+All draw 16 curves holding eight hours at 10 Hz (288,000 points each; --short: one
+hour, 36,000), with a new sample per curve appended at 10 Hz and the view following
+live, over all of it (the window is what is held, at most 8 h). Frames
 are asked for at --fps (30 by default): the TrendView by its own repaint timer, the
 baselines by a timer that calls setData with the full arrays and moves the range.
 Rows:
 - trends: the TrendView at --fps; trends_15hz: the TrendView as shipped (15 Hz);
+- trends_idle: as the console starts, 15 Hz and the default 10 minute window (the
+  trends' share of an idle console: goal at most 10 % of the GUI thread);
 - pyqtgraph_tuned (the baseline): the same layout, four stacked plots of four curves
   sharing one time axis, configured as pyqtgraph's documentation advises (peak
   downsampling, clip to view, no finite check) and without the grid, legends and
@@ -21,10 +24,11 @@ Measured, after a warm-up, on the GUI thread that does all of it:
   the frame tick) / wall time: also counts what the GUI thread waits for while it
   paints (Qt's helper threads, the X server), and time lost to other processes;
 - ms/frame: the CPU time per painted frame.
-Goal: >= 30 fps with the GUI thread at most half busy, and a frame costing no more CPU
-than the tuned pyqtgraph's (what the TrendView adds: gaps, marks, lanes, the cursor,
-must not make it slower than doing without). Prints a table and a JSON line; in full
-mode exits 1 when the goal is missed (--short only proves it runs, and exits 0).
+Goal (issue 10): >= 30 fps with the GUI thread at most a quarter busy, and a frame
+costing no more CPU than the tuned pyqtgraph's (what the TrendView adds: gaps, marks,
+lanes, the cursor, must not make it slower than doing without). Prints a table and a
+JSON line; in full mode exits 1 when the goal is missed (--short only proves it runs,
+and exits 0).
 
     python benchmarks/gui_render.py [--seconds S] [--fps F] [--short]
 
@@ -59,6 +63,9 @@ from ald_gui.ui.trends import TrendView
 CURVES = 16
 RATE_HZ = 10.0
 HOUR_S = 3600.0
+FULL_POINTS = int(8 * HOUR_S * RATE_HZ)
+BUSY_GOAL = 0.25
+IDLE_GOAL = 0.10  # the trends as the console starts: 15 Hz, the default 10 min window
 UNITS = ("°C", "Pa", "sccm", "%")  # four stacked plots of four curves in the TrendView
 
 
@@ -128,6 +135,11 @@ def _tags() -> list[Tag]:
     ]
 
 
+def _window_s(points: int) -> float:
+    """The window shown: all that is held, within the trends' 1 min .. 8 h."""
+    return min(max(points / RATE_HZ, 60.0), 8 * HOUR_S)
+
+
 def _history(points: int, now: float) -> tuple[np.ndarray, np.ndarray]:
     """``points`` samples at RATE_HZ ending now: random walks, one row per curve."""
     rng = np.random.default_rng(7)
@@ -169,15 +181,24 @@ def _feeder(append: Callable[[], None]) -> QTimer:
 
 
 def bench_trends(
-    app: QApplication, points: int, fps: float, warmup: float, seconds: float
+    app: QApplication,
+    points: int,
+    fps: float,
+    warmup: float,
+    seconds: float,
+    *,
+    whole_window: bool = True,
 ) -> Figures:
+    """The TrendView over all it holds, or (``whole_window`` false) over its default
+    window, as the console starts."""
     tags = _tags()
     keys = [t.key for t in tags]
     view = TrendView(tags, capacity_s=points / RATE_HZ, poll_interval_s=1 / RATE_HZ, refresh_hz=fps)
     times, walks = _history(points, time.time())
     for i, t in enumerate(times):
         view.add_batch(Batch(i, int(t * 1e6), dict(zip(keys, walks[:, i].tolist(), strict=True))))
-    view.set_window(HOUR_S)
+    if whole_window:
+        view.set_window(_window_s(points))
     view.resize(1280, 800)
     view.show()
     seq = [points]
@@ -266,7 +287,7 @@ def bench_tuned(
         for i, item in enumerate(items):
             item.setData(x, ring.column(i))
         now = time.time()
-        plots[0].setXRange(now - HOUR_S, now, padding=0)
+        plots[0].setXRange(now - _window_s(points), now, padding=0)
 
     try:
         return _drive(app, canvas.viewport(), frame, append, fps, warmup, seconds)
@@ -288,7 +309,7 @@ def bench_raw(app: QApplication, points: int, fps: float, warmup: float, seconds
         for i, item in enumerate(items):
             item.setData(x, ring.column(i))
         now = time.time()
-        widget.setXRange(now - HOUR_S, now, padding=0)
+        widget.setXRange(now - _window_s(points), now, padding=0)
 
     try:
         return _drive(app, widget.viewport(), frame, append, fps, warmup, seconds)
@@ -303,9 +324,11 @@ def main() -> int:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="measured per contender")
     parser.add_argument("--fps", type=float, default=30.0, help="frames asked for per second")
-    parser.add_argument("--points", type=int, default=int(HOUR_S * RATE_HZ))
+    parser.add_argument("--points", type=int, help=f"per curve (default {FULL_POINTS:,})")
     parser.add_argument("--short", action="store_true", help="a few seconds, to prove it runs")
     args = parser.parse_args()
+    if args.points is None:
+        args.points = int(HOUR_S * RATE_HZ) if args.short else FULL_POINTS
     if args.seconds <= 0 or args.fps <= 0 or args.points < 2:
         parser.error("--seconds and --fps must be positive, --points at least 2")
     seconds, warmup = (2.0, 0.5) if args.short else (args.seconds, 2.0)
@@ -314,15 +337,18 @@ def main() -> int:
     rows = {
         "trends": bench_trends(app, args.points, args.fps, warmup, seconds),
         "trends_15hz": bench_trends(app, args.points, 15.0, warmup, seconds),
+        "trends_idle": bench_trends(app, args.points, 15.0, warmup, seconds, whole_window=False),
         "pyqtgraph_tuned": bench_tuned(app, args.points, args.fps, warmup, seconds),
         "pyqtgraph_raw": bench_raw(app, args.points, args.fps, warmup, seconds),
     }
     ours, tuned, raw = rows["trends"], rows["pyqtgraph_tuned"], rows["pyqtgraph_raw"]
     ratio = tuned.ms_per_frame / ours.ms_per_frame
-    goal = ours.fps >= 30 and ours.busy <= 0.5 and ratio >= 1.0
+    idle = rows["trends_idle"]
+    goal = ours.fps >= 30 and ours.busy <= BUSY_GOAL and ratio >= 1.0 and idle.busy <= IDLE_GOAL
     platform = QApplication.platformName()
     print(
-        f"{CURVES} curves x {args.points:,} points, 1 h window, +1 point/curve at "
+        f"{CURVES} curves x {args.points:,} points, {_window_s(args.points) / HOUR_S:g} h "
+        f"window, +1 point/curve at "
         f"{RATE_HZ:g} Hz, frames asked at {args.fps:g} Hz, platform {platform}"
     )
     print(
@@ -335,8 +361,8 @@ def main() -> int:
         )
     print(
         f"frame cost, tuned pyqtgraph / trends: {ratio:.2f}x (raw defaults / trends: "
-        f"{raw.ms_per_frame / ours.ms_per_frame:.1f}x); goal (>= 30 fps, busy <= 50 %, "
-        f"no dearer than tuned): {'met' if goal else 'NOT met'}"
+        f"{raw.ms_per_frame / ours.ms_per_frame:.1f}x); goal (>= 30 fps, busy <= 25 %, "
+        f"no dearer than tuned, idle <= 10 %): {'met' if goal else 'NOT met'}"
     )
     print(
         json.dumps(
