@@ -231,8 +231,9 @@ class Engine(QObject):
             lambda action, what, before, after, by: self.audit(action, what, before, after, by=by)
         )
         # The configuration this session runs with, in the audit trail: its SHA-256 over
-        # its canonical form (every setting, defaults included, in a fixed order).
-        digest = hashlib.sha256(self.config.model_dump_json().encode()).hexdigest()
+        # its canonical form (every setting, defaults included, in a fixed order; a
+        # configuration built in code with a list for a tuple serialises the same).
+        digest = hashlib.sha256(self.config.model_dump_json(warnings=False).encode()).hexdigest()
         self.audit("config loaded", self.machine, after=digest, by=CONSOLE)
         if self.server is not None:
             # Events reach the receivers queued, from the supervisor's thread.
