@@ -1,11 +1,11 @@
 """Signed actions at the window: a recipe released by an engineer who signs it (the
-library's release names them, the audit entry carries the signature), an abort that is
-not signed is not sent, a signed one leaves its signature in the trail first. The real
-signature dialog checked by the engine; PostgreSQL, simulator."""
+library's release names them, the audit entry carries the signature), an abort sent at
+once and signed after (or recorded as not signed). The real signature dialog checked
+by the engine; PostgreSQL, simulator."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -106,20 +106,30 @@ def test_an_engineer_releases_a_recipe_signed_and_an_operator_may_not(
     assert "lacks the permission to release a recipe" in page.release_button.toolTip()
 
 
-def test_an_abort_not_signed_is_not_sent_and_a_signed_one_is_recorded_first(
+def test_an_abort_goes_at_once_and_is_signed_after_or_recorded_as_not_signed(
     window: MainWindow, qtbot: QtBot, signer: Signer, migrated_pg_dsn: str
 ) -> None:
     log_in(window, qtbot, "otto", "otto password")
     sent: list[Command] = []
     said: list[str] = []
     window.accounts.signed.said.connect(said.append)
-    send: Callable[[Command], None] = sent.append
+
+    def send(command: Command) -> None:  # sent before anyone is asked to sign
+        assert len(signer.asked) == asked_before
+        sent.append(command)
+
     signer.password = None
-    window.accounts.signed.submit(AbortRun("pressure runaway"), send)
-    assert sent == [] and said == ["Not done, not signed: abort the run: pressure runaway"]
-    signer.password = "otto password"
+    asked_before = len(signer.asked)
     window.accounts.signed.submit(AbortRun("pressure runaway"), send)
     assert sent == [AbortRun("pressure runaway")]
+    assert said == ["Aborted, but the abort was not signed: abort the run: pressure runaway"]
+    unsigned = "abort not signed"
+    qtbot.waitUntil(lambda: len(_entries(migrated_pg_dsn, unsigned)) == 1, timeout=15000)
+    assert _entries(migrated_pg_dsn, unsigned)[0][:2] == ("otto", "abort the run: pressure runaway")
+    signer.password = "otto password"
+    asked_before = len(signer.asked)
+    window.accounts.signed.submit(AbortRun("pressure runaway"), send)
+    assert sent == [AbortRun("pressure runaway")] * 2
     assert signer.asked[-1] == ("abort the run: pressure runaway", "otto", Meaning.AUTHORED)
     qtbot.waitUntil(lambda: len(_entries(migrated_pg_dsn, "signature")) == 1, timeout=15000)
     [(account, obj, signatures)] = _entries(migrated_pg_dsn, "signature")

@@ -1,7 +1,8 @@
 """The actions the window asks a signature for (21 CFR 11.50, 11.200): aborting a run,
 shelving an alarm, taking one out of service, releasing a recipe. The person types
 their password again and says what the signing means (signature_dialog, checked by
-``Engine.verify_signature``); without a signature nothing is sent.
+``Engine.verify_signature``); without a signature nothing is sent, except an abort,
+which goes at once and is signed after (the safe state never waits for a password).
 
 The signature goes into the audit trail (``Engine.audit``) in an entry of its own,
 "signature", just before the command's own entry (the poll thread's journal), naming
@@ -12,6 +13,7 @@ signatures (yet): the engine's entry of the command stands beside the signature'
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
@@ -78,9 +80,22 @@ class SignedActions(QObject):
         return verify
 
     def submit(self, command: Command, send: Callable[[Command], None]) -> None:
-        """``send(command)``, signed first when it needs it (abort, shelve, out of
-        service)."""
+        """``send(command)``, signed first when it needs it (shelve, out of service).
+
+        An abort is the exception: it is sent at once and signed after. Typing a
+        password must never hold back the safe state; the trail then holds the
+        abort, and its signature or an entry "abort not signed" naming who cancelled."""
         what = needs_signature(command)
+        if isinstance(command, AbortRun):
+            send(command)
+            signature = self.sign(what, Meaning.AUTHORED)
+            with suppress(RunNotPossible):  # the engine closed meanwhile: nothing records
+                if signature is None:
+                    self._engine.audit("abort not signed", what)
+                    self.said.emit(f"Aborted, but the abort was not signed: {what}")
+                else:
+                    self._engine.audit("signature", what, signatures=(signature,))
+            return
         if what:
             signature = self.sign(what, Meaning.AUTHORED)
             if signature is None:
