@@ -22,6 +22,7 @@ ALICE = Actor("alice", Role.OPERATOR, "Alice Example")
 
 def _console(config: AppConfig, dsn: str, data: Path, qtbot: QtBot) -> MainWindow:
     engine = Engine(config, data_dir=data, dsn=dsn)
+    engine.act_as(ALICE)  # logged in before the window opens (test_ui_login: how)
     settings = QSettings(str(data.parent / "console.ini"), QSettings.Format.IniFormat)
     window = MainWindow(
         engine, settings=settings, confirm=lambda *_: True, close_ask=lambda *_: CloseChoice.END_RUN
@@ -29,7 +30,6 @@ def _console(config: AppConfig, dsn: str, data: Path, qtbot: QtBot) -> MainWindo
     qtbot.addWidget(window)
     window.show()
     engine.open()
-    engine.act_as(ALICE)
     window.engine_opened()
     return window
 

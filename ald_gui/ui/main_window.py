@@ -8,20 +8,15 @@ database operation happens in the engine's threads.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
 from contextlib import suppress
-from datetime import datetime
-from enum import Enum
 from pathlib import Path
 
-import psycopg
 from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QMainWindow,
-    QMessageBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -37,9 +32,9 @@ from ald_gui.domain.stream import RunEnded, RunStatus, now_us
 from ald_gui.engine.engine import Engine
 from ald_gui.store.health import WriterHealth
 from ald_gui.store.recipe_library import LibraryError, RecipeLibrary
-from ald_gui.store.shift_log import shift_records
 from ald_gui.ui.alarm_screens import AlarmScreens
 from ald_gui.ui.banner_words import BannerConditions
+from ald_gui.ui.closing import CloseAsk, CloseChoice, ask_close
 from ald_gui.ui.event_log import EventLog
 from ald_gui.ui.event_text import Denied, WriteAsked
 from ald_gui.ui.health import HealthStrip
@@ -51,40 +46,11 @@ from ald_gui.ui.process_panel import Confirm, ProcessPanel, ask
 from ald_gui.ui.recipe_page import RecipePage
 from ald_gui.ui.recipe_run import AskReason, RecipeRunPanel, ask_abort_reason
 from ald_gui.ui.runs_window import RunsWindow
+from ald_gui.ui.shift_reading import read_last_shift
 from ald_gui.ui.signature_dialog import AskSignature
 from ald_gui.ui.theme import apply_theme, available_themes
 from ald_gui.ui.trends import TrendView
 from ald_gui.ui.window_accounts import WindowAccounts
-
-LOG_SHIFT_H = 12  # the event log starts with this many hours from the record
-
-
-class CloseChoice(Enum):
-    END_RUN = "end"  # end the run as completed, then close
-    ABORT_RUN = "abort"  # end it as aborted, then close
-    CANCEL = "cancel"
-
-
-CloseAsk = Callable[[QWidget, str], CloseChoice]
-
-
-def ask_close(parent: QWidget, run_text: str) -> CloseChoice:
-    box = QMessageBox(
-        QMessageBox.Icon.Warning,
-        "A run is in progress",
-        f"{run_text} is in progress. Closing the console ends it.",
-        parent=parent,
-    )
-    end = box.addButton("End run and close", QMessageBox.ButtonRole.AcceptRole)
-    abort = box.addButton("Abort run and close", QMessageBox.ButtonRole.DestructiveRole)
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.exec()
-    clicked = box.clickedButton()
-    if clicked is end:
-        return CloseChoice.END_RUN
-    if clicked is abort:
-        return CloseChoice.ABORT_RUN
-    return CloseChoice.CANCEL
 
 
 class MainWindow(QMainWindow):
@@ -337,24 +303,7 @@ class MainWindow(QMainWindow):
             self._list_recipes()
 
     def _read_last_shift(self) -> None:
-        """The event log starts with the last shift from the record, read off the GUI
-        thread (store.shift_log); the log says so if the database cannot be read."""
-        until = now_us()
-        since = until - int(LOG_SHIFT_H * 3600e6)
-        machine, limit = self.engine.machine, self.events.model.max_entries
-        since_text = datetime.fromtimestamp(since / 1e6).strftime("%d %b %H:%M")
-
-        def work(dsn: str) -> list[object]:
-            with psycopg.connect(dsn, connect_timeout=5) as conn:
-                return list(shift_records(conn, machine, since, until, limit))
-
-        self._shift_reader.answered.connect(
-            lambda records: self.events.add_record(records, since_text)
-        )
-        self._shift_reader.failed.connect(
-            lambda why: self.statusBar().showMessage(f"The last shift's events: {why}", 10000)
-        )
-        self._shift_reader.ask(work)
+        read_last_shift(self.events, self._shift_reader, self.engine.machine, self.statusBar())
 
     def _list_recipes(self) -> None:
         if self.library is not None:
