@@ -3,6 +3,7 @@ who logs in for it, against the embedded database the command brings up itself."
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,19 @@ def test_the_first_administrator_then_changes_by_that_administrator(
     # A disabled account cannot make changes, whatever its role.
     assert _users(data, "enable", "olga", "--as", "olga", "--as-password-env", "OLGA_PW") == 1
     assert "the account is disabled" in capsys.readouterr().err
+
+    # Every change, and the refused attempt, is in the machine's audit trail, which holds.
+    trail = pg_tmp_path / "trail.csv"
+    export = ("audit", "export", "--since", "1d", "--format", "csv", "-o", str(trail))
+    assert main([*export, "--data-dir", str(data)]) == 0
+    with trail.open(encoding="utf-8") as f:
+        done = [(r["account"], r["action"], r["object"]) for r in csv.DictReader(f)]
+    assert done == [
+        ("ada", "administrator create", "ada"),
+        ("console", "signature failed", "ada"),
+        ("ada", "user create", "olga"),
+        ("ada", "user disable", "olga"),
+    ], done
+    capsys.readouterr()
+    assert main(["audit", "verify", "--data-dir", str(data)]) == 0
+    assert "4 audit entries, chain whole" in capsys.readouterr().out

@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import getpass
 import os
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
+from ald_gui.cli.audit_record import commit_entry, entry_now
 from ald_gui.config import paths
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.accounts import Actor, Permission
 from ald_gui.domain.audit import AuditEntry, Meaning, Signature
 from ald_gui.domain.recipe import Recipe
-from ald_gui.domain.stream import now_us
 from ald_gui.store.accounts import AccountBook, AccountError
-from ald_gui.store.commit import commit_group
 
 
 class ReleaseRefused(Exception):
@@ -92,11 +90,9 @@ def signed_release(
     signatures = [signature]
     if second is not None:
         signatures.append(_sign(book, second, Meaning.REVIEWED)[1])
-    at = now_us()
-    return AuditEntry(
-        at, at, actor.account, str(actor.role), "recipe release",
-        f"{recipe.name} v{recipe.version}", "draft", f"released, SHA-256 {recipe.sha256}",
-        reason, tuple(signatures),
+    return entry_now(
+        actor, "recipe release", f"{recipe.name} v{recipe.version}", "draft",
+        f"released, SHA-256 {recipe.sha256}", reason, tuple(signatures),
     )  # fmt: skip
 
 
@@ -104,8 +100,7 @@ def record(dsn: str, machine: str, entry: AuditEntry) -> None:
     """Commit ``entry`` to ``machine``'s chain in a write group of its own; raises
     ReleaseRefused when the database cannot take it."""
     try:
-        with psycopg.connect(dsn, connect_timeout=10) as conn:
-            commit_group(conn, uuid.uuid4(), [entry], {}, machine)
+        commit_entry(dsn, machine, entry)
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ReleaseRefused(

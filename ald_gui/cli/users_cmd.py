@@ -29,10 +29,12 @@ from typing import Any
 
 import psycopg
 
+from ald_gui.cli.audit_record import commit_entry, of_account_event
 from ald_gui.cli.database import database
 from ald_gui.config.load import load_config
 from ald_gui.domain.accounts import Actor, PermissionDenied, Role
 from ald_gui.store import roles
+from ald_gui.store.account_records import AccountEvent
 from ald_gui.store.accounts import Account, AccountBook, AccountError
 from ald_gui.store.roles import Group
 
@@ -82,8 +84,14 @@ def register(sub: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        with _book(args) as book:
-            return _act(args, book)
+        with _book(args) as (book, dsn, machine):
+            done: list[AccountEvent] = []
+            book.on_event = done.append
+            try:
+                status = _act(args, book)
+            finally:  # a refused attempt (a wrong password) is in the trail too
+                recorded = _record(done, dsn, machine)
+            return status if recorded else 1
     except _Usage as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -122,8 +130,21 @@ def _act(args: argparse.Namespace, book: AccountBook) -> int:
     return 0
 
 
+def _record(done: list[AccountEvent], dsn: str, machine: str) -> bool:
+    """Each change (and refused attempt) into the machine's audit trail, as a console
+    records it; False, said on stderr, if the trail could not take it."""
+    for event in done:
+        try:
+            commit_entry(dsn, machine, of_account_event(event))
+        except psycopg.Error as exc:
+            why = " ".join(str(exc).split())
+            print(f"error: the audit trail could not record {event.action}: {why}", file=sys.stderr)
+            return False
+    return True
+
+
 @contextmanager
-def _book(args: argparse.Namespace) -> Iterator[AccountBook]:
+def _book(args: argparse.Namespace) -> Iterator[tuple[AccountBook, str, str]]:
     config = load_config(args.config)
     external = bool(config.database.dsn)
     with database(config, args.data_dir, Group.WRITER if external else Group.OWNER) as (dsn, _):
@@ -131,7 +152,7 @@ def _book(args: argparse.Namespace) -> Iterator[AccountBook]:
             with psycopg.connect(dsn) as conn:
                 roles.upgrade(conn)
         # No copy for offline logins here: that is each console's, in its data directory.
-        yield AccountBook(dsn, None, config.accounts)
+        yield AccountBook(dsn, None, config.accounts), dsn, config.database.machine
 
 
 def _administrator(args: argparse.Namespace, book: AccountBook) -> Actor:
