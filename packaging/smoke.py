@@ -251,6 +251,17 @@ class Smoke:
             f"{history} history, {run_rows} in run {run_id}"
         )
 
+    def check_export(self, run_id: str) -> None:
+        """The run exported to Parquet by the frozen folder (pyarrow and rich inside)."""
+        target = self.workdir / "run.parquet"
+        status, out, err, took = self.run(
+            "export", "--run", run_id, "--format", "parquet", "-o", target,
+            "--data-dir", self.data,
+        )  # fmt: skip
+        written = target.is_file() and target.read_bytes()[:4] == b"PAR1"
+        expect(status == 0 and written, f"export of the run to Parquet (exit {status})", out + err)
+        self.figures["export of the demo run to Parquet"] = f"{took:.2f} s"
+
     def check_window(self) -> None:
         """The console with its window (offscreen), killed once it has recorded: the
         window has no other way to be closed from here."""
@@ -446,6 +457,7 @@ def main(argv: Sequence[str]) -> int:
         run_id = smoke.check_headless()
         smoke.check_doctor()
         smoke.check_rows(run_id)
+        smoke.check_export(run_id)
         smoke.check_window()
     except (SmokeFailure, subprocess.TimeoutExpired) as exc:
         print(f"FAIL {exc}")
