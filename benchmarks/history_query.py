@@ -271,9 +271,15 @@ def backfill_block(
     loop = QEventLoop()
     state = {"asked": False}
 
+    since_move = QElapsedTimer()
+
     def watch() -> None:
         state["asked"] = state["asked"] or backfill.loading
         if (state["asked"] and not backfill.loading) or backfill.last_error:
+            loop.quit()
+        # A window the ring (or what was fetched) already covers asks nothing: once the
+        # view has rested well past the back-fill's delay, go on.
+        if not state["asked"] and since_move.elapsed() > 2000:
             loop.quit()
 
     watcher = QTimer()
@@ -290,6 +296,7 @@ def backfill_block(
             state["asked"] = False
             view.stack.set_x_range(hi - w, hi)
             backfill.moved()
+            since_move.start()
             give_up.start(120_000)
             loop.exec()
             if backfill.last_error:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pytestqt.qtbot import QtBot
 
-from ald_gui.domain.commands import AbortRun, StartRun
+from ald_gui.domain.commands import AbortRun, StartRun, StopRun
 from ald_gui.domain.recipe import Loop, Pulse, Purge, Recipe, Step
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
@@ -67,7 +67,7 @@ def record_runs(engine: Engine, simulator: Simulator, dsn: str, qtbot: QtBot) ->
     simulator.clear_faults()
     count = len(recording.batches)
     settle(qtbot, lambda: len(recording.batches) > count, 10.0, "samples again")
-    engine.stop_run("chamber vented early")
+    engine.submit(StopRun("chamber vented early"), by=person("bob"))
     settle(qtbot, lambda: engine.run is None, 5.0, "the plain run to end")
 
     _run_recipe(engine, recording, qtbot, THREE_CYCLES, "reference")
@@ -76,7 +76,7 @@ def record_runs(engine: Engine, simulator: Simulator, dsn: str, qtbot: QtBot) ->
     ended = len(recording.ended)
     engine.submit(StartRun("ana", "too long", LONG_PULSE), by=person("ana"))
     settle(qtbot, lambda: simulator.model.value("valve_2.valve_state"), 5.0, "the pulse to open")
-    engine.submit(AbortRun("stopped by hand"))
+    engine.submit(AbortRun("stopped by hand"), by=person("ana"))
     settle(qtbot, lambda: len(recording.ended) > ended, 10.0, "the abort")
 
     steps = 2 * STEPS_OF_THREE + 1

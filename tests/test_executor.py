@@ -43,6 +43,8 @@ def test_twenty_cycles_run_to_completion_with_every_pulse_measured(
     with RecipeRun(fast(sim_config), qtbot) as run:
         request = run.start(r)
         ended = run.wait_ended(timeout_s=30)
+        # The executor's last word may come a moment after the run's end.
+        run.wait(lambda: run.progress()[-1].state is ExecutorState.COMPLETED, "the final progress")
 
     assert ended.status is RunStatus.COMPLETED and ended.request_id is None
     [started] = run.started

@@ -12,8 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QShowEvent
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ald_gui.domain.alarms import AlarmBoard, Priority
@@ -41,7 +50,7 @@ class KeyValueTile(QFrame):
         self.row = row
         self.kind = kind_of(row.tag)
         named(self, "keyValueTile")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setFrameShape(QFrame.Shape.NoFrame)  # the state's frame is painted
         self.name = QLabel(name)
         self.value = QLabel("—")
         self.caption = QLabel("")
@@ -57,6 +66,7 @@ class KeyValueTile(QFrame):
         layout.addWidget(self.caption)
         self.look = Look()
         self._font_px = 24
+        self._frame = _FRAME["stale"]
         self.setToolTip(row.tag.key)
 
     def draw(self, new: Look) -> None:
@@ -70,7 +80,11 @@ class KeyValueTile(QFrame):
         digits, unit = self._split(new.text)
         # The unit smaller than the digits: the digits are what is read from afar.
         small = f"<span style='font-size:{self._font_px * 45 // 100}px'> {unit}</span>"
-        self.value.setText(mark + digits + (small if unit else ""))
+        text = mark + digits + (small if unit else "")
+        # Stale: grey, in the text itself (a style sheet would re-polish the label).
+        self.value.setText(
+            f"<span style='color:{_FRAME['stale']}'>{text}</span>" if new.stale else text
+        )
         self.caption.setText(new.caption)
         if new.stale:
             state = "stale"
@@ -80,10 +94,9 @@ class KeyValueTile(QFrame):
             state = "on"
         else:
             state = "ok"
-        self.setStyleSheet(
-            f"QFrame#keyValueTile {{ border: 3px solid {_FRAME[state]}; border-radius: 6px; }}"
-        )
-        self._style_value()
+        if _FRAME[state] != self._frame:  # painted (paintEvent): no style sheet to re-polish
+            self._frame = _FRAME[state]
+            self.update()
 
     def fit_font(self) -> None:
         """The largest value font that fits the tile's width for a value of this tag
@@ -118,9 +131,19 @@ class KeyValueTile(QFrame):
         return text, ""
 
     def _style_value(self) -> None:
-        # A style sheet, not setFont: the theme's style sheet would override a font.
-        colour = "color: #8c8c8c;" if self.look.stale else ""
-        self.value.setStyleSheet(f"font-size: {self._font_px}px; font-weight: 700; {colour}")
+        # A style sheet, not setFont: the theme's style sheet would override a font. Set
+        # only when the size changes (it re-polishes the label).
+        style = f"font-size: {self._font_px}px; font-weight: 700;"
+        if style != self.value.styleSheet():
+            self.value.setStyleSheet(style)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(QColor(self._frame), 3))
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(1.5, 1.5, -1.5, -1.5), 6, 6)
+        painter.end()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -209,8 +209,10 @@ class ProcessPanel(QWidget):
                 self.banner.text() + "  —  " + " · ".join(c.words for c in self._conditions)
             )
             self.detail.setText(" ".join(c.detail for c in self._conditions))
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
+        if self.banner.property("polishedAs") != state:  # re-polish only on a change
+            self.banner.setProperty("polishedAs", state)
+            self.banner.style().unpolish(self.banner)
+            self.banner.style().polish(self.banner)
         can_start = (
             self._ready and not running and not self._pending and bool(self.operator.text().strip())
         )
