@@ -71,7 +71,7 @@ class ProcessPanel(QWidget):
         self._conditions: list[Condition] = []
 
         self.banner = named(QLabel(), "stateBanner")
-        self.detail = named(QLabel(), "stateDetail")
+        self.detail = named(QLabel(wordWrap=True), "stateDetail")  # long conditions wrap
         # Start stays grey without it: the empty field says why.
         self.operator = QLineEdit(placeholderText="Operator name — needed to start a run")
         self.note = QLineEdit(placeholderText="Note for this run (optional)")
@@ -206,7 +206,8 @@ class ProcessPanel(QWidget):
             )
         if self._conditions:  # said in the banner itself, not in a corner
             self.banner.setText(
-                self.banner.text() + "  —  " + " · ".join(c.words for c in self._conditions)
+                # On a line of its own: the banner grows taller, not the window wider.
+                self.banner.text() + "\n" + " · ".join(c.words for c in self._conditions)
             )
             self.detail.setText(" ".join(c.detail for c in self._conditions))
         if self.banner.property("polishedAs") != state:  # re-polish only on a change
