@@ -608,7 +608,7 @@ def test_follows_the_look_of_the_palette(view: TrendView) -> None:
     palette.setColor(QPalette.ColorRole.WindowText, QColor("#e8eaed"))
     view.setPalette(palette)
     item = view.curve_item(TEMP)
-    assert item.opts["pen"].color().name() == "#e69f00"  # first colour on dark
+    assert item.opts["pen"].color().name() == "#e69f00"  # first colour on dark (Okabe-Ito orange)
     light = QPalette()
     light.setColor(QPalette.ColorRole.Window, QColor("#fafafa"))
     view.setPalette(light)
