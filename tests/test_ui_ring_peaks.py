@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ald_gui.ui.ring import Ring
-from ald_gui.ui.ring_peaks import PeakPyramid
+from ald_gui.ui.ring_peaks import PeakPyramid, same_picture
 
 
 def _columns(t: np.ndarray, lo: float, hi: float, width: int) -> np.ndarray:
@@ -69,8 +69,24 @@ def test_every_pixel_column_keeps_the_raw_min_max_and_nan(case) -> None:
     lo = held_t[0] + lo_share * (held_t[-1] - held_t[0] + 1)
     hi = lo + span * (held_t[-1] - held_t[0] + 1)
     curves = list(range(columns))
-    reduced = pyramid.reduce(lo, hi, width, curves)
-    for c in curves:
+    _check(ring, pyramid.reduce(lo, hi, width, curves), lo, hi, width)
+    # Then, as following live does: more rows, the same window or one pixel column on.
+    # Columns holding the same rows are taken from the last query, the others summed.
+    more = rng.integers(0, 2 * capacity)
+    later = np.cumsum(rng.uniform(0.01, 1.0, more)) + times[-1]
+    for t in later:
+        row = rng.normal(0, 10, columns)
+        row[rng.random(columns) < nan_share] = np.nan
+        ring.append(float(t), row)
+    shift = (hi - lo) / width * int(rng.integers(0, 3))
+    _check(
+        ring, pyramid.reduce(lo + shift, hi + shift, width, curves), lo + shift, hi + shift, width
+    )
+
+
+def _check(ring: Ring, reduced, lo: float, hi: float, width: int) -> None:
+    held_t = ring.times()
+    for c in range(ring.columns):
         raw = ring.column(c)
         t, v = reduced[c]
         assert len(v) == len(t) and np.all(np.diff(t) >= 0)
@@ -88,3 +104,22 @@ def test_a_long_window_is_reduced_to_the_pixel_columns() -> None:
     ((t, v),) = PeakPyramid(ring).reduce(0.0, 288_000.0, 1200, [0])
     assert len(t) <= 2 * 1200 + 2
     assert v.min() == 0.0 and v.max() == 999.0
+
+
+def test_a_sample_that_keeps_the_newest_columns_extremes_changes_no_picture() -> None:
+    ring = Ring(1, 20_000)  # room for all: the oldest column keeps its rows
+    pyramid = PeakPyramid(ring)
+    for i in range(10_000):
+        ring.append(i * 0.1, [float(i % 50)])
+    lo, hi, width = 0.0, 1010.0, 101  # 10 s a column: the newest, from 1000 s, has one row
+    before = pyramid.reduce(lo, hi, width, [0])[0]
+    ring.append(1000.1, [0.0])  # a second row there, its min: the extremes change
+    opened = pyramid.reduce(lo, hi, width, [0])[0]
+    assert not same_picture(before, opened, lo, hi, width)
+    ring.append(1000.2, [0.0])  # within the min and max: only the last point moves on
+    inside = pyramid.reduce(lo, hi, width, [0])[0]
+    assert not np.array_equal(opened[0], inside[0])
+    assert same_picture(opened, inside, lo, hi, width)
+    assert not same_picture(opened, inside, lo, 1000.15, 100)  # 1000.2 is past that edge
+    ring.append(1000.3, [60.0])  # a new max
+    assert not same_picture(inside, pyramid.reduce(lo, hi, width, [0])[0], lo, hi, width)

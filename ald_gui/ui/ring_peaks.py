@@ -29,7 +29,7 @@ import numpy as np
 
 from ald_gui.ui.ring import Ring
 
-__all__ = ["BYTES_PER_ROW_AND_COLUMN", "FIRST_STORED", "PeakPyramid"]
+__all__ = ["BYTES_PER_ROW_AND_COLUMN", "FIRST_STORED", "PeakPyramid", "same_picture"]
 
 FIRST_STORED = 3  # blocks of 8 rows and longer are stored; shorter ones read from rows
 SPARE_SLOTS = 4  # per level: the blocks an update may touch span capacity >> L + 3
@@ -54,6 +54,13 @@ class PeakPyramid:
                 )
             )
         self._done = 0  # rows summarised: blocks holding rows from here on are redone
+        # The last query's pixel columns, by their rows (numbered as ``Ring.appended``):
+        # (curves, first rows, ends, min, max, NaN). Rows never change once appended, so
+        # a column holding the same rows again is taken from here, not summed again.
+        self._columns: (
+            tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+            | None
+        ) = None
 
     @property
     def nbytes(self) -> int:
@@ -172,8 +179,33 @@ class PeakPyramid:
         filled = stops > starts
         starts, stops = starts[filled], stops[filled]
         wanted = np.asarray(curves, dtype=np.intp)
-        mn, mx, nan = self._extremes(rows, first, wanted, starts + first, stops + first)
+        mn, mx, nan = self._column_extremes(rows, first, wanted, starts + first, stops + first)
         return self._points(times, rows, wanted, starts, stops, before, after, mn, mx, nan)
+
+    def _column_extremes(
+        self, rows: np.ndarray, first: int, curves: np.ndarray, a: np.ndarray, b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``_extremes`` of the pixel columns ``[a, b)``, reusing the last query's columns
+        that hold the same rows. Following live, the window moves a whole pixel column at
+        a time (TrendView snaps it), so only the newest column and the one entering are
+        summed: the frame's cost does not grow with the columns either."""
+        key = tuple(int(c) for c in curves)
+        mn = np.empty((len(curves), len(a)))
+        mx = np.empty_like(mn)
+        nan = np.empty(mn.shape, dtype=bool)
+        hit = np.zeros(len(a), dtype=bool)
+        last = self._columns
+        if last is not None and last[0] == key and len(last[1]):
+            at = np.minimum(np.searchsorted(last[1], a), len(last[1]) - 1)
+            hit = (last[1][at] == a) & (last[2][at] == b)
+            mn[:, hit], mx[:, hit], nan[:, hit] = (part[:, at[hit]] for part in last[3:])
+        miss = ~hit
+        if miss.any():
+            mn[:, miss], mx[:, miss], nan[:, miss] = self._extremes(
+                rows, first, curves, a[miss], b[miss]
+            )
+        self._columns = (key, a, b, mn, mx, nan)
+        return mn, mx, nan
 
     @staticmethod
     def _points(
@@ -203,3 +235,33 @@ class PeakPyramid:
             t = np.concatenate([times[head], at[keep], times[tail]])
             out.append((t, np.concatenate([rows[c, head], values[i][keep], rows[c, tail]])))
         return out
+
+
+def same_picture(
+    old: tuple[np.ndarray, np.ndarray],
+    new: tuple[np.ndarray, np.ndarray],
+    lo: float,
+    hi: float,
+    width: int,
+) -> bool:
+    """Whether two ``reduce`` answers for the same window and width draw the same in
+    every pixel column: the same values in order, at the same times, except the last
+    points, which may have moved right within their pixel column after a point of that
+    column that stayed (a sample joined the live edge's column without changing its
+    min or max: every line drawn stays inside that column, between the same values)."""
+    (ot, ov), (nt, nv) = old, new
+    if len(ot) != len(nt) or not np.array_equal(ov, nv, equal_nan=True):
+        return False
+    moved = np.flatnonzero(ot != nt)
+    if not len(moved):
+        return True
+    start = int(moved[0])
+    if start == 0 or not (np.all(ot[start:] == ot[-1]) and np.all(nt[start:] == nt[-1])):
+        return False
+    step = (hi - lo) / width
+    column = int((ot[start - 1] - lo) // step)
+    return (
+        0 <= column < width
+        and int((ot[-1] - lo) // step) == column
+        and int((nt[-1] - lo) // step) == column
+    )

@@ -34,7 +34,7 @@ from ald_gui.domain.tags import Tag
 from ald_gui.engine.history_queries import HistoryQueries
 from ald_gui.ui.palette import is_dark
 from ald_gui.ui.ring import Ring
-from ald_gui.ui.ring_peaks import BYTES_PER_ROW_AND_COLUMN, PeakPyramid
+from ald_gui.ui.ring_peaks import BYTES_PER_ROW_AND_COLUMN, PeakPyramid, same_picture
 from ald_gui.ui.trends_controls import TrendControls
 from ald_gui.ui.trends_curves import Curve, plan_curves
 from ald_gui.ui.trends_cycles import CycleMarks
@@ -87,6 +87,7 @@ class TrendView(QWidget):
         self._nan_row = np.full(columns, np.nan)
         self._fed_generation = 0
         self._drawn: tuple[object, ...] = ()  # what the curves show (see _feed)
+        self._shown: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # handed to each curve
         self._dark = True
         self._live = True
         self._window_s = 600.0
@@ -173,38 +174,63 @@ class TrendView(QWidget):
         """Tick the start of each cycle of a recipe's outermost loop (see CycleMarks)."""
         self.cycles.add(progress, first_step)
 
-    def _feed(self) -> None:
-        """Hand the visible curves the window's rows reduced to its pixel columns, unless
-        they already show this window, width and newest row."""
+    def _width(self) -> int:
+        """The plots' width in pixel columns (what a window is reduced to)."""
         shown = self.stack.shown()
-        width = max(1, round(shown[0].vb.width())) if shown else 1
+        return max(1, round(shown[0].vb.width())) if shown else 1
+
+    def _feed(self) -> set[str]:
+        """Hand the visible curves the window's rows reduced to its pixel columns, unless
+        they already show this window, width and newest row. Returns the curves given
+        new data: only those whose picture changed (``same_picture``)."""
+        width = self._width()
         lo, hi = self.stack.x_range()
         keys = sorted(self._visible)
         drawn = (lo, hi, width, self.ring.appended, self.ring.generation, tuple(keys))
         if drawn == self._drawn:
-            return
+            return set()
+        same_grid = drawn[:3] == self._drawn[:3] and drawn[4:] == self._drawn[4:]
+        changed: set[str] = set()
         columns = [self.curves[k].column for k in keys]
         if keys and len(self.ring):
             reduced = self.peaks.reduce(lo, hi, width, columns)
             for key, (t, v) in zip(keys, reduced, strict=True):
+                shown = self._shown.get(key)
+                if same_grid and shown is not None and same_picture(shown, (t, v), lo, hi, width):
+                    continue
                 self.stack.items[key].setData(t, v)
+                self._shown[key] = (t, v)
+                changed.add(key)
+        for key in set(self._shown) - set(keys):
+            del self._shown[key]
         self._fed_generation = self.ring.generation
         self._drawn = drawn
+        return changed
 
     @Slot()
     def refresh(self) -> None:
-        """One tick: move the window if live, and draw what it shows."""
+        """One tick: move the window if live, and draw what it shows; nothing at all
+        when no pixel would change.
+
+        Following live, the window's right edge is rounded up to a whole pixel column
+        (of the window's duration / the plots' width), so the picture moves a column at a
+        time: in between, the axes, the grid and the columns already summed stay as they
+        are, and a curve is handed new data only when a new sample changes its newest
+        column's min or max."""
         if self._live:
             last = self.ring.last_time or 0.0
-            hi = max(time.time(), last)
-            self.stack.set_x_range(hi - self._window_s, hi)
-        before = self._drawn
-        self._feed()
-        if self._drawn != before:
+            step = self._window_s / self._width()
+            hi = math.ceil(max(time.time(), last) / step) * step
+            if (hi - self._window_s, hi) != self.stack.x_range():
+                self.stack.set_x_range(hi - self._window_s, hi)
+        changed = self._feed()
+        if changed:
             # Fit Y now rather than in the paint that follows: a range changed while
-            # painting asks for a second paint, doubling the cost of every frame.
+            # painting asks for a second paint, doubling the cost of every frame. Only
+            # the plots whose curves changed.
             for gp in self.stack.shown():
-                gp.vb.updateAutoRange()
+                if any(c.key in changed for c in gp.group.curves):
+                    gp.vb.updateAutoRange()
         if self.backfill is not None:
             shown = self.stack.shown()
             width = int(shown[0].vb.width()) if shown else 0
