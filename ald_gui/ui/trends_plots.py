@@ -14,11 +14,11 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QColor, QTransform
 
 from ald_gui.ui.palette import LINE_STYLES, ON_DARK, curve_colour
+from ald_gui.ui.trends_axes import ValueAxis
 from ald_gui.ui.trends_curves import Curve, Group
 
 __all__ = ["GroupPlot", "PlotStack"]
 
-AXIS_WIDTH = 80  # px; the same for every plot so that their time axes line up
 LANE_HEIGHT = 0.7  # a state trace spans this much of its lane (1.0), the rest is air
 
 
@@ -31,11 +31,14 @@ class GroupPlot:
 
     def __init__(self, group: Group, canvas: pg.GraphicsLayoutWidget, row: int) -> None:
         self.group = group
+        # The title, or the unit alone where the plot is too short for it (ValueAxis).
+        short = group.id if group.id and group.id != group.title and not group.is_state else ""
+        self.axis = ValueAxis([t for t in (group.title, short) if t])
         self.plot: pg.PlotItem = canvas.addPlot(
-            row=row, col=0, axisItems={"bottom": pg.DateAxisItem(orientation="bottom")}
+            row=row,
+            col=0,
+            axisItems={"bottom": pg.DateAxisItem(orientation="bottom"), "left": self.axis},
         )
-        self.plot.setLabel("left", group.title)
-        self.plot.getAxis("left").setWidth(AXIS_WIDTH)
         # An opaque grid in a faint colour (apply_look): alpha-blended lines cost the
         # raster engine about five times as much, and the grid spans every plot.
         self.plot.showGrid(x=True, y=True, alpha=1.0)
@@ -174,6 +177,8 @@ class PlotStack:
         self._on_cursor = on_cursor
         for gp in self.plots:
             gp.vb.sigXRangeChanged.connect(self._sync_x)
+            gp.axis.needs_width.connect(self.align_axes)
+        self.align_axes()
         self.canvas.scene().sigMouseMoved.connect(self._mouse_moved)
         # The scene reports moves only: leaving the plots must clear the read-out too.
         self._leave = _OnLeave(lambda: self._on_cursor(None))
@@ -201,6 +206,15 @@ class PlotStack:
         shown = self.shown()
         for gp in self.plots:
             gp.plot.getAxis("bottom").setStyle(showValues=bool(shown) and gp is shown[-1])
+        self.align_axes()
+
+    def align_axes(self) -> None:
+        """Give every value axis the width the widest shown one needs, so the time axes
+        of all plots line up to the pixel (hidden plots take it too: ready to show)."""
+        width = max((gp.axis.needed_width() for gp in self.shown()), default=0)
+        for gp in self.plots:
+            if gp.axis.fixedWidth != width:
+                gp.axis.setWidth(width)
 
     def set_x_range(self, lo: float, hi: float) -> None:
         self._syncing = True  # each plot is set here: no need to echo it to the others
