@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QTransform
 from ald_gui.ui.palette import LINE_STYLES, ON_DARK, curve_colour
 from ald_gui.ui.trends_axes import ValueAxis
 from ald_gui.ui.trends_curves import Curve, Group
+from ald_gui.ui.trends_legend import LegendStrip
 
 __all__ = ["GroupPlot", "PlotStack"]
 
@@ -25,8 +26,9 @@ LANE_HEIGHT = 0.7  # a state trace spans this much of its lane (1.0), the rest i
 class GroupPlot:
     """One group's PlotItem, curves (one PlotDataItem per Curve, in order) and legend.
 
-    The legend lists the curves chosen in the menu; clicking a legend sample hides or
-    shows its curve (pyqtgraph's own behaviour) and the entry stays, with an eye icon.
+    The plot sits in canvas row ``row``, its legend strip in the row above. The legend
+    lists the curves chosen in the menu; clicking an entry hides or shows its curve and
+    the entry stays, greyed with an eye icon (trends_legend).
     """
 
     def __init__(self, group: Group, canvas: pg.GraphicsLayoutWidget, row: int) -> None:
@@ -57,11 +59,12 @@ class GroupPlot:
         self.plot.setAutoVisible(y=True)  # fit Y to what is in the time window only
         # No downsampling or clipping by pyqtgraph: the trends hand each curve the
         # window already reduced to its pixel columns (ring_peaks), exactly.
-        # Top left, where the oldest data is while following live; the state plot's
-        # lane names are there, so its legend goes top right.
-        offset = (-8, 4) if group.is_state else (8, 4)
-        self.legend = pg.LegendItem(offset=offset, labelTextSize="9pt")
-        self.legend.setParentItem(vb)
+        # Above the plot, outside the ViewBox: it hides no data and no live edge.
+        self.legend = LegendStrip()
+        canvas.addItem(self.legend, row=row - 1, col=0)
+        canvas.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignLeft)
+        # The data area's geometry, not the plot's: it moves when the axis appears.
+        vb.geometryChanged.connect(self.fit_legend)
         if group.is_state:
             self.plot.getAxis("left").setStyle(showValues=False)  # lanes, not numbers
         self.items: list[pg.PlotDataItem] = []
@@ -98,10 +101,15 @@ class GroupPlot:
         if [c.key for c in wanted] == [c.key for c in self.listed]:
             return
         self.legend.clear()
-        self.legend.setColumnCount(2 if len(wanted) > 4 else 1)
         for curve in wanted:
             self.legend.addItem(self.items[self.group.curves.index(curve)], curve.label)
         self.listed = wanted
+        self.legend.shade()
+        self.fit_legend()
+
+    def fit_legend(self) -> None:
+        """Wrap the legend's entries to the plot's width, from its data area's left."""
+        self.legend.fit(self.plot.width(), self.vb.geometry().left())
 
     def place_lanes(self, drawn: set[str]) -> None:
         """Give each drawn state curve a lane, first curve on top; fix the Y range."""
@@ -135,9 +143,7 @@ class GroupPlot:
             self.plot.getAxis(axis).setPen(grid)
             self.plot.getAxis(axis).setTextPen(foreground)
         self.legend.setLabelTextColor(foreground)
-        for _sample, label in self.legend.items:
-            label.setText(label.text, color=foreground)
-        self.legend.setBrush(pg.mkBrush(self._backdrop(background)))
+        self.legend.set_colours(foreground, _mix(background, foreground, 0.45))
         self.cursor.setPen(pg.mkPen(foreground, width=1, style=Qt.PenStyle.DashLine))
         wraps = len(ON_DARK)
         for curve, item in zip(self.group.curves, self.items, strict=True):
@@ -152,22 +158,22 @@ class GroupPlot:
             if curve.key in self.lane_labels:
                 self.lane_labels[curve.key].setColor(colour)
                 self.lane_labels[curve.key].fill = pg.mkBrush(self._backdrop(background))
-        for sample, _label in self.legend.items:
-            sample.update()
+        self.legend.shade()
 
 
 class PlotStack:
     """The group plots in one GraphicsLayoutWidget, sharing one time range.
 
-    Plots with an empty legend fold away; only the lowest shown plot labels its time
-    axis. ``on_cursor(t)`` is called with the time under the mouse, or None when the
-    mouse leaves the plots.
+    Row 0 of the canvas is kept for a band above the plots; each plot takes two rows,
+    its legend strip and itself. Plots with an empty legend fold away; only the lowest
+    shown plot labels its time axis. ``on_cursor(t)`` is called with the time under the
+    mouse, or None when the mouse leaves the plots.
     """
 
     def __init__(self, groups: Sequence[Group], on_cursor: Callable[[float | None], None]):
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.ci.setSpacing(2)
-        self.plots = [GroupPlot(g, self.canvas, row) for row, g in enumerate(groups)]
+        self.plots = [GroupPlot(g, self.canvas, 2 + 2 * i) for i, g in enumerate(groups)]
         self.items: dict[str, pg.PlotDataItem] = {
             c.key: item
             for gp in self.plots
@@ -203,6 +209,7 @@ class PlotStack:
         """Hide plots with an empty legend; label time on the lowest shown one only."""
         for gp in self.plots:
             gp.plot.setVisible(bool(gp.listed))
+            gp.legend.setVisible(bool(gp.listed))
         shown = self.shown()
         for gp in self.plots:
             gp.plot.getAxis("bottom").setStyle(showValues=bool(shown) and gp is shown[-1])

@@ -1,0 +1,165 @@
+"""The trends' legends: a strip above each plot that covers no data and no live edge,
+whose entries (sample or name) hide and show their curves where the eye sees it.
+
+The reference reactor's tags in a real TrendView, shown offscreen; what is checked is
+where things land in the scene and what the canvas paints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from ald_gui.config.load import load_config
+from ald_gui.domain.stream import Batch
+from ald_gui.ui.trends import TrendView
+from ald_gui.ui.trends_plots import GroupPlot
+
+INTERVAL = 0.5
+PRESSURE = "pressure_gauge_1.pressure_read"
+OUTPUT = "chamber_heater.pid_output"
+# Many curves on the temperature and state plots, so their legends wrap.
+MORE = [
+    "chamber_heater.temperature_set",
+    *(f"precursor_{i}_heater.temperature_read" for i in range(1, 5)),
+    *(f"valve_{i}.valve_state" for i in range(1, 7)),
+    "vacuum_pump.power_on",
+    "chamber_heater.power_on",
+]
+
+
+@pytest.fixture
+def view(qtbot: QtBot) -> Iterator[TrendView]:
+    v = TrendView(load_config().tags, poll_interval_s=INTERVAL)
+    qtbot.addWidget(v)
+    for key in MORE:
+        v.set_curve_visible(key, True)
+    now = time.time()
+    for i in range(240):
+        values = {
+            k: (float(i % 2) if c.group == "state" else 100.0 + 40 * np.sin(i / 20 + c.column))
+            for k, c in v.curves.items()
+        }
+        v.add_batch(Batch(i, int((now - (240 - i) * INTERVAL) * 1e6), values))
+    v.resize(1200, 800)
+    v.show()
+    qtbot.waitExposed(v)
+    yield v
+    v.close()
+
+
+def settle(view: TrendView) -> None:
+    """Let the posted layout requests run, and draw the window as it now is."""
+    QApplication.processEvents()
+    view.refresh()
+    QApplication.processEvents()
+
+
+def _check_clear_of_the_data(view: TrendView) -> None:
+    shown = view.stack.shown()
+    boxes = [gp.vb.sceneBoundingRect() for gp in shown]
+    for gp in shown:
+        legend = gp.legend.sceneBoundingRect()
+        vb = gp.vb.sceneBoundingRect()
+        assert gp.legend.isVisible() and legend.height() >= 16
+        for box in boxes:  # no view box at all, so no live edge either
+            assert not legend.intersects(box), (gp.group.title, legend, box)
+        # Its own plot's, right below it, from the left of the data area.
+        assert 0 <= vb.top() - legend.bottom() <= 8
+        for sample, label in gp.legend.items:
+            entry = sample.sceneBoundingRect().united(label.sceneBoundingRect())
+            assert legend.contains(entry)
+            assert vb.left() - 1 <= entry.left() and entry.right() <= vb.right() + 1
+
+
+def test_legends_sit_above_their_plots_clear_of_the_data(view: TrendView) -> None:
+    settle(view)
+    assert len(view.stack.shown()) == 5  # temperature, pressure, flow, thickness, state
+    _check_clear_of_the_data(view)
+    view.set_curve_visible(OUTPUT, True)  # a plot shown later: its axis appears then
+    settle(view)
+    assert len(view.stack.shown()) == 6
+    _check_clear_of_the_data(view)
+    temperature, state = view.stack.shown()[0], view.stack.shown()[-1]
+    wide_lines = temperature.legend.layout.rowCount()
+    # Narrower: the entries wrap onto more lines, still clear of every plot.
+    view.resize(700, 800)
+    settle(view)
+    _check_clear_of_the_data(view)
+    assert temperature.legend.layout.rowCount() > wide_lines
+    assert state.legend.layout.rowCount() >= 2
+
+
+def test_a_folded_plot_takes_its_legend_along(view: TrendView) -> None:
+    view.set_curve_visible(PRESSURE, False)
+    settle(view)
+    pressure = view.stack.plots[1]
+    assert not pressure.plot.isVisible() and not pressure.legend.isVisible()
+    _check_clear_of_the_data(view)
+
+
+def _pixels_like(image: QImage, area: QRectF, colour: QColor) -> int:
+    """How many pixels of ``area`` (view coordinates) are near ``colour``."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    array = np.frombuffer(rgb.constBits(), np.uint8).reshape(rgb.height(), rgb.bytesPerLine())[
+        :, : rgb.width() * 3
+    ]
+    pixels = array.reshape(rgb.height(), rgb.width(), 3).astype(int)
+    r = area.toRect().intersected(rgb.rect())
+    part = pixels[r.top() : r.bottom(), r.left() : r.right()]
+    target = np.array([colour.red(), colour.green(), colour.blue()])
+    return int((np.abs(part - target).sum(axis=2) < 40).sum())
+
+
+def _plot_area(view: TrendView, gp: GroupPlot) -> QRectF:
+    return view.stack.canvas.mapFromScene(gp.vb.sceneBoundingRect()).boundingRect().toRectF()
+
+
+@pytest.mark.parametrize("where", ["name", "sample"])
+def test_a_click_on_an_entry_hides_its_curve_for_all_to_see(
+    view: TrendView, qtbot: QtBot, where: str
+) -> None:
+    settle(view)
+    canvas = view.stack.canvas
+    pressure = view.stack.plots[1]
+    sample, label = pressure.legend.items[0]
+    assert label.text == "Pressure Gauge 1"
+    target = label if where == "name" else sample
+    at = canvas.mapFromScene(target.mapToScene(target.boundingRect().center()))
+    pen = view.curve_item(PRESSURE).opts["pen"].color()
+    named = QColor(label.opts["color"])
+    drawn = _pixels_like(canvas.grab().toImage(), _plot_area(view, pressure), pen)
+    assert drawn > 200  # the curve, on screen
+
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    settle(view)
+    assert PRESSURE not in view.state()["visible"]
+    assert not view.controls.actions_by_key[PRESSURE].isChecked()
+    assert (sample, label) in pressure.legend.items  # kept, to click back
+    assert QColor(label.opts["color"]) != named  # the name greyed
+    picture = canvas.grab().toImage()
+    assert _pixels_like(picture, _plot_area(view, pressure), pen) == 0  # the curve gone
+
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    settle(view)
+    assert PRESSURE in view.state()["visible"]
+    assert QColor(label.opts["color"]) == named
+    assert _pixels_like(canvas.grab().toImage(), _plot_area(view, pressure), pen) > 200
+
+
+def test_a_click_beside_the_entries_does_nothing(view: TrendView, qtbot: QtBot) -> None:
+    settle(view)
+    pressure = view.stack.plots[1]
+    legend = pressure.legend.sceneBoundingRect()
+    beside = QPointF(legend.right() + 40, legend.center().y())
+    canvas = view.stack.canvas
+    before = view.state()
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(beside))
+    assert view.state() == before
