@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -43,8 +44,8 @@ def add_tag(conn: psycopg.Connection[Any], machine: str, key: str) -> int:
     return int(row[0])
 
 
-# The rollups of migration 0013 (partitioned history), as a plain table where the
-# schema does not have them yet: what store.history_m4 reads.
+# The rollups of migrations 0013 and 0015, as a plain table where the schema does not
+# have them yet: what store.history_m4 reads.
 _ROLLUP_TABLE = """
 CREATE TABLE IF NOT EXISTS {} (
     parameter_id integer NOT NULL, bucket timestamptz NOT NULL, count integer NOT NULL,
@@ -55,7 +56,7 @@ CREATE TABLE IF NOT EXISTS {} (
 """
 _ROLLUP_FILL = """
 INSERT INTO {table} AS r
-SELECT parameter_id, date_trunc(%(unit)s, sampled_at, 'UTC'), count(*), min(value),
+SELECT parameter_id, date_bin(%(width)s, sampled_at, '1970-01-01 00:00Z'), count(*), min(value),
        max(value), sum(value), min(sampled_at), (array_agg(value ORDER BY sampled_at))[1],
        max(sampled_at), (array_agg(value ORDER BY sampled_at DESC))[1]
 FROM parameter_value_history WHERE transaction_id = %(tx)s GROUP BY 1, 2
@@ -69,7 +70,11 @@ ON CONFLICT (parameter_id, bucket) DO UPDATE SET
                       THEN EXCLUDED.last_value ELSE r.last_value END,
     last_at = greatest(r.last_at, EXCLUDED.last_at)
 """
-ROLLUPS = {"history_rollup_1s": "second", "history_rollup_1m": "minute"}
+ROLLUPS = {
+    "history_rollup_1s": timedelta(seconds=1),
+    "history_rollup_10s": timedelta(seconds=10),
+    "history_rollup_1m": timedelta(minutes=1),
+}
 
 
 def add_rollups(conn: psycopg.Connection[Any]) -> None:
@@ -94,10 +99,10 @@ def add_rows(
     ) as copy:
         for t, v in zip(t_us.tolist(), values.tolist(), strict=True):
             copy.write_row((parameter_id, db_timestamp(t), v, tx))
-    for table, unit in ROLLUPS.items():
+    for table, width in ROLLUPS.items():
         if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() != (None,):
             conn.execute(sql.SQL(_ROLLUP_FILL).format(table=sql.Identifier(table)),
-                         {"unit": unit, "tx": tx})  # fmt: skip
+                         {"width": width, "tx": tx})  # fmt: skip
 
 
 @pytest.fixture(params=["rows", "rollups"])
@@ -200,35 +205,23 @@ def _per_column(t, v, start, width_us):
     return out
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    # One database for all examples, on purpose: each example has a tag of its own.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    data=st.data(),
-    n=st.integers(min_value=1, max_value=3_000),
-    width=st.integers(min_value=1, max_value=300),
-)
-def test_the_reduced_series_has_the_raw_rows_lowest_and_highest_per_column(
-    history_db, reader, data, n, width
-):
-    key = f"h{uuid.uuid4().hex[:12]}"
-    pid = add_tag(history_db, MACHINE, key)
-    steps = data.draw(st.lists(st.integers(1, 5_000_000), min_size=n, max_size=n))
-    t = T0 + np.cumsum(np.asarray(steps, dtype=np.int64))
+def _values(data: st.DataObject, n: int) -> np.ndarray:
     kind = data.draw(st.sampled_from(["noise", "steps", "flat"]))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    v = {
+    return {
         "noise": rng.normal(size=n) * 10.0,
         "steps": rng.integers(0, 3, size=n).astype(np.float64),
         "flat": np.full(n, 2.5),
     }[kind]
+
+
+def _check_reduction(history_db, reader, t, v, lo, hi, width):
+    """The rows ``t``, ``v`` of a tag of their own, read over [lo, hi) at ``width``
+    px: the raw rows when few, else per column the raw rows' lowest and highest, the
+    first and last at their times. The series read."""
+    key = f"h{uuid.uuid4().hex[:12]}"
+    pid = add_tag(history_db, MACHINE, key)
     add_rows(history_db, pid, t, v)
-    # A span anywhere around the rows: before, inside, after, or cutting them.
-    lo = data.draw(st.integers(int(t[0]) - 10_000_000, int(t[-1])))
-    hi = data.draw(st.integers(lo + 1, int(t[-1]) + 10_000_000))
     series = fetch_series(reader, MACHINE, key, lo, hi, width)
     inside = (t >= lo) & (t < hi)
     rt, rv = t[inside], v[inside]
@@ -236,7 +229,7 @@ def test_the_reduced_series_has_the_raw_rows_lowest_and_highest_per_column(
         assert not series.reduced
         np.testing.assert_array_equal(series.t_us, rt)
         np.testing.assert_array_equal(series.values, rv)
-        return
+        return series
     assert series.reduced and series.columns is not None
     grid = series.columns
     assert len(series) <= 4 * width
@@ -260,3 +253,45 @@ def test_the_reduced_series_has_the_raw_rows_lowest_and_highest_per_column(
         index = np.searchsorted(rt, series.t_us)
         np.testing.assert_array_equal(rt[index], series.t_us)
         np.testing.assert_array_equal(rv[index], series.values)
+    return series
+
+
+# One database for all examples, on purpose: each example has a tag of its own.
+_ONE_DATABASE = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=_ONE_DATABASE)
+@given(
+    data=st.data(),
+    n=st.integers(min_value=1, max_value=3_000),
+    width=st.integers(min_value=1, max_value=300),
+)
+def test_the_reduced_series_has_the_raw_rows_lowest_and_highest_per_column(
+    history_db, reader, data, n, width
+):
+    steps = data.draw(st.lists(st.integers(1, 5_000_000), min_size=n, max_size=n))
+    t = T0 + np.cumsum(np.asarray(steps, dtype=np.int64))
+    # A span anywhere around the rows: before, inside, after, or cutting them.
+    lo = data.draw(st.integers(int(t[0]) - 10_000_000, int(t[-1])))
+    hi = data.draw(st.integers(lo + 1, int(t[-1]) + 10_000_000))
+    _check_reduction(history_db, reader, t, _values(data, n), lo, hi, width)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=_ONE_DATABASE)
+@given(
+    data=st.data(),
+    width=st.integers(min_value=2, max_value=200),
+    column=st.integers(min_value=10_000_000, max_value=59_999_999),
+)
+def test_a_span_of_columns_of_ten_seconds_or_more_is_read_from_the_ten_seconds(
+    history_db, reader, data, width, column
+):
+    """Columns from 10 s to under a minute (8 h at 1600 px: 18 s): the 10-s rollup,
+    exact per column all the same. Every row inside the span, more than it shows raw."""
+    span = width * column
+    n = data.draw(st.integers(RAW_ROWS_PER_PX * width + 1, min(3_000, 4 * width + 1_000)))
+    steps = data.draw(st.lists(st.integers(1, (span - column) // n), min_size=n, max_size=n))
+    t = T0 + np.cumsum(np.asarray(steps, dtype=np.int64))
+    lo = data.draw(st.integers(int(t[0]) - column, int(t[0])))
+    series = _check_reduction(history_db, reader, t, _values(data, n), lo, lo + span, width)
+    assert series.columns is not None and series.columns.table == "history_rollup_10s"

@@ -1,4 +1,4 @@
-"""Migration 0012 (and 0013) converting a filled, unpartitioned database on Debian's
+"""Migration 0012 (and 0013, 0015) converting a filled, unpartitioned database on Debian's
 PostgreSQL 15: a real engine records the simulator (samples, a run) into a database
 of the current schema; the same rows are copied into a database at the schema before
 partitioning (0011); that one is then upgraded, and must hold exactly the same rows,
@@ -143,7 +143,8 @@ def test_a_filled_database_is_converted_without_losing_or_doubling_a_row(
     assert scalar(unpartitioned_db, "SELECT count(*) FROM process_data_points WHERE run_id = %s",
                   run_id) >= 200  # fmt: skip
     assert scalar(unpartitioned_db, "SELECT count(*) FROM parameter_value_history_default") == 0
-    for table in ("history_rollup_1s", "history_rollup_1m"):  # back-filled = kept by the writer
+    # Back-filled (0013 from the rows, 0015 from the seconds) = kept by the writer.
+    for table in ("history_rollup_1s", "history_rollup_10s", "history_rollup_1m"):
         with psycopg.connect(roles_db_15.admin) as a, psycopg.connect(unpartitioned_db) as b:
             assert (
                 b.execute(_ROLLED.format(table)).fetchone()

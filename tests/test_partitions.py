@@ -19,7 +19,7 @@ from ald_gui.store.partitions import PartitionUpkeep, add_ahead
 from tests.fixtures.pg import RolesDatabase, scalar
 from tests.history_writes import SAMPLE_TABLES, Console, utc_day
 
-PARTITIONED = (*SAMPLE_TABLES, "history_rollup_1s")
+PARTITIONED = (*SAMPLE_TABLES, "history_rollup_1s", "history_rollup_10s")
 
 
 def _starts(conn: psycopg.Connection[Any], table: str) -> set[Any]:
@@ -73,7 +73,8 @@ def test_a_sample_no_partition_covers_waits_in_the_default_and_moves_into_its_ow
         add_ahead(conn, PartitionSettings(period="day", ahead=21))
     day = f"{later:%Y%m%d}"
     for table, rows in (("parameter_value_history", 12), ("process_data_points", 12),
-                        ("history_rollup_1s", 6)):  # 3 seconds of 2 tags  # fmt: skip
+                        ("history_rollup_1s", 6),  # 3 seconds of 2 tags
+                        ("history_rollup_10s", 2)):  # in one ten seconds  # fmt: skip
         assert scalar(roles_db.reader, where.format(table, f"{table}_default")) == 0
         assert scalar(roles_db.reader, where.format(table, f"{table}_p{day}")) == rows
     with psycopg.connect(roles_db.reader, autocommit=True) as reader:
@@ -97,6 +98,8 @@ def _relations(plan: Any) -> set[str]:
         ("process_data_points", "SELECT value FROM process_data_points WHERE run_id ="
          " gen_random_uuid() AND sampled_at >= %s AND sampled_at < %s"),
         ("history_rollup_1s", "SELECT max FROM history_rollup_1s"
+         " WHERE parameter_id = 1 AND bucket >= %s AND bucket < %s"),
+        ("history_rollup_10s", "SELECT max FROM history_rollup_10s"
          " WHERE parameter_id = 1 AND bucket >= %s AND bucket < %s"),
     ],
 )  # fmt: skip

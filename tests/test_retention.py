@@ -63,7 +63,7 @@ def test_retention_drops_whole_partitions_and_keeps_a_run_across_the_cut_whole(
     env = {ADMIN_PASSWORD_ENV: password}
     dry = _ald(*args, "--dry-run", env=env, cwd=tmp_path)
     assert dry.returncode == 0, dry.stderr
-    assert "would drop 3 partitions before" in dry.stdout and str(across) in dry.stdout
+    assert "would drop 4 partitions before" in dry.stdout and str(across) in dry.stdout
     assert scalar(db.reader, history) == before
 
     done = _ald(*args, env=env, cwd=tmp_path)
@@ -84,7 +84,8 @@ def test_retention_drops_whole_partitions_and_keeps_a_run_across_the_cut_whole(
         (drop,) = retention.drops(reader)
     assert data.violations == []
     assert drop.cut == utc_day(-39) and drop.rows == {
-        "history_rollup_1s": 36, "parameter_value_history": 36, "process_data_points": 16,
+        "history_rollup_10s": 18, "history_rollup_1s": 36, "parameter_value_history": 36,
+        "process_data_points": 16,
     }  # fmt: skip
     assert str(drop).startswith(f"samples before {utc_day(-39):%Y-%m-%d} 00:00 UTC dropped ")
 

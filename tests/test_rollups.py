@@ -1,6 +1,7 @@
-"""Rollups (migration 0013, store.rollups) kept by the writer's own transactions equal the
-aggregates of the raw rows, NaN and infinities included, on both servers; ``series``
-reads a span as the points a plot asks for."""
+"""Rollups (migrations 0013, 0015, store.rollups) kept by the writer's own transactions
+equal the aggregates of the raw rows at every level (seconds, ten seconds, minutes), NaN
+and infinities included, on both servers; ``series`` reads a span as the points a plot
+asks for."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from tests.history_writes import Console, utc_day
 START = utc_day(0) + timedelta(hours=1, seconds=0.6)
 
 _RAW = """
-    SELECT parameter_id, date_trunc(%s, sampled_at, 'UTC'), count(*), min(value), max(value),
-           avg(value), min(sampled_at), (array_agg(value ORDER BY sampled_at))[1],
+    SELECT parameter_id, date_bin(%s, sampled_at, '1970-01-01 00:00Z'), count(*), min(value),
+           max(value), avg(value), min(sampled_at), (array_agg(value ORDER BY sampled_at))[1],
            max(sampled_at), (array_agg(value ORDER BY sampled_at DESC))[1]
     FROM parameter_value_history GROUP BY 1, 2 ORDER BY 1, 2"""
 _ROLLUP = """
@@ -38,8 +39,9 @@ def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
 
 @pytest.fixture
 def recorded(roles_db: RolesDatabase) -> RolesDatabase:
-    """Two and a half minutes of two tags at 4 Hz, in groups of 7 samples (so seconds
-    and minutes straddle groups), one value odd: NaN, then both infinities."""
+    """Two and a half minutes of two tags at 4 Hz, in groups of 7 samples (1.75 s: so
+    seconds, ten seconds and minutes straddle groups), one value odd: NaN, then both
+    infinities (each in a ten seconds that straddles two groups)."""
     with psycopg.connect(roles_db.writer) as conn:
         console = Console(conn)
         batches = [console.batch(START + i * timedelta(seconds=0.25), math.sin(i) * 50)
@@ -53,12 +55,21 @@ def recorded(roles_db: RolesDatabase) -> RolesDatabase:
 
 def test_each_rollup_equals_the_aggregates_of_the_raw_rows(recorded: RolesDatabase) -> None:
     with psycopg.connect(recorded.reader, autocommit=True) as reader:
-        for unit, resolution in (("second", Resolution.SECOND), ("minute", Resolution.MINUTE)):
-            raw = reader.execute(_RAW, (unit,)).fetchall()
+        buckets = {Resolution.SECOND: 151, Resolution.TEN_SECONDS: 16, Resolution.MINUTE: 3}
+        for resolution, count in buckets.items():
+            raw = reader.execute(_RAW, (resolution.width,)).fetchall()
             rolled = reader.execute(_ROLLUP.format(resolution.table).encode()).fetchall()
-            assert len(rolled) == len(raw) == {"second": 2 * 151, "minute": 2 * 3}[unit]
+            assert len(rolled) == len(raw) == 2 * count, resolution
             wrong = [(r, s) for r, s in zip(raw, rolled, strict=True) if not _same(r, s)]
-            assert wrong == []
+            assert wrong == [], resolution
+        # The odd values' ten seconds: NaN above every number, the infinities kept.
+        odd = reader.execute(
+            "SELECT r.min, r.max FROM history_rollup_10s r JOIN parameters p"
+            " ON p.id = r.parameter_id WHERE p.key = 'heater.t1'"
+            " AND r.max IN ('NaN', 'Infinity') ORDER BY r.bucket"
+        ).fetchall()
+    assert len(odd) == 2 and math.isnan(odd[0][1])
+    assert odd[1][0] == -math.inf and odd[1][1] == math.inf
 
 
 def test_series_sums_up_equal_shares_of_the_span(recorded: RolesDatabase) -> None:
@@ -87,6 +98,7 @@ def vars_of(point: Any) -> list[Any]:
 def test_the_rollup_is_the_coarsest_that_still_gives_the_points() -> None:
     t = datetime(2026, 1, 1)
     assert resolution_for(t, t + timedelta(hours=8), 400) is Resolution.MINUTE
+    assert resolution_for(t, t + timedelta(hours=8), 1600) is Resolution.TEN_SECONDS
     assert resolution_for(t, t + timedelta(minutes=30), 400) is Resolution.SECOND
     assert resolution_for(t, t + timedelta(minutes=5), 400) is None
     with pytest.raises(ValueError, match="points 0"):

@@ -1,10 +1,10 @@
-"""The M4 reduction in SQL, from the raw rows or from a rollup (migration 0013).
+"""The M4 reduction in SQL, from the raw rows or from a rollup (migrations 0013, 0015).
 
 A reduction is a grid of pixel columns over a span and the table it is read from. From
 the raw rows (``parameter_value_history``) the columns start at the span's start and
 each point is a real row at its true time. A long span is read from a rollup instead
-(per tag and second, or minute: count, min, max, the first and last sample with their
-times): far fewer rows to go through, which is what makes eight hours of sixteen curves
+(per tag and second, ten seconds or minute: count, min, max, the first and last sample
+with their times): far fewer rows to go through, which is what makes eight hours of sixteen curves
 answer in a fraction of a second. The grid is then aligned on the rollup's buckets (the
 span widened to whole buckets, each column a whole number of them), so each column's
 lowest and highest value are still exactly those of its raw rows; the first and last
@@ -26,7 +26,11 @@ from ald_gui.store.db import db_timestamp
 __all__ = ["ROLLUPS", "Reduction", "plan_reduction", "reduction_query"]
 
 # The rollups the schema may have, coarsest first: (table, bucket width in µs).
-ROLLUPS = (("history_rollup_1m", 60_000_000), ("history_rollup_1s", 1_000_000))
+ROLLUPS = (
+    ("history_rollup_1m", 60_000_000),
+    ("history_rollup_10s", 10_000_000),
+    ("history_rollup_1s", 1_000_000),
+)
 
 
 @dataclass(frozen=True)

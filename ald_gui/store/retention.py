@@ -28,7 +28,12 @@ __all__ = ["DROPPED_TABLES", "Drop", "Dropped", "RetentionError", "RetentionPlan
 __all__ += ["apply", "drops", "plan"]
 
 # The partitioned tables retention drops from; the samples' ledger tables first.
-DROPPED_TABLES = ("parameter_value_history", "process_data_points", "history_rollup_1s")
+DROPPED_TABLES = (
+    "parameter_value_history",
+    "process_data_points",
+    "history_rollup_1s",
+    "history_rollup_10s",
+)
 _LEDGER_TABLES = ("parameter_value_history", "process_data_points")
 
 

@@ -1,16 +1,20 @@
-"""Rollups of the history (migration 0013): per tag, each second and each minute summed
-up, kept by the writer in the transaction of the samples and read for long spans.
+"""Rollups of the history (migrations 0013, 0015): per tag, each second, ten seconds and
+minute summed up, kept by the writer in the transaction of the samples and read for
+long spans.
 
 ``record`` adds a write group's samples to their buckets, merging with what earlier
-groups put there (a second often straddles two groups); min and max order NaN as
-PostgreSQL does (above every number), so a rollup equals the aggregates over the raw
-rows, NaN and the infinities included. ``series`` reads a tag over a span as at most
-a given number of points, each the summary of its share of the span, from the finest rollup coarse
-enough; ``resolution_for`` says which (None: the raw samples are few enough to read).
+groups put there (a second often straddles two groups); it goes over the values once,
+for the seconds, and makes each coarser level from the next finer one's buckets. Min
+and max order NaN as PostgreSQL does (above every number), so a rollup equals the
+aggregates over the raw rows, NaN and the infinities included. ``series`` reads a tag
+over a span as at most a given number of points, each the summary of its share of the
+span, from the coarsest rollup that still gives them; ``resolution_for`` says which
+(None: the raw samples are few enough to read).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +34,7 @@ class Resolution(Enum):
     """A rollup: its table and the width of one of its buckets."""
 
     SECOND = ("history_rollup_1s", timedelta(seconds=1))
+    TEN_SECONDS = ("history_rollup_10s", timedelta(seconds=10))
     MINUTE = ("history_rollup_1m", timedelta(minutes=1))
 
     @property
@@ -92,25 +97,60 @@ class _Bucket:
         if at_us > self.last_at:
             self.last_at, self.last = at_us, value
 
+    def merged(self, other: _Bucket) -> _Bucket:
+        """A new bucket summing up this one's samples and ``other``'s."""
+        both = copy.copy(self)
+        both.count += other.count
+        both.min, both.max = _least(self.min, other.min), _greatest(self.max, other.max)
+        both.sum += other.sum
+        if other.first_at < self.first_at:
+            both.first_at, both.first = other.first_at, other.first
+        if other.last_at > self.last_at:
+            both.last_at, both.last = other.last_at, other.last
+        return both
+
+
+_Buckets = dict[tuple[int, int], _Bucket]  # (parameter id, bucket start in µs) -> summary
+
+
+def _seconds(batches: Sequence[Batch], parameter_ids: Mapping[str, int]) -> _Buckets:
+    """The finest rollup's buckets of ``batches``: the one pass over every value."""
+    width = Resolution.SECOND.width // timedelta(microseconds=1)
+    buckets: _Buckets = {}
+    for b in batches:
+        start = b.sampled_at_us - b.sampled_at_us % width
+        for key, value in b.values.items():
+            found = buckets.get((parameter_ids[key], start))
+            if found is None:
+                buckets[(parameter_ids[key], start)] = _Bucket(b.sampled_at_us, value)
+            else:
+                found.add(b.sampled_at_us, value)
+    return buckets
+
+
+def _coarser(finer: _Buckets, width: timedelta) -> _Buckets:
+    """``finer``'s buckets summed up into buckets ``width`` wide (a whole multiple of
+    theirs, both aligned on the epoch: each finer bucket lies in one coarser)."""
+    width_us = width // timedelta(microseconds=1)
+    buckets: _Buckets = {}
+    for (p, start), summary in finer.items():
+        key = (p, start - start % width_us)
+        found = buckets.get(key)
+        buckets[key] = summary if found is None else found.merged(summary)
+    return buckets
+
 
 def record(
     cur: psycopg.Cursor[Any], batches: Sequence[Batch], parameter_ids: Mapping[str, int]
 ) -> None:
     """Add the values of ``batches`` to the rollups, in the caller's transaction (the
     write group's: so a group's samples are in the rollups exactly once, with it)."""
-    for resolution in Resolution:
-        width = resolution.width // timedelta(microseconds=1)
-        buckets: dict[tuple[int, int], _Bucket] = {}
-        for b in batches:
-            start = b.sampled_at_us - b.sampled_at_us % width
-            for key, value in b.values.items():
-                found = buckets.get((parameter_ids[key], start))
-                if found is None:
-                    buckets[(parameter_ids[key], start)] = _Bucket(b.sampled_at_us, value)
-                else:
-                    found.add(b.sampled_at_us, value)
-        if not buckets:
-            return
+    buckets = _seconds(batches, parameter_ids)
+    if not buckets:
+        return
+    for resolution in Resolution:  # finest first, each from the one before
+        if resolution is not Resolution.SECOND:
+            buckets = _coarser(buckets, resolution.width)
         rows = [
             (p, db_timestamp(start), s.count, s.min, s.max, s.sum, db_timestamp(s.first_at),
              s.first, db_timestamp(s.last_at), s.last)
@@ -136,12 +176,13 @@ class RollupPoint:
 
 def resolution_for(start: datetime, end: datetime, points: int) -> Resolution | None:
     """The coarsest rollup whose buckets still fit ``points`` times into [start, end)
-    (the minutes for a span of more than ``points`` minutes, else the seconds for more
-    than ``points`` seconds); None when the span is short enough for the raw samples."""
+    (the minutes for a span of at least ``points`` minutes, else the ten seconds for
+    ``points`` times ten seconds, else the seconds for ``points`` seconds); None when
+    the span is short enough for the raw samples."""
     if points < 1:
         raise ValueError(f"points {points}: at least 1")
     span = end - start
-    for resolution in (Resolution.MINUTE, Resolution.SECOND):
+    for resolution in sorted(Resolution, key=lambda r: r.width, reverse=True):
         if span >= resolution.width * points:
             return resolution
     return None
