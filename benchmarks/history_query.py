@@ -22,7 +22,13 @@ Goals (full mode; exit 1 when one is missed): reduced p95 <= 300 ms, raw/reduced
 back-fill GUI-thread block <= 16 ms. ``--short`` writes 15 minutes of the 16 curves only, to
 prove the benchmark works (CI); its figures mean nothing.
 
-    python benchmarks/history_query.py [--hours H] [--short]
+``--data-dir DIR`` keeps the embedded server's cluster in DIR (made if missing; it and
+its parents must be reachable by the server's account under root) and, once the
+history and its rollups are complete, ``DIR/history.json`` saying which span: a later
+run with the same ``--hours`` reuses them (hours of writing saved) and measures the
+same rows again; with another ``--hours`` it stops (exit 2), overwriting nothing.
+
+    python benchmarks/history_query.py [--hours H] [--short] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -53,8 +60,8 @@ from ald_gui.config.load import load_config
 from ald_gui.config.models import AppConfig
 from ald_gui.domain.tags import DataType
 from ald_gui.store import roles
-from ald_gui.store.history import Series, fetch_many, fetch_raw
-from ald_gui.store.history_m4 import plan_reduction, reduction_query
+from ald_gui.store.history import Series, column_us, fetch_many, fetch_raw
+from ald_gui.store.history_m4 import Reduction, plan_reduction, reduction_query
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.roles import Group
 from ald_gui.store.server import EmbeddedServer
@@ -223,9 +230,8 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[list[float], object]:
     return times, result
 
 
-def plan_of_reduced(conn: psycopg.Connection[Any], pid: int, start_us: int, end_us: int) -> str:
-    """The scans under the reduced query of one curve, from EXPLAIN."""
-    reduction = plan_reduction(conn, start_us, end_us, WIDTH_PX)
+def plan_of(conn: psycopg.Connection[Any], reduction: Reduction, pid: int) -> str:
+    """The scans under ``reduction``'s query of one curve, from EXPLAIN."""
     query, args = reduction_query(reduction, pid)
     select = query.as_string(conn).split("COPY (", 1)[1].rsplit(") TO STDOUT", 1)[0]
     lines = [r[0] for r in conn.execute("EXPLAIN " + select, args).fetchall()]
@@ -331,30 +337,120 @@ def backfill_block(
     return figures, answered, backfill.last_error
 
 
+@dataclass(frozen=True)
+class History:
+    """The history measured: its span, the parameter ids of its tags, how it was made."""
+
+    start_us: int
+    end_us: int
+    ids: dict[str, int]
+    rows: int
+    load_s: float
+    rollups: str
+
+
+_KEPT = "history.json"  # in --data-dir: the history a run wrote there, once complete
+
+
+def kept_history(data_dir: Path, seconds: int) -> dict[str, Any] | None:
+    """What an earlier run left complete in ``data_dir`` (None: nothing, or a write it
+    did not finish). Exits 2, naming both spans, when it holds another span than asked:
+    it is not written over."""
+    marker = data_dir / _KEPT
+    if not marker.exists():
+        return None
+    kept: dict[str, Any] = json.loads(marker.read_text(encoding="utf-8"))
+    if kept["seconds"] != seconds:
+        print(
+            f"--data-dir {data_dir} holds {kept['seconds'] / 3600:g} h of history from an "
+            f"earlier run, not the {seconds / 3600:g} h asked: run with the same span "
+            "(--hours, or --short for 15 minutes), or give another --data-dir",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return kept
+
+
+def prepare_history(
+    server: EmbeddedServer, data_dir: Path | None, config: AppConfig, keys: list[str],
+    seconds: int, short: bool,
+) -> History:  # fmt: skip
+    """The history to measure, with its rollups: the one kept in ``data_dir`` by an
+    earlier run of the same span, else written now (and, with ``data_dir``, kept)."""
+    kept = kept_history(data_dir, seconds) if data_dir else None
+    owner_dsn = make_conninfo(server.dsn, dbname="bench_history")
+    # Short: the measured curves only; full: every polled tag, as recorded.
+    tags = [t for t in config.polled_tags if not short or t.key in keys]
+    if kept is not None:
+        print(f"history kept in {data_dir}: {kept['rows']:,} rows", file=sys.stderr)
+        with psycopg.connect(owner_dsn, autocommit=True) as conn:
+            roles.initialise(conn)  # the code's schema, should the earlier run's be older
+            ids = sync_parameters(conn, MACHINE, tags)
+        return History(kept["start_us"], kept["end_us"], ids, kept["rows"], kept["load_s"],
+                       "filled by an earlier run (kept in --data-dir)")  # fmt: skip
+    end_us = (int(time.time()) // 60) * 60 * 1_000_000
+    start_us = end_us - seconds * 1_000_000
+    with psycopg.connect(server.dsn, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS bench_history")  # a write left unfinished
+        admin.execute("CREATE DATABASE bench_history")
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        roles.initialise(conn)
+        ids = sync_parameters(conn, MACHINE, tags)
+        print(f"writing {seconds} s of {len(ids)} tags at {RATE_HZ} Hz ...", file=sys.stderr)
+        begun = time.perf_counter()
+        with indexes_built_after(conn):
+            rows = write_history(conn, ids, start_us, seconds)
+        conn.execute("VACUUM ANALYZE")
+        load_s = time.perf_counter() - begun
+        print("rollups ...", file=sys.stderr)
+        rollups = fill_rollups(conn, [ids[k] for k in keys])
+    if data_dir:
+        kept = {"seconds": seconds, "start_us": start_us, "end_us": end_us, "rows": rows,
+                "load_s": round(load_s, 1)}  # fmt: skip
+        (data_dir / _KEPT).write_text(json.dumps(kept), encoding="utf-8")
+    return History(start_us, end_us, ids, rows, load_s, rollups)
+
+
+def from_rows(conn: psycopg.Connection[Any], pids: list[int], start_us: int, end_us: int) -> int:
+    """The M4 reduction of each curve over every raw row (no rollup), as the reduced
+    query was before there were rollups: the bytes answered."""
+    reduction = Reduction(
+        "parameter_value_history", 0, start_us, column_us(start_us, end_us, WIDTH_PX), end_us
+    )
+    answered = 0
+    for pid in pids:
+        with conn.cursor() as cur, cur.copy(*reduction_query(reduction, pid)) as copy:
+            answered += sum(len(block) for block in copy)
+    return answered
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     short = args.short
     seconds = 900 if short else int(args.hours * 3600)
     repeat_reduced, repeat_raw = (3, 1) if short else (args.repeat, 3)
     config = load_config()
     keys = bench_keys(config)
-    end_us = (int(time.time()) // 60) * 60 * 1_000_000
-    start_us = end_us - seconds * 1_000_000
-    with temporary_directory() as workdir, EmbeddedServer(workdir / "postgres") as server:
-        with psycopg.connect(server.dsn, autocommit=True) as admin:
-            admin.execute("CREATE DATABASE bench_history")
+    with ExitStack() as stack:
+        data_dir: Path | None = args.data_dir
+        if data_dir is None:
+            workdir = stack.enter_context(temporary_directory())
+        else:
+            workdir = data_dir.resolve()
+            workdir.mkdir(parents=True, exist_ok=True)
+            workdir.chmod(0o711)  # the server's account passes through (as in a temporary one)
+        server = stack.enter_context(EmbeddedServer(workdir / "postgres"))
+        kept_in = None if data_dir is None else workdir
+        history = prepare_history(server, kept_in, config, keys, seconds, short)
+        start_us, end_us, ids = history.start_us, history.end_us, history.ids
+        pids = [ids[k] for k in keys]
         owner_dsn = make_conninfo(server.dsn, dbname="bench_history")
         with psycopg.connect(owner_dsn, autocommit=True) as conn:
-            roles.initialise(conn)
-            # Short: the measured curves only; full: every polled tag, as recorded.
-            tags = [t for t in config.polled_tags if not short or t.key in keys]
-            ids = sync_parameters(conn, MACHINE, tags)
-            print(f"writing {seconds} s of {len(ids)} tags at {RATE_HZ} Hz ...", file=sys.stderr)
-            begun = time.perf_counter()
-            with indexes_built_after(conn):
-                rows = write_history(conn, ids, start_us, seconds)
-            conn.execute("VACUUM ANALYZE")
-            load_s = time.perf_counter() - begun
-            plan_rows = plan_of_reduced(conn, ids[keys[0]], start_us, end_us)
+            rows_reduction = Reduction(
+                "parameter_value_history", 0, start_us,
+                column_us(start_us, end_us, WIDTH_PX), end_us,
+            )  # fmt: skip
+            plan_rows = plan_of(conn, rows_reduction, pids[0])
+            plan = plan_of(conn, plan_reduction(conn, start_us, end_us, WIDTH_PX), pids[0])
         reader_dsn = make_conninfo(server.login_dsn(Group.READER), dbname="bench_history")
 
         def reduced() -> dict[str, Series]:
@@ -362,15 +458,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         print("reduced from the rows, and raw ...", file=sys.stderr)
         with psycopg.connect(reader_dsn, autocommit=True) as reader:
-            from_rows_ms, _ = timed(reduced, repeat_raw)
+            from_rows_ms, _ = timed(lambda: from_rows(reader, pids, start_us, end_us), repeat_raw)
             raw_ms, raw = timed(
                 lambda: [fetch_raw(reader, MACHINE, k, start_us, end_us) for k in keys],
                 repeat_raw,
             )
-        print("rollups ...", file=sys.stderr)
-        with psycopg.connect(owner_dsn, autocommit=True) as conn:
-            rollups = fill_rollups(conn, [ids[k] for k in keys])
-            plan = plan_of_reduced(conn, ids[keys[0]], start_us, end_us)
         print("reduced ...", file=sys.stderr)
         with psycopg.connect(reader_dsn, autocommit=True) as reader:
             reduced()  # the first reads the rollup's pages from disk
@@ -378,12 +470,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         assert isinstance(answer, dict) and isinstance(raw, list)
         print("back-fill of the trends ...", file=sys.stderr)
         gui, answered, error = backfill_block(reader_dsn, config, keys, end_us, seconds / 3600)
+    rows, load_s, rollups = history.rows, history.load_s, history.rollups
     return {
         "hours": seconds / 3600,
         "tags": len(ids),
         "rows": rows,
         "load_s": round(load_s, 1),
         "rollups": rollups,
+        "data_dir": str(args.data_dir or ""),
         "curves": len(keys),
         "width_px": WIDTH_PX,
         "reduced_points": sum(len(s) for s in answer.values()),
@@ -457,6 +551,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20, help="runs of the reduced query (20)")
     parser.add_argument(
         "--short", action="store_true", help="15 minutes of history, to prove it runs"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep the history (the server's cluster) in DIR, and reuse what an earlier run "
+        "with the same --hours left there instead of writing it again",
     )
     args = parser.parse_args()
     result = run(args)
