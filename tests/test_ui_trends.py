@@ -617,3 +617,44 @@ def test_follows_the_look_of_the_palette(view: TrendView) -> None:
     view.setPalette(light)
     assert view.curve_item(SETPOINT).opts["pen"].style() == Qt.PenStyle.DashLine
     assert isinstance(view.stack.canvas, pg.GraphicsLayoutWidget)
+
+
+def test_following_live_ticks_once_per_pixel_column_within_2_to_15_hz(view: TrendView) -> None:
+    view.resize(1300, 700)
+    view.show()
+    feed(view, 10)
+    column_s = {}
+    for window in (60.0, 300.0, 3600.0):
+        view.set_window(window)
+        column_s[window] = window / round(view.stack.shown()[0].vb.width())
+        assert view.tick_ms == round(1000 * min(max(column_s[window], 1 / 15), 0.5))
+    assert column_s[60.0] < 1 / 15 < column_s[300.0] <= 0.5 < column_s[3600.0]
+    fixed = TrendView(TAGS, poll_interval_s=INTERVAL, refresh_hz=30)
+    fixed.set_window(600)
+    assert fixed.tick_ms == 33  # asked for: kept
+
+
+def test_a_tick_hands_a_curve_new_data_only_when_its_picture_changes(qtbot: QtBot) -> None:
+    view = TrendView(TAGS, poll_interval_s=0.1, capacity_s=3600)
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    now = time.time()
+    for i in range(30_000):  # 50 min at 10 Hz in a 1 h window: ~3 polls a pixel column
+        view.add_batch(Batch(i, int((now - 3000 + i * 0.1) * 1e6), {TEMP: 100.0 + i % 7}))
+    view.set_window(3600)
+    view.pause()  # the window stays: the samples below arrive past its right edge
+    hi = view.stack.x_range()[1]
+    item = view.curve_item(TEMP)
+    view.add_batch(Batch(30_000, int((hi + 1) * 1e6), {TEMP: 100.0}))
+    view.refresh()
+    drawn = item.getData()[1]
+    assert drawn is not None and drawn[-1] == 100.0  # the line runs on past the edge
+    for i in range(1, 5):  # further right still: the same pixels
+        view.add_batch(Batch(30_000 + i, int((hi + 1 + i * 0.1) * 1e6), {TEMP: 900.0}))
+        view.refresh()
+        assert item.getData()[1] is drawn
+    view.stack.set_x_range(hi - 3600 + 60, hi + 60)  # now they are in the window
+    view.refresh()
+    shown = item.getData()[1]
+    assert shown is not drawn and float(np.nanmax(shown)) == 900.0
+    view.close()

@@ -2,13 +2,13 @@
 
 Which tags appear where is decided in ``trends_curves`` (readings and setpoints by unit,
 booleans as step traces on lanes; ``plotted`` tags visible at start). Samples go into a
-preallocated ring (``ring.Ring``) and its min/max pyramid (``ring_peaks``); a timer (15 Hz
-by default) hands the visible curves what the time window shows, reduced to two points
-per pixel column with the raw rows' min and max in each (pyqtgraph's own downsampling
-and clipping are off), and, while following live, moves the window; paused, with no new
-samples and no pan, zoom or resize, it does nothing. So a frame draws a few thousand
-points per curve, with one minute or eight hours in the window
-(benchmarks/gui_render.py).
+preallocated ring (``ring.Ring``) and its min/max pyramid (``ring_peaks``); a timer (once
+per pixel column of the window, 2 to 15 Hz, by default) hands the visible curves what the
+time window shows, reduced to two points per pixel column with the raw rows' min and max
+in each (pyqtgraph's own downsampling and clipping are off), and, while following live,
+moves the window by whole pixel columns. A tick that would paint the same pixels does
+nothing (``refresh``). So a frame draws a few thousand points per curve, with one minute
+or eight hours in the window, and most ticks draw nothing (benchmarks/gui_render.py).
 
 Memory: one float64 per trended tag and one for the time per poll, for ``capacity_s``
 (8 h), plus a quarter for the ring's slack and about a fifth for the pyramid, capped at
@@ -46,6 +46,8 @@ from ald_gui.ui.trends_text import MAX_WINDOW_S, MIN_WINDOW_S, parse_state, read
 __all__ = ["MEMORY_BUDGET", "TrendView"]
 
 MEMORY_BUDGET = 128 * 1024 * 1024  # bytes for the ring, slack included
+MAX_TICK_HZ = 15.0  # following live, the console ticks once per pixel column of the
+MIN_TICK_HZ = 2.0  # window, within these (refresh_hz None): see TrendView.refresh
 GAP_FACTOR = 2.5  # a sample later than this many poll intervals follows an outage
 PRESSURE_GROUP = "Pa"
 
@@ -64,15 +66,16 @@ class TrendView(QWidget):
         capacity_s: float = 8 * 3600,
         poll_interval_s: float,
         parent: QWidget | None = None,
-        refresh_hz: float = 15.0,
+        refresh_hz: float | None = None,
     ) -> None:
         super().__init__(parent)
         if not poll_interval_s > 0:
             raise ValueError(f"poll_interval_s must be positive, got {poll_interval_s!r}")
         if not capacity_s > 0:
             raise ValueError(f"capacity_s must be positive, got {capacity_s!r}")
-        if not refresh_hz > 0:
+        if refresh_hz is not None and not refresh_hz > 0:
             raise ValueError(f"refresh_hz must be positive, got {refresh_hz!r}")
+        self._fixed_rate = refresh_hz is not None
         self.groups = plan_curves(tags)
         self.curves: dict[str, Curve] = {c.key: c for g in self.groups for c in g.curves}
         if not self.curves:
@@ -120,7 +123,7 @@ class TrendView(QWidget):
         layout.addWidget(self.readout)
 
         self._timer = QTimer(self)
-        self._timer.setInterval(max(1, round(1000 / refresh_hz)))
+        self._timer.setInterval(max(1, round(1000 / (refresh_hz or MAX_TICK_HZ))))
         self._timer.timeout.connect(self.refresh)
         self._apply_visibility({k for k, c in self.curves.items() if c.tag.plotted})
         self.set_window(self._window_s)
@@ -207,6 +210,15 @@ class TrendView(QWidget):
         self._drawn = drawn
         return changed
 
+    def _draw(self) -> None:
+        changed = self._feed()
+        # Fit Y now rather than in the paint that follows: a range changed while painting
+        # asks for a second paint, doubling the cost of every frame. Only the plots whose
+        # curves changed.
+        for gp in self.stack.shown():
+            if any(c.key in changed for c in gp.group.curves):
+                gp.vb.updateAutoRange()
+
     @Slot()
     def refresh(self) -> None:
         """One tick: move the window if live, and draw what it shows; nothing at all
@@ -216,21 +228,22 @@ class TrendView(QWidget):
         (of the window's duration / the plots' width), so the picture moves a column at a
         time: in between, the axes, the grid and the columns already summed stay as they
         are, and a curve is handed new data only when a new sample changes its newest
-        column's min or max."""
+        column's min or max.
+
+        The timer ticks at ``refresh_hz``, or by default once per pixel column of the
+        window but at least 2 and at most 15 times a second: the picture cannot move
+        more often than that, and a sample is drawn within half a second (the 10 minute
+        window on 1600 px moves a column every 0.4 s; the console polls every 0.5 s)."""
         if self._live:
             last = self.ring.last_time or 0.0
             step = self._window_s / self._width()
+            if not self._fixed_rate:
+                hz = min(max(1 / step, MIN_TICK_HZ), MAX_TICK_HZ)
+                self._timer.setInterval(round(1000 / hz))
             hi = math.ceil(max(time.time(), last) / step) * step
             if (hi - self._window_s, hi) != self.stack.x_range():
                 self.stack.set_x_range(hi - self._window_s, hi)
-        changed = self._feed()
-        if changed:
-            # Fit Y now rather than in the paint that follows: a range changed while
-            # painting asks for a second paint, doubling the cost of every frame. Only
-            # the plots whose curves changed.
-            for gp in self.stack.shown():
-                if any(c.key in changed for c in gp.group.curves):
-                    gp.vb.updateAutoRange()
+        self._draw()
         if self.backfill is not None:
             shown = self.stack.shown()
             width = int(shown[0].vb.width()) if shown else 0
@@ -292,6 +305,9 @@ class TrendView(QWidget):
             self.backfill.moved()
         if self._live:
             self.pause()
+        # Draw what the new range shows now, not at the next tick (half a second away
+        # with a long window).
+        self._draw()
 
     @Slot(bool)
     def set_log_pressure(self, on: bool) -> None:
@@ -422,6 +438,11 @@ class TrendView(QWidget):
         # Also runs when the window closes: no timer outlives a shown view.
         self._timer.stop()
         super().hideEvent(event)
+
+    @property
+    def tick_ms(self) -> int:
+        """The repaint timer's interval (it follows the window unless refresh_hz)."""
+        return self._timer.interval()
 
     @property
     def ticking(self) -> bool:
