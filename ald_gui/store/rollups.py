@@ -14,7 +14,6 @@ span, from the coarsest rollup that still gives them; ``resolution_for`` says wh
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -89,7 +88,12 @@ class _Bucket:
 
     def add(self, at_us: int, value: float) -> None:
         self.count += 1
-        self.min, self.max = _least(self.min, value), _greatest(self.max, value)
+        # _least and _greatest, written out (this runs for every value recorded): a
+        # NaN is never below a number, and above every one (x != x: x is NaN).
+        if value < self.min or self.min != self.min:
+            self.min = value
+        if value > self.max or value != value:
+            self.max = value
         self.sum += value
         # By time, not arrival: a clock stepped back may bring an earlier sample later.
         if at_us < self.first_at:
@@ -99,14 +103,13 @@ class _Bucket:
 
     def merged(self, other: _Bucket) -> _Bucket:
         """A new bucket summing up this one's samples and ``other``'s."""
-        both = copy.copy(self)
-        both.count += other.count
+        both = _Bucket.__new__(_Bucket)
+        both.count, both.sum = self.count + other.count, self.sum + other.sum
         both.min, both.max = _least(self.min, other.min), _greatest(self.max, other.max)
-        both.sum += other.sum
-        if other.first_at < self.first_at:
-            both.first_at, both.first = other.first_at, other.first
-        if other.last_at > self.last_at:
-            both.last_at, both.last = other.last_at, other.last
+        first = other if other.first_at < self.first_at else self
+        last = other if other.last_at > self.last_at else self
+        both.first_at, both.first = first.first_at, first.first
+        both.last_at, both.last = last.last_at, last.last
         return both
 
 
@@ -148,12 +151,21 @@ def record(
     buckets = _seconds(batches, parameter_ids)
     if not buckets:
         return
+    # A group has few distinct times (its polls, its buckets' starts): each made once.
+    stamps: dict[int, datetime] = {}
+
+    def stamp(us: int) -> datetime:
+        found = stamps.get(us)
+        if found is None:
+            found = stamps[us] = db_timestamp(us)
+        return found
+
     for resolution in Resolution:  # finest first, each from the one before
         if resolution is not Resolution.SECOND:
             buckets = _coarser(buckets, resolution.width)
         rows = [
-            (p, db_timestamp(start), s.count, s.min, s.max, s.sum, db_timestamp(s.first_at),
-             s.first, db_timestamp(s.last_at), s.last)
+            (p, stamp(start), s.count, s.min, s.max, s.sum, stamp(s.first_at), s.first,
+             stamp(s.last_at), s.last)
             for (p, start), s in buckets.items()
         ]  # fmt: skip
         columns = [list(c) for c in zip(*rows, strict=True)]
