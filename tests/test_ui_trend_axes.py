@@ -1,6 +1,7 @@
 """The trends' value axes: log-pressure labels an operator can read whatever the span,
 titles that never run into each other or into the tick labels with five plots stacked,
-and value axes of one width so that every plot's time axis lines up to the pixel.
+value axes of one width so that every plot's time axis lines up to the pixel, and a
+plot's fixed Y range, kept with the layout.
 
 Real TrendViews, shown offscreen; what is measured is what pyqtgraph draws (the axis'
 own draw specs and the items' rectangles in scene coordinates).
@@ -8,14 +9,16 @@ own draw specs and the items' rectangles in scene coordinates).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QSettings
 from PySide6.QtGui import QImage, QPainter
 from pytestqt.qtbot import QtBot
 
@@ -227,3 +230,103 @@ def test_time_axes_line_up_after_showing_hiding_and_log_mode(view: TrendView, qt
     view.set_curve_visible(PRESSURE, False)  # the widest one folds: the rest narrow again
     qtbot.waitUntil(lambda: len(view.stack.shown()) == 2 and lined_up(view))
     assert view.stack.plots[0].axis.width() < wide
+
+
+# -- fixed Y ranges, kept with the layout -------------------------------------------------
+
+
+def y_shown(gp: GroupPlot) -> tuple[float, float]:
+    lo, hi = gp.vb.viewRange()[1]
+    return float(lo), float(hi)
+
+
+def test_a_fixed_y_range_holds_while_live_and_through_log_mode(
+    view: TrendView, qtbot: QtBot
+) -> None:
+    feed_pressure(view, 101_325.0)
+    view.show()
+    qtbot.waitExposed(view)
+    gp = pressure_plot(view)
+    view.set_y_range("Pa", (10.0, 1000.0))
+    view.refresh()
+    assert y_shown(gp) == pytest.approx((10.0, 1000.0))  # the data (1e5) is above it
+    view.pause()
+    view.follow_live()  # used to turn every plot back to fitting itself
+    assert y_shown(gp) == pytest.approx((10.0, 1000.0))
+    view.set_log_pressure(True)
+    assert y_shown(gp) == pytest.approx((1.0, 3.0))  # the same range, as logarithms
+    view.set_log_pressure(False)
+    view.set_y_range("Pa", None)
+    view.refresh()
+    lo, hi = y_shown(gp)
+    assert lo <= 101_325.0 <= hi and hi - lo < 0.02 * 101_325  # fits the flat line again
+    temperature = view.stack.plots[0]
+    assert temperature.vb.autoRangeEnabled()[1]  # the other plots were never touched
+    with pytest.raises(ValueError, match=r"finite lo < hi, got 5\.0 \.\. 5\.0"):
+        view.set_y_range("Pa", (5.0, 5.0))
+    with pytest.raises(KeyError, match="no number plot 'state'"):
+        view.set_y_range(STATE_GROUP, (0.0, 1.0))
+
+
+def test_the_context_menu_fixes_a_range_and_sets_it_back_to_automatic(
+    view: TrendView, qtbot: QtBot
+) -> None:
+    feed_pressure(view, 50.0)
+    view.show()
+    qtbot.waitExposed(view)
+    gp = pressure_plot(view)
+    actions = {a.text(): a for a in gp.vb.menu.actions()}
+    assert actions["Y range: automatic"].isChecked()
+    actions["Y range: fixed…"].trigger()
+    dialog = view.y_ranges.dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.low.value() <= 50.0 <= dialog.high.value()  # starts at what is shown
+    assert dialog.low.suffix() == " Pa"
+    dialog.low.setValue(0.5)
+    dialog.high.setValue(200.0)
+    with qtbot.waitSignal(dialog.finished):
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    assert view.state()["y_ranges"] == {"Pa": [0.5, 200.0]}
+    assert y_shown(gp) == pytest.approx((0.5, 200.0))
+    assert not actions["Y range: automatic"].isChecked()
+    actions["Y range: automatic"].trigger()
+    assert view.state()["y_ranges"] == {} and actions["Y range: automatic"].isChecked()
+
+
+def test_y_ranges_survive_qsettings_and_bad_ones_are_logged_not_fatal(
+    view: TrendView, qtbot: QtBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    view.set_y_range("Pa", (0.5, 200.0))
+    view.set_y_range("°C", (20.0, 300.0))
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    settings.setValue("trends/state", view.state())  # as MainWindow saves it
+    settings.sync()
+    again = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    saved = again.value("trends/state")
+    other = TrendView(TAGS, poll_interval_s=INTERVAL)
+    qtbot.addWidget(other)
+    other.restore(saved)
+    assert other.state()["y_ranges"] == {"Pa": [0.5, 200.0], "°C": [20.0, 300.0]}
+    assert not pressure_plot(other).vb.autoRangeEnabled()[1]
+    # Bad ranges: each skipped with a line in the log; the good one still applies.
+    bad = {
+        "Pa": ["1", "100"],  # strings, as QSettings may give numbers: fine
+        "°C": [300.0, 20.0],
+        "sccm": "wide",
+        "nm": [0, 1],
+        STATE_GROUP: [0, 1],
+    }
+    with caplog.at_level(logging.WARNING, logger="ald_gui.ui.trends_text"):
+        other.restore({"y_ranges": bad})
+    assert other.state()["y_ranges"] == {"Pa": [1.0, 100.0]}  # and °C fits itself again
+    warned = caplog.text
+    assert "Y range [300.0, 20.0] of '°C' ignored: not finite lo < hi" in warned
+    assert "Y range 'wide' of 'sccm' ignored: not two numbers" in warned
+    assert "Y range of 'nm' ignored: no such number plot" in warned
+    assert "Y range of 'state' ignored" in warned
+    other.restore({"y_ranges": 7})
+    assert other.state()["y_ranges"] == {"Pa": [1.0, 100.0]}
+    assert "y_ranges 7 is not a table of plots" in caplog.text
+    other.restore({"window_s": 600})  # an older state without ranges keeps them
+    assert other.state()["y_ranges"] == {"Pa": [1.0, 100.0]}
+    other.close()

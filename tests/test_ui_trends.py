@@ -540,7 +540,12 @@ def test_state_and_restore_round_trip(view: TrendView, qtbot: QtBot) -> None:
     view.set_window(7200)
     view.set_log_pressure(True)
     saved = view.state()
-    assert saved == {"visible": [PRESSURE, VALVE_2], "window_s": 7200.0, "log_pressure": True}
+    assert saved == {
+        "visible": [PRESSURE, VALVE_2],
+        "window_s": 7200.0,
+        "log_pressure": True,
+        "y_ranges": {},
+    }
     other = TrendView(TAGS, poll_interval_s=INTERVAL)
     qtbot.addWidget(other)
     other.restore(saved)
@@ -555,7 +560,12 @@ def test_restore_skips_what_it_cannot_use(view: TrendView) -> None:
     view.restore({"visible": 7, "window_s": "a week", "log_pressure": None})
     assert view.state() == before
     view.restore({"visible": [TEMP, "gone.tag"], "window_s": "3600", "log_pressure": "true"})
-    assert view.state() == {"visible": [TEMP], "window_s": 3600.0, "log_pressure": True}
+    assert view.state() == {
+        "visible": [TEMP],
+        "window_s": 3600.0,
+        "log_pressure": True,
+        "y_ranges": {},
+    }
     view.restore({"visible": FLOW, "window_s": 10})  # a one-item list, as QSettings gives it
     assert view.state()["visible"] == [FLOW] and view.window_s == 3600.0
 

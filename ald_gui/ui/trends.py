@@ -42,6 +42,7 @@ from ald_gui.ui.trends_history import BackFill
 from ald_gui.ui.trends_marks import RunMarks
 from ald_gui.ui.trends_plots import PlotStack
 from ald_gui.ui.trends_text import MAX_WINDOW_S, MIN_WINDOW_S, parse_state, readout_html
+from ald_gui.ui.trends_yrange import YRanges
 
 __all__ = ["MEMORY_BUDGET", "TrendView"]
 
@@ -102,6 +103,10 @@ class TrendView(QWidget):
         self.stack = PlotStack(self.groups, self._show_cursor)
         self.marks = RunMarks(self.stack)
         self.cycles = CycleMarks(self.stack)
+        # Per plot: its curves share the axis. Context menu; kept in state().
+        self.y_ranges = YRanges(
+            self.stack, lambda gid: self._log_pressure and gid == PRESSURE_GROUP
+        )
         for gp in self.stack.plots:
             gp.legend.sigSampleClicked.connect(self._legend_clicked)
             gp.vb.sigRangeChangedManually.connect(self._moved_by_hand)
@@ -294,9 +299,8 @@ class TrendView(QWidget):
         """Follow the newest samples again, with the chosen window."""
         self._live = True
         self.controls.show_live(True)
-        for gp in self.stack.plots:
-            if not gp.group.is_state:
-                gp.plot.enableAutoRange(y=True)
+        for gid in self.y_ranges.plots:
+            self.y_ranges.apply(gid)  # back to fitting itself, unless fixed
         self.refresh()
 
     @Slot()
@@ -316,7 +320,13 @@ class TrendView(QWidget):
         for gp in self.stack.plots:
             if gp.group.id == PRESSURE_GROUP:
                 gp.plot.setLogMode(y=self._log_pressure)
+                self.y_ranges.apply(gp.group.id)  # a fixed range, in the new scale
         self.controls.show_log(self._log_pressure)
+
+    def set_y_range(self, plot: str, rng: tuple[float, float] | None) -> None:
+        """Fix a plot's Y range (``plot`` is its unit, ``rng`` lo, hi in it) or let it fit
+        what the window shows (None). KeyError, ValueError: see YRanges.set."""
+        self.y_ranges.set(plot, rng)
 
     # -- curves -------------------------------------------------------------------
 
@@ -371,24 +381,28 @@ class TrendView(QWidget):
     # -- persistence --------------------------------------------------------------
 
     def state(self) -> dict[str, object]:
-        """What the operator chose, for QSettings: visible curves, window, log scale."""
+        """What the operator chose, for QSettings: visible curves, window, log scale and
+        the fixed Y ranges (plot -> [lo, hi]; a plot not named fits itself)."""
         return {
             "visible": sorted(self._visible),
             "window_s": self._window_s,
             "log_pressure": self._log_pressure,
+            "y_ranges": {gid: list(rng) for gid, rng in sorted(self.y_ranges.fixed.items())},
         }
 
     def restore(self, state: Mapping[str, object]) -> None:
         """Apply a ``state()``. What it cannot use (a tag no longer trended, a window
         out of range, a missing key) is skipped: settings may come from another
         version of the configuration or of the console. Never raises."""
-        saved = parse_state(state, self.curves)
+        saved = parse_state(state, self.curves, self.y_ranges.plots)
         if saved.visible is not None:
             self._apply_visibility(set(saved.visible))
         if saved.window_s is not None:
             self.set_window(saved.window_s)
         if saved.log_pressure is not None:
             self.set_log_pressure(saved.log_pressure)
+        if saved.y_ranges is not None:
+            self.y_ranges.set_all(saved.y_ranges)
 
     # -- cursor -------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ No widgets here: plain functions over the ring and the curve plan.
 from __future__ import annotations
 
 import html
+import logging
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from ald_gui.ui.ring import Ring
 from ald_gui.ui.trends_curves import STATE_GROUP, Curve, Group
 
 __all__ = ["SavedState", "parse_state", "readout_html"]
+
+log = logging.getLogger(__name__)
 
 MIN_WINDOW_S, MAX_WINDOW_S = 60.0, 8 * 3600.0
 
@@ -75,12 +78,17 @@ class SavedState:
     visible: frozenset[str] | None
     window_s: float | None
     log_pressure: bool | None
+    y_ranges: dict[str, tuple[float, float]] | None = None  # plot id -> fixed lo, hi
 
 
-def parse_state(state: Mapping[str, object], known: Collection[str]) -> SavedState:
+def parse_state(
+    state: Mapping[str, object], known: Collection[str], plots: Collection[str] = ()
+) -> SavedState:
     """Read back what ``TrendView.state()`` wrote, as QSettings may return it (numbers
     and booleans as strings, a one-item list as a string). Tags not in ``known``, a
-    window outside 1 min .. 8 h and values of the wrong kind are dropped."""
+    window outside 1 min .. 8 h and values of the wrong kind are dropped; so are fixed
+    Y ranges of plots not in ``plots`` and ranges that are not two finite numbers lo <
+    hi, each with a warning in the log."""
     raw_visible = state.get("visible")
     if isinstance(raw_visible, str):
         raw_visible = [raw_visible]
@@ -99,4 +107,33 @@ def parse_state(state: Mapping[str, object], known: Collection[str]) -> SavedSta
     log = state.get("log_pressure")
     if isinstance(log, str) and log.strip().lower() in ("true", "false"):
         log = log.strip().lower() == "true"
-    return SavedState(visible, window_s, log if isinstance(log, bool) else None)
+    return SavedState(
+        visible,
+        window_s,
+        log if isinstance(log, bool) else None,
+        _y_ranges(state.get("y_ranges"), plots),
+    )
+
+
+def _y_ranges(raw: object, plots: Collection[str]) -> dict[str, tuple[float, float]] | None:
+    if raw is None:
+        return None  # an older state: leave the ranges as they are
+    if not isinstance(raw, Mapping):
+        log.warning("trends state: y_ranges %r is not a table of plots; ignored", raw)
+        return None
+    ranges = {}
+    for plot, value in raw.items():
+        if str(plot) not in plots:
+            log.warning("trends state: Y range of %r ignored: no such number plot", plot)
+            continue
+        try:
+            if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != 2:
+                raise ValueError("not two numbers")
+            lo, hi = (float(v) for v in value)  # QSettings may give them as strings
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+                raise ValueError("not finite lo < hi")
+        except (TypeError, ValueError) as e:
+            log.warning("trends state: Y range %r of %r ignored: %s", value, plot, e)
+            continue
+        ranges[str(plot)] = (lo, hi)
+    return ranges
