@@ -15,8 +15,9 @@ the time axes line up; an axis says when what it needs has changed (``needs_widt
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyqtgraph as pg
@@ -25,7 +26,8 @@ from PySide6.QtGui import QPainter
 
 __all__ = ["ValueAxis", "log_ticks", "tick_text"]
 
-MIN_LABEL_GAP_PX = 24.0  # between tick label centres: a label is about 12 px tall
+MIN_LABEL_GAP_PX = 24.0  # between tick label centres, where there is room
+LABEL_PX = 14.0  # a tick label's height as pyqtgraph measures it (9 pt)
 EDGE_PX = 8.0  # pyqtgraph drops a label that does not fit inside the axis: keep clear
 TITLE_GAP_PX = 4.0  # between the title and the widest tick label
 _MANTISSAS = ((1, 2, 5), (1,))
@@ -33,25 +35,71 @@ _MANTISSAS = ((1, 2, 5), (1,))
 
 def log_ticks(lo: float, hi: float, size_px: float) -> list[float]:
     """Tick positions (log10 of the value) for a log axis showing 10**lo .. 10**hi on
-    ``size_px`` pixels: at least two, at most one per MIN_LABEL_GAP_PX, none closer than
-    EDGE_PX to an end. Decades if two fit, else 1-2-5 steps, else nice linear steps of the
-    value. Empty if the range is empty or beyond floats (as for a moment after log mode
-    is switched on, when the view still holds the linear range)."""
+    ``size_px`` pixels: none closer than EDGE_PX to an end, neighbours MIN_LABEL_GAP_PX
+    apart (or 70 % of the room on a short axis), and at least two; one in the middle
+    where there is room for one label only. Decades,
+    else 1-2-5 steps, else nice linear steps of the value. Empty if the range is empty
+    or beyond floats (as for a moment after log mode is switched on, when the view
+    still holds the linear range)."""
     if not (-300 < lo < hi < 300) or size_px <= 0:
         return []
     margin = (hi - lo) * min(0.25, EDGE_PX / size_px)
     inner_lo, inner_hi = lo + margin, hi - margin
-    room = max(2, int((size_px - 2 * EDGE_PX) // MIN_LABEL_GAP_PX) + 1)
+    px_per_decade = size_px / (hi - lo)
+    inner_px = (inner_hi - inner_lo) * px_per_decade
+    if inner_px < LABEL_PX:  # room for one label only, in the middle
+        middle = (lo + hi) / 2
+        for digits in range(1, 16):
+            unit = 10.0 ** (math.floor(middle) - digits + 1)
+            at = math.log10(round(10**middle / unit) * unit)
+            if abs(at - middle) * px_per_decade <= 1:
+                return [at]
+        return [middle]
+    need_px = min(MIN_LABEL_GAP_PX, 0.7 * inner_px)  # short axes: two labels still
+
+    def spaced(ticks: Sequence[float]) -> bool:
+        gaps = [b - a for a, b in itertools.pairwise(ticks)]
+        return len(ticks) >= 2 and min(gaps) * px_per_decade >= need_px
+
     for mantissas in _MANTISSAS:
         ticks = _decade_ticks(inner_lo, inner_hi, mantissas)
-        if 2 <= len(ticks) <= room:
+        if spaced(ticks):
             return ticks
     decades = [float(e) for e in range(math.ceil(inner_lo), math.floor(inner_hi) + 1)]
-    if len(decades) > room:  # many decades on a short axis: every k-th one
-        step = math.ceil(len(decades) / room)
+    if len(decades) >= 2:  # many decades on a short axis: every k-th one
+        step = math.ceil(MIN_LABEL_GAP_PX / px_per_decade)
         multiples = [d for d in decades if int(d) % step == 0]
-        return multiples if len(multiples) >= 2 else decades[::step]
-    return [math.log10(v) for v in _linear_ticks(10**inner_lo, 10**inner_hi, room)]
+        if spaced(multiples):
+            return multiples
+    best: list[float] = []
+    for values in _linear_steps(10**inner_lo, 10**inner_hi):
+        ticks = [math.log10(v) for v in values]
+        if spaced(ticks):
+            best = ticks  # finer steps only come closer: keep the finest that fits
+        elif best or len(ticks) > 10:
+            break
+    if best:
+        return best
+    # No step fits two labels: the round values nearest the ends, with the fewest
+    # significant digits that set them far enough apart.
+    ends: list[float] = []
+    for digits in range(1, 16):
+        ends = [math.log10(v) for v in _round_ends(10**inner_lo, 10**inner_hi, digits)] or ends
+        if spaced(ends):
+            break
+    return ends
+
+
+def _round_ends(lo: float, hi: float, digits: int) -> list[float]:
+    """The least value of ``digits`` significant digits at or above ``lo`` and the
+    greatest at or below ``hi``; empty unless the first is below the second."""
+
+    def unit(v: float) -> float:
+        return 10.0 ** (math.floor(math.log10(v)) - digits + 1)
+
+    a = math.ceil(lo / unit(lo)) * unit(lo)
+    b = math.floor(hi / unit(hi)) * unit(hi)
+    return [a, b] if a < b else []
 
 
 def _decade_ticks(lo: float, hi: float, mantissas: Sequence[int]) -> list[float]:
@@ -64,18 +112,13 @@ def _decade_ticks(lo: float, hi: float, mantissas: Sequence[int]) -> list[float]
     return ticks
 
 
-def _linear_ticks(lo: float, hi: float, room: int) -> list[float]:
-    """Multiples of the finest 1-2-5 step giving 2 .. ``room`` values in lo .. hi."""
-    step = 10.0 ** math.floor(math.log10(hi - lo)) * 10  # coarser than any that fits
-    best: list[float] = []
+def _linear_steps(lo: float, hi: float) -> Iterator[list[float]]:
+    """The multiples in lo .. hi of ever finer 1-2-5 steps, from one coarser than the span."""
+    step = 10.0 ** math.floor(math.log10(hi - lo)) * 10
     while True:
         for factor in (0.5, 0.4, 0.5):  # 10 -> 5 -> 2 -> 1 (x 10^k)
             step *= factor
-            values = [k * step for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
-            if len(values) > room:
-                return best or values[:: math.ceil(len(values) / room)]
-            if len(values) >= 2:
-                best = values
+            yield [k * step for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
 
 
 def tick_text(value: float) -> str:
@@ -126,6 +169,27 @@ class ValueAxis(pg.AxisItem):  # type: ignore[misc]  # pyqtgraph has no stubs
         if self.label.isVisible():
             width += self.label.boundingRect().height() * 0.8 + TITLE_GAP_PX
         return math.ceil(width)
+
+    def tickValues(
+        self, minVal: float, maxVal: float, size: float
+    ) -> list[tuple[Any, list[float]]]:
+        levels: list[tuple[Any, list[float]]] = super().tickValues(minVal, maxVal, size)
+        if self.logMode or not levels or maxVal == minVal:
+            return levels
+        # pyqtgraph asks for two major ticks at least, even on a 20 px plot where their
+        # labels overlap: keep the multiples of a coarser step, one label per gap.
+        spacing, values = levels[0]
+        apart_px = spacing * size / abs(maxVal - minVal)
+        if apart_px >= MIN_LABEL_GAP_PX or not values:
+            return levels
+        step = math.ceil(MIN_LABEL_GAP_PX / apart_px)
+        lo, hi = sorted((minVal, maxVal))
+        edge = (hi - lo) * min(0.5, EDGE_PX / size)  # a label sticking out is not drawn
+        kept = [v for v in values if round(v / spacing) % step == 0 and lo + edge <= v <= hi - edge]
+        if not kept:  # a plot too short for any: one label, in the middle
+            fine = spacing / 10
+            return [(fine, [round((lo + hi) / 2 / fine) * fine])]
+        return [(spacing * step, kept)]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         strings: list[str] = super().tickStrings(values, scale, spacing)

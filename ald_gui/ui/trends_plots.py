@@ -220,7 +220,8 @@ class PlotStack:
         of all plots line up to the pixel (hidden plots take it too: ready to show)."""
         width = max((gp.axis.needed_width() for gp in self.shown()), default=0)
         for gp in self.plots:
-            if gp.axis.fixedWidth != width:
+            # A hidden axis is sized 0 by pyqtgraph: set it again once its plot shows.
+            if gp.axis.fixedWidth != width or gp.axis.maximumWidth() != width:
                 gp.axis.setWidth(width)
 
     def set_x_range(self, lo: float, hi: float) -> None:
