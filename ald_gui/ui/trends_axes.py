@@ -5,9 +5,10 @@ pyqtgraph's own log axis labels whole decades only (and the minor ticks one digi
 a one-minute window at constant pressure, inside one decade, got a single label or none,
 and at atmosphere every label read "10⁵". Here the ticks are chosen in the unit:
 decades, or 1-2-5 within decades, or plain steps of the unit when the span is smaller
-than that, always at least two inside the axis, labelled with as many digits as they
-need ("0.01", "0.5", "20", "1e5", "1.002e5"). On a linear axis pyqtgraph's labels stay,
-unless they repeat (a flat line at atmosphere read "101325" five times).
+than that, at least two inside the axis (one where a plot is too short for two),
+labelled with as many digits as they need ("0.01", "0.5", "20", "1e5", "1.002e5").
+On a linear axis pyqtgraph's labels stay, unless they repeat (a flat line at
+atmosphere read "101325" five times) or overlap (thinned to one per gap).
 
 The stack of plots gives every shown axis the width of the widest (``needed_width``), so
 the time axes line up; an axis says when what it needs has changed (``needs_width``).
@@ -37,10 +38,9 @@ def log_ticks(lo: float, hi: float, size_px: float) -> list[float]:
     """Tick positions (log10 of the value) for a log axis showing 10**lo .. 10**hi on
     ``size_px`` pixels: none closer than EDGE_PX to an end, neighbours MIN_LABEL_GAP_PX
     apart (or 70 % of the room on a short axis), and at least two; one in the middle
-    where there is room for one label only. Decades,
-    else 1-2-5 steps, else nice linear steps of the value. Empty if the range is empty
-    or beyond floats (as for a moment after log mode is switched on, when the view
-    still holds the linear range)."""
+    where there is room for one label only. Decades, else 1-2-5 steps, else nice linear
+    steps of the value. Empty if the range is empty or beyond floats (as for a moment
+    after log mode is switched on, when the view still holds the linear range)."""
     if not (-300 < lo < hi < 300) or size_px <= 0:
         return []
     margin = (hi - lo) * min(0.25, EDGE_PX / size_px)
@@ -72,6 +72,8 @@ def log_ticks(lo: float, hi: float, size_px: float) -> list[float]:
         if spaced(multiples):
             return multiples
     best: list[float] = []
+    if not 10**inner_lo < 10**inner_hi:  # a span below float resolution
+        return [inner_lo, inner_hi]
     for values in _linear_steps(10**inner_lo, 10**inner_hi):
         ticks = [math.log10(v) for v in values]
         if spaced(ticks):
