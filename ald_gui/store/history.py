@@ -128,25 +128,46 @@ def fetch_many(
     end_us: int,
     width_px: int,
 ) -> dict[str, Series]:
-    """``fetch_series`` for each of ``tag_keys`` (one query per tag, one id lookup for
-    all of them), keyed by tag. Raises like ``fetch_series``; UnknownTag names every tag
-    the machine does not have."""
+    """``fetch_series`` for each of ``tag_keys`` (one id lookup and one count of the
+    span's rows for all of them, then one query per tag), keyed by tag. Raises like
+    ``fetch_series``; UnknownTag names every tag the machine does not have."""
     column_us(start_us, end_us, width_px)  # the span and width checks, before any query
     ids = _parameter_ids(conn, machine, tag_keys)
     bounds = {"start": db_timestamp(start_us), "end": db_timestamp(end_us)}
     limit = RAW_ROWS_PER_PX * width_px
+    few = _few_rows(conn, [ids[k] for k in tag_keys], bounds, limit)
     reduction: Reduction | None = None
     answer = {}
     for key in tag_keys:
-        t_us, values = _points(conn, _RAW, {**bounds, "id": ids[key], "limit": limit + 1})
-        if len(t_us) <= limit:
-            answer[key] = Series(key, t_us, values, reduced=False)
-            continue
+        if ids[key] in few:
+            t_us, values = _points(conn, _RAW, {**bounds, "id": ids[key], "limit": limit + 1})
+            if len(t_us) <= limit:  # (more: rows recorded since they were counted)
+                answer[key] = Series(key, t_us, values, reduced=False)
+                continue
         if reduction is None:
             reduction = plan_reduction(conn, start_us, end_us, width_px)
         t_us, values = _points(conn, *reduction_query(reduction, ids[key]))
         answer[key] = Series(key, t_us, values, reduced=True, columns=reduction)
     return answer
+
+
+# Which tags have at most `limit` rows in the span, counted on the index (stopping at
+# limit + 1), in one statement for all of them. Fetching a long span's first 4 × width
+# rows of each curve only to learn it is long was a third of a 16-curve fetch.
+_FEW_ROWS = """
+SELECT p FROM unnest(%(ids)s::int4[]) AS p
+WHERE (SELECT count(*) FROM (
+           SELECT FROM parameter_value_history
+           WHERE parameter_id = p AND sampled_at >= %(start)s AND sampled_at < %(end)s
+           LIMIT %(limit)s + 1) AS span) <= %(limit)s
+"""
+
+
+def _few_rows(
+    conn: psycopg.Connection[Any], pids: list[int], bounds: dict[str, Any], limit: int
+) -> set[int]:
+    rows = conn.execute(_FEW_ROWS, {**bounds, "ids": pids, "limit": limit}).fetchall()
+    return {int(r[0]) for r in rows}
 
 
 def fetch_raw(
