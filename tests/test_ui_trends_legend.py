@@ -1,5 +1,5 @@
-"""The trends' legends: a strip above each plot that covers no data and no live edge,
-whose entries (sample or name) hide and show their curves where the eye sees it.
+"""The trends' legends: a column right of each plot that covers no data and no live
+edge, whose entries (sample or name) hide and show their curves where the eye sees it.
 
 The reference reactor's tags in a real TrendView, shown offscreen; what is checked is
 where things land in the scene and what the canvas paints.
@@ -25,6 +25,7 @@ from ald_gui.ui.trends_plots import GroupPlot
 INTERVAL = 0.5
 PRESSURE = "pressure_gauge_1.pressure_read"
 OUTPUT = "chamber_heater.pid_output"
+LONG = "nitrogen_generator.fault_status"
 # Many curves on the temperature and state plots, so their legends wrap.
 MORE = [
     "chamber_heater.temperature_set",
@@ -65,36 +66,57 @@ def settle(view: TrendView) -> None:
 def _check_clear_of_the_data(view: TrendView) -> None:
     shown = view.stack.shown()
     boxes = [gp.vb.sceneBoundingRect() for gp in shown]
+    lefts = set()
     for gp in shown:
         legend = gp.legend.sceneBoundingRect()
         vb = gp.vb.sceneBoundingRect()
         assert gp.legend.isVisible() and legend.height() >= 16
         for box in boxes:  # no view box at all, so no live edge either
             assert not legend.intersects(box), (gp.group.title, legend, box)
-        # Its own plot's, right below it, from the left of the data area.
-        assert 0 <= vb.top() - legend.bottom() <= 8
+        # Its own plot's, right of it, from its top, within the canvas.
+        assert 0 <= legend.left() - vb.right() <= 12
+        assert abs(legend.top() - vb.top()) <= 2
+        assert legend.right() <= view.stack.canvas.width()
+        lefts.add(legend.left())
         for sample, label in gp.legend.items:
             entry = sample.sceneBoundingRect().united(label.sceneBoundingRect())
             assert legend.contains(entry)
-            assert vb.left() - 1 <= entry.left() and entry.right() <= vb.right() + 1
+    assert len(lefts) == 1  # one column: every plot's data area ends at the same x
 
 
-def test_legends_sit_above_their_plots_clear_of_the_data(view: TrendView) -> None:
+def test_legends_sit_right_of_their_plots_clear_of_the_data(view: TrendView) -> None:
     settle(view)
     assert len(view.stack.shown()) == 5  # temperature, pressure, flow, thickness, state
     _check_clear_of_the_data(view)
-    view.set_curve_visible(OUTPUT, True)  # a plot shown later: its axis appears then
+    view.set_curve_visible(OUTPUT, True)  # a plot shown later
     settle(view)
     assert len(view.stack.shown()) == 6
     _check_clear_of_the_data(view)
-    temperature, state = view.stack.shown()[0], view.stack.shown()[-1]
-    wide_lines = temperature.legend.layout.rowCount()
-    # Narrower: the entries wrap onto more lines, still clear of every plot.
-    view.resize(700, 800)
+    temperature = view.stack.shown()[0]
+    view.resize(1200, 1300)  # room for the seven temperature entries one under another
     settle(view)
     _check_clear_of_the_data(view)
-    assert temperature.legend.layout.rowCount() > wide_lines
-    assert state.legend.layout.rowCount() >= 2
+    assert temperature.legend.columnCount == 1
+    # Shorter: the entries take more columns rather than more height, up to about a third
+    # of the width; what still does not fit is cut off at the plot's bottom.
+    view.resize(1200, 420)
+    settle(view)
+    _check_clear_of_the_data(view)
+    assert temperature.legend.columnCount == 2
+    assert temperature.legend.sceneBoundingRect().width() <= view.stack.canvas.width() * 0.36
+    for gp in view.stack.shown()[:-1]:  # the last one's row holds the time axis too
+        column = gp.legend.column.sceneBoundingRect()
+        assert column.bottom() <= gp.vb.sceneBoundingRect().bottom() + 4
+        assert gp.legend.column.flags() & gp.legend.column.GraphicsItemFlag.ItemClipsChildrenToShape
+
+
+def test_a_long_name_is_cut_short_with_the_whole_in_its_tooltip(view: TrendView) -> None:
+    view.set_curve_visible(LONG, True)
+    item = view.curve_item(LONG)
+    label = next(
+        label for sample, label in view.stack.plots[-1].legend.items if sample.item is item
+    )
+    assert label.text.endswith("…") and label.toolTip() == "Nitrogen Generator fault status"
 
 
 def test_a_folded_plot_takes_its_legend_along(view: TrendView) -> None:

@@ -1,47 +1,67 @@
-"""A plot's legend as a strip above it: it never covers a curve or the live edge.
+"""A plot's legend in a column right of it: it never covers a curve or the live edge.
 
-A pyqtgraph LegendItem laid out in the canvas row above its plot instead of floating
-inside the ViewBox, its entries side by side from the left end of the plot's data area,
-wrapping onto more lines when they do not fit its width. Each entry, its sample and its
-name alike, hides or shows its curve when clicked; a hidden curve's entry stays, its
-sample an eye struck through (pyqtgraph's) and its name greyed, to click it back.
+A pyqtgraph LegendItem in the canvas cell right of its plot instead of floating
+inside the ViewBox, its entries one under another from the plot's top, in
+more columns when they do not fit its height. Each entry, its sample and its name
+alike, hides or shows its curve when clicked; a hidden curve's entry stays, its sample
+an eye struck through (pyqtgraph's) and its name greyed, to click it back.
 """
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QSizePolicy
 
 __all__ = ["LegendStrip"]
 
-_ENTRY_GAP = 18  # px between one entry's name and the next entry's sample
+_ENTRY_GAP = 12  # px between one column's names and the next column's samples
+_LINE = 22  # px per entry (a 9 pt name; pyqtgraph's samples are 20 px high)
+_NAME_PX = 160  # longer names are cut short with "…" (the tooltip has them whole)
+_INDENT = 6  # px between the plot and its legend
 
 
 class LegendStrip(pg.LegendItem):  # type: ignore[misc]  # pyqtgraph has no types
-    """The legend strip of one plot. ``sigSampleClicked(item)`` fires after a click on
-    an entry has toggled its curve ``item`` (the sample's or the name's)."""
+    """The legend of one plot. ``sigSampleClicked(item)`` fires after a click on an
+    entry has toggled its curve ``item`` (the sample's or the name's)."""
 
     def __init__(self) -> None:
         super().__init__(frame=False, labelTextSize="9pt", horSpacing=4)
-        # As tall as its lines of entries, no taller; never wider than they need.
-        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        # Nor does it hold its plot wide: narrowed, the plot re-fits it (fit) onto more
-        # lines, which it could not if its present line were its minimum width.
-        self.setMinimumWidth(1)
+        # The cell right of the plot holds this column, and the legend sizes itself in
+        # it, as pyqtgraph's legends do: the column is as wide as the legend, and its
+        # height is the plot's, whatever the entries would like (they go to more
+        # columns instead, see fit), so a legend never makes its plot taller.
+        self.column = pg.GraphicsWidget()
+        self.column.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Ignored)
+        self.column.setMinimumHeight(1)
+        # Beyond a third of the canvas' width fit gives up adding columns; what does
+        # not fit then is cut off (the Curves menu lists it still).
+        self.column.setFlag(self.GraphicsItemFlag.ItemClipsChildrenToShape)
+        self.setParentItem(self.column)
+        self.layout.setContentsMargins(0, 0, 0, 0)
         self._shown = QColor("#888888")
         self._hidden = QColor("#888888")
-        self._room = 0.0  # width the entries may take (set by fit)
         self.sigSampleClicked.connect(lambda _item: self.shade())
 
     def updateSize(self) -> None:
-        # pyqtgraph sizes a floating legend by hand (setGeometry at 0, 0); in a layout
-        # the layout places it: only tell the layout that the size hint changed.
-        self.updateGeometry()
+        super().updateSize()  # which puts it at 0, 0
+        self.setPos(_INDENT, 0)
+        self.column.setFixedWidth(_INDENT + self.width() + 2)
+
+    def addItem(self, item: pg.PlotDataItem, name: str) -> None:
+        super().addItem(item, name)
+        label = self.items[-1][1]
+        metrics = QFontMetrics(label.item.font())
+        if metrics.horizontalAdvance(name) > _NAME_PX:
+            label.setText(metrics.elidedText(name, Qt.TextElideMode.ElideRight, _NAME_PX))
+            label.setToolTip(name)
 
     def hoverEvent(self, ev: object) -> None:
-        pass  # a strip is not dragged around (pyqtgraph's legend accepts drags)
+        pass  # not dragged around (pyqtgraph's legend accepts drags)
 
     def mouseDragEvent(self, ev: object) -> None:
         pass
@@ -65,16 +85,16 @@ class LegendStrip(pg.LegendItem):  # type: ignore[misc]  # pyqtgraph has no type
             label.setText(label.text, color=colour)
             sample.update()
 
-    def fit(self, room: float, indent: float) -> None:
-        """Lay the entries out in as many columns as fit in ``room`` px, starting
-        ``indent`` px from the strip's left (the plot's axis width)."""
-        self._room = room
-        self.layout.setContentsMargins(indent, 4, 0, 0)  # nearer its own plot
-        widest = max(
-            (sample.width() + 4 + label.minimumWidth() for sample, label in self.items),
-            default=1.0,
+    def fit(self, height: float, widest: float) -> None:
+        """Lay the entries out in as few columns as fit them in ``height`` px, but in
+        no more than fit in ``widest`` px."""
+        per_column = max(1, int(height // _LINE))
+        columns = max(1, math.ceil(len(self.items) / per_column))
+        entry = max(
+            (s.width() + 4 + n.minimumWidth() + _ENTRY_GAP for s, n in self.items), default=1
         )
-        columns = max(1, min(len(self.items), int((room - indent) // (widest + _ENTRY_GAP))))
+        columns = max(1, min(columns, int(widest // entry)))
         self.setColumnCount(columns)
         for column in range(1, 2 * columns - 1, 2):  # after each name but the last
             self.layout.setColumnSpacing(column, _ENTRY_GAP)
+        self.updateSize()

@@ -26,7 +26,7 @@ LANE_HEIGHT = 0.7  # a state trace spans this much of its lane (1.0), the rest i
 class GroupPlot:
     """One group's PlotItem, curves (one PlotDataItem per Curve, in order) and legend.
 
-    The plot sits in canvas row ``row``, its legend strip in the row above. The legend
+    The plot sits in canvas row ``row``, its legend in the column to its right. The legend
     lists the curves chosen in the menu; clicking an entry hides or shows its curve and
     the entry stays, greyed with an eye icon (trends_legend).
     """
@@ -59,11 +59,12 @@ class GroupPlot:
         self.plot.setAutoVisible(y=True)  # fit Y to what is in the time window only
         # No downsampling or clipping by pyqtgraph: the trends hand each curve the
         # window already reduced to its pixel columns (ring_peaks), exactly.
-        # Above the plot, outside the ViewBox: it hides no data and no live edge.
+        # Right of the plot, outside the ViewBox: it hides no data and no live edge,
+        # and takes no height from plots that are short already (five in a small tab).
         self.legend = LegendStrip()
-        canvas.addItem(self.legend, row=row - 1, col=0)
-        canvas.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignLeft)
-        # The data area's geometry, not the plot's: it moves when the axis appears.
+        self._canvas = canvas
+        canvas.addItem(self.legend.column, row=row, col=1)
+        # The data area's geometry, not the plot's: the axis below may come and go.
         vb.geometryChanged.connect(self.fit_legend)
         if group.is_state:
             self.plot.getAxis("left").setStyle(showValues=False)  # lanes, not numbers
@@ -108,8 +109,9 @@ class GroupPlot:
         self.fit_legend()
 
     def fit_legend(self) -> None:
-        """Wrap the legend's entries to the plot's width, from its data area's left."""
-        self.legend.fit(self.plot.width(), self.vb.geometry().left())
+        """Wrap the legend's entries into columns of the data area's height, taking
+        at most a third of the canvas' width."""
+        self.legend.fit(self.vb.geometry().bottom(), self._canvas.width() / 3)
 
     def place_lanes(self, drawn: set[str]) -> None:
         """Give each drawn state curve a lane, first curve on top; fix the Y range."""
@@ -164,16 +166,17 @@ class GroupPlot:
 class PlotStack:
     """The group plots in one GraphicsLayoutWidget, sharing one time range.
 
-    Row 0 of the canvas is kept for a band above the plots; each plot takes two rows,
-    its legend strip and itself. Plots with an empty legend fold away; only the lowest
-    shown plot labels its time axis. ``on_cursor(t)`` is called with the time under the
+    Row 0 of the canvas is kept for a band above the plots; below it, a row per plot,
+    the plot in column 0 and its legend in column 1 (one column: the time axes stay
+    lined up). Plots with an empty legend fold away; only the lowest shown plot labels
+    its time axis. ``on_cursor(t)`` is called with the time under the
     mouse, or None when the mouse leaves the plots.
     """
 
     def __init__(self, groups: Sequence[Group], on_cursor: Callable[[float | None], None]):
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.ci.setSpacing(2)
-        self.plots = [GroupPlot(g, self.canvas, 2 + 2 * i) for i, g in enumerate(groups)]
+        self.plots = [GroupPlot(g, self.canvas, 1 + i) for i, g in enumerate(groups)]
         self.items: dict[str, pg.PlotDataItem] = {
             c.key: item
             for gp in self.plots
@@ -209,7 +212,7 @@ class PlotStack:
         """Hide plots with an empty legend; label time on the lowest shown one only."""
         for gp in self.plots:
             gp.plot.setVisible(bool(gp.listed))
-            gp.legend.setVisible(bool(gp.listed))
+            gp.legend.column.setVisible(bool(gp.listed))
         shown = self.shown()
         for gp in self.plots:
             gp.plot.getAxis("bottom").setStyle(showValues=bool(shown) and gp is shown[-1])
