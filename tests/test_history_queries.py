@@ -60,6 +60,20 @@ def test_a_newer_question_cancels_the_running_one(qtbot, queries):
     assert not queries.busy
 
 
+def test_a_question_that_raises_is_an_answer_and_the_thread_goes_on(qtbot, queries):
+    def refused(conn):
+        raise KeyError("machine 'm' has no tag 'x' in the database")
+
+    answers: list[HistoryAnswer] = []
+    queries.answered.connect(answers.append)
+    queries.ask("a", refused)
+    qtbot.waitUntil(lambda: len(answers) == 1, timeout=10_000)
+    assert answers[0].result is None and "has no tag 'x'" in answers[0].error
+    queries.ask("a", lambda c: "next")
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=10_000)
+    assert answers[1].result == "next"
+
+
 def test_questions_of_other_topics_are_all_answered(qtbot, queries):
     answers: list[HistoryAnswer] = []
     queries.answered.connect(answers.append)

@@ -170,6 +170,10 @@ class HistoryQueries(QObject):
                 self._conn = None  # reconnect at the next question
             log.warning("history query failed: %s", exc)
             return HistoryAnswer(topic, ticket, error=f"history could not be read: {exc}")
+        except Exception as exc:  # a question's own refusal (an unknown tag) or a bug:
+            # the asker hears of it, and the thread stays up for the next question.
+            log.exception("history question failed")
+            return HistoryAnswer(topic, ticket, error=f"history could not be read: {exc}")
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
