@@ -22,6 +22,7 @@ from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.roles import Group
 from ald_gui.store.server import EmbeddedServer
 from ald_gui.ui.trends import TrendView
+from ald_gui.ui.trends_history import DELAY_S, POINTS_PER_TURN, BackFill
 from tests.fixtures.pg import scalar
 from tests.test_history_read import add_rows
 
@@ -108,8 +109,9 @@ def test_panning_past_the_ring_loads_history_that_meets_the_ring_without_duplica
     view.show()
     view.refresh()
     assert not view.backfill.loading and view.backfill.covered is None
-    # Pan left past the ring: asked only after the view rested.
-    lo, hi = t[-held - 2000] / 1e6, ring_first + 30
+    # Pan left past the ring: asked only after the view rested (at most two rows per
+    # pixel column, so they are drawn as fetched).
+    lo, hi = t[-held - 1500] / 1e6, ring_first + 30
     view.stack.set_x_range(lo, hi)
     view.backfill.moved()
     view.refresh()
@@ -172,3 +174,101 @@ def test_after_a_restart_the_trends_show_the_previous_session(
         assert ring_first is None or ht[-1] < ring_first
     finally:
         assert second.shutdown()
+
+
+CURVES = 16
+GUI_BLOCK_S = 0.016  # the issue's goal: back-fill never holds the GUI thread longer
+
+
+def test_a_large_answer_is_taken_in_and_drawn_a_few_cheap_steps_at_a_time(
+    qtbot, reference_config, owner, queries, monkeypatch
+):
+    """Sixteen dense curves over the window: the answer arrives ready to draw (at most
+    three points per pixel column, each column's extremes kept), each frame hands over
+    at most POINTS_PER_TURN points (or one curve), and neither taking the answer in nor
+    any frame's share of drawing it holds the GUI thread for a frame (its own CPU time:
+    what the machine's other load adds to the wall clock is not the back-fill's)."""
+    held: dict[str, list[float]] = {"_answered": [], "check": []}
+    handed: list[tuple[int, int]] = []  # per frame that drew: points, curves
+    for name, calls in held.items():  # on the class, before the view binds its slots
+        original = getattr(BackFill, name)
+
+        def timed(self, *args, _original=original, _calls=calls, _name=name):
+            undrawn = list(self._undrawn)
+            begun = time.thread_time()
+            try:
+                return _original(self, *args)
+            finally:
+                _calls.append(time.thread_time() - begun)
+                if _name == "check" and len(self._undrawn) < len(undrawn):
+                    gone = undrawn[: len(undrawn) - len(self._undrawn)]
+                    points = sum(len(self.history_data(k)[0]) for k in gone)
+                    handed.append((points, len(gone)))
+
+        monkeypatch.setattr(BackFill, name, timed)
+    view = TrendView(reference_config.tags, poll_interval_s=POLL_S, capacity_s=60.0)
+    view.resize(1800, 900)
+    qtbot.addWidget(view)
+    keys = [k for g in view.groups if not g.is_state for k in (c.key for c in g.curves)][:CURVES]
+    assert len(keys) == CURVES
+    view.restore({"visible": keys, "window_s": 3600.0})
+    view.pause()  # the window stays where it is while the answer is drawn
+    now_us = int(time.time() * 1e6)
+    rows = 12_000  # over 1.5 h: more than four per pixel column, so the answer is reduced
+    t = now_us - 5_400_000_000 + np.arange(rows, dtype=np.int64) * 450_000
+    pids = ids(owner)
+    for n, key in enumerate(keys):
+        v = np.sin(np.arange(rows) / (30.0 + n))
+        v[7000 + n], v[9000 - n] = 5.0 + n, -5.0 - n  # extremes inside the window
+        add_rows(owner, pids[key], t, v)
+    view.attach_history(queries, MACHINE)
+    backfill = view.backfill
+    view.show()
+    qtbot.waitUntil(lambda: backfill.loading, timeout=5_000)
+    qtbot.waitUntil(lambda: not backfill.loading, timeout=120_000)
+    assert backfill.last_error == "" and len(held["_answered"]) == 1
+    width = backfill.covered.width_px
+    for n, key in enumerate(keys):
+        ht, hv = backfill.history_data(key)
+        assert len(ht) <= 3 * width < rows  # reduced off the GUI thread
+        assert (np.nanmax(hv), np.nanmin(hv)) == (5.0 + n, -5.0 - n)
+        drawn_t, _ = backfill.items[key].getData()
+        assert len(drawn_t) == len(ht)  # every curve handed over
+    assert sum(c for _, c in handed) == CURVES
+    assert all(p <= POINTS_PER_TURN or c == 1 for p, c in handed)
+    assert len(handed) >= 4  # a few curves per frame, not all in one
+    # The whole share of the GUI thread: setData, the Y fit and the path are built in
+    # these calls; the paint that follows only draws what the view shows.
+    assert max(held["_answered"] + held["check"]) < GUI_BLOCK_S
+
+
+def test_a_question_out_is_let_come_while_only_the_clock_moves(view, owner, queries):
+    """Following live with an empty ring, the right edge moves with the clock: that
+    alone never cancels the question out (a slow database would then never answer);
+    a pan does, once the view rests."""
+    clock, wall = [100.0], [1_800_000_000.0]
+    backfill = BackFill(
+        queries,
+        MACHINE,
+        view.curves,
+        view.stack.items,
+        view.ring,
+        view.stack.canvas,
+        seam_gap_s=1.0,
+        clock=lambda: clock[0],
+        wall=lambda: wall[0],
+    )
+    backfill.show({shown_key(view)})
+    backfill.check(wall[0] - 600, wall[0], None, 900)
+    assert backfill.loading
+    ticket = backfill._asked[0]
+    wall[0] += 60.0  # a minute on: far more than the asked span's slack
+    backfill.check(wall[0] - 600, wall[0], None, 900)
+    assert backfill._asked[0] == ticket and queries.is_current("trends", ticket)
+    backfill.moved()
+    clock[0] += 0.1
+    backfill.check(wall[0] - 900, wall[0], None, 900)
+    assert backfill._asked[0] == ticket  # not rested yet
+    clock[0] += DELAY_S
+    backfill.check(wall[0] - 900, wall[0], None, 900)
+    assert backfill._asked[0] != ticket and not queries.is_current("trends", ticket)

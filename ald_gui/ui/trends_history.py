@@ -9,11 +9,17 @@ comes back is cut there again (the ring may have begun meanwhile), so the two me
 without overlap; when they are one poll apart the history's line is carried on to the
 ring's first row, so they meet without a seam either.
 
-Everything here runs on the GUI thread and is cheap: deciding whether to ask is a few
-comparisons per frame, the query runs on the engine's query thread
-(``HistoryQueries``), and an answer's curves (at most four points per pixel column
-each) are handed to their items a few per frame, within ``DRAW_BUDGET_S``. While a
-question is out or an answer is being drawn, a "loading history" mark shows.
+The GUI thread's share is a few cheap steps whatever the answer's size. Deciding
+whether to ask is a few comparisons per frame. The question runs on the engine's query
+thread (``HistoryQueries``), and so does everything an answer needs before it can be
+drawn: decoding, times in seconds, and the reduction to at most two points per pixel
+column (``trends_history_peaks``). Taking the answer in swaps the prepared arrays in and
+cuts them at the ring's start (a binary search and a view per curve). The curves are
+then handed to their items a few per frame, at most ``POINTS_PER_TURN`` points in all
+(one curve at least): the setData, the Y fit and the path pyqtgraph builds at the next
+paint all grow with the points handed over, so a frame's share is bounded by
+construction, not by a quiet machine. While a question is out or an answer is being
+drawn, a "loading history" mark shows.
 """
 
 from __future__ import annotations
@@ -31,19 +37,25 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ald_gui.engine.history_queries import HistoryAnswer, HistoryQueries
-from ald_gui.store.history import Series, fetch_many
+from ald_gui.store.history import fetch_many
 from ald_gui.ui.ring import Ring
 from ald_gui.ui.trends_curves import Curve
+from ald_gui.ui.trends_history_peaks import for_drawing
 
-__all__ = ["DELAY_S", "BackFill", "Span"]
+__all__ = ["DELAY_S", "POINTS_PER_TURN", "BackFill", "Span"]
+
+Drawn = tuple[np.ndarray, np.ndarray]  # times (s since the epoch) and values, float64
+_NOTHING: Drawn = (np.empty(0), np.empty(0))
 
 DELAY_S = 0.3  # after the last pan or zoom, before history is asked for
 TOPIC = "trends"
 MARGIN = 0.25  # of the window, fetched beyond each side of it: a small pan needs nothing
 SLACK_COLUMNS = 4  # missing history narrower than this many pixel columns is not asked
-# GUI-thread time an answer may take per frame: its curves are handed over a few per
-# frame, so that sixteen long curves never hold the thread for a whole frame (16 ms).
-DRAW_BUDGET_S = 0.004
+# Points an answer's curves may hand the plots per frame (one curve at least, and a
+# curve holds at most three points per pixel column). About 0.25 µs each on this
+# machine when idle, setData, Y fit and path together: a few ms per frame, far from a
+# frame's 16 ms even when the machine is loaded.
+POINTS_PER_TURN = 8_000
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,9 @@ class BackFill(QObject):
     ``live_items`` (fed from ``ring``), fed by ``queries`` for ``machine``. The trends
     call ``check`` every frame, ``moved`` on every pan or zoom, ``show`` when the shown
     curves change, ``apply_look`` after a look change. ``seam_gap_s``: the largest gap
-    between history and ring still joined by a line (longer gaps are outages)."""
+    between history and ring still joined by a line (longer gaps are outages).
+    ``clock`` times the rest after a move; ``wall`` is now (s since the epoch), where
+    history ends while the ring is empty."""
 
     def __init__(
         self,
@@ -77,12 +91,14 @@ class BackFill(QObject):
         *,
         seam_gap_s: float,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(canvas)
         self.queries = queries
         self.machine = machine
         self.seam_gap_s = seam_gap_s
         self._clock = clock
+        self._wall = wall
         self._live = dict(live_items)
         self.items: dict[str, pg.PlotDataItem] = {}
         for key, live in self._live.items():
@@ -103,6 +119,7 @@ class BackFill(QObject):
         self._covered_keys: frozenset[str] = frozenset()
         self._asked: tuple[int, Span, frozenset[str]] | None = None
         self._quiet_at = 0.0
+        self._asked_rest = -1.0  # the _quiet_at of the view the question out was asked for
         self.last_error = ""
         self.mark = QLabel("Loading history…", canvas)
         self.mark.setObjectName("historyLoading")
@@ -152,7 +169,12 @@ class BackFill(QObject):
         keys = frozenset(self._shown)
         if _covers(self.covered, self._covered_keys, want, keys):
             return
-        if self._asked is not None and _covers(self._asked[1], self._asked[2], want, keys):
+        if self._asked is not None and (
+            _covers(self._asked[1], self._asked[2], want, keys)
+            # Unmoved since asked, only the clock went on (live, the ring empty): a
+            # slow answer is let come rather than cancelled and asked again forever.
+            or (self._asked_rest == self._quiet_at and self._asked[2] >= keys)
+        ):
             return
         self._ask(want, keys)
 
@@ -160,14 +182,12 @@ class BackFill(QObject):
         """The history drawn left of the ring for ``key`` (times in s, values), without
         the seam's joining point; empty arrays if none. KeyError if not trended."""
         self.items[key]
-        empty = np.empty(0)
-        return self._data.get(key, (empty, empty))
+        return self._data.get(key, _NOTHING)
 
     # -- deciding ---------------------------------------------------------------------
 
-    @staticmethod
-    def _wanted(lo: float, hi: float, ring_first: float | None, width: int) -> Span | None:
-        end = min(hi, time.time()) if ring_first is None else min(hi, ring_first)
+    def _wanted(self, lo: float, hi: float, ring_first: float | None, width: int) -> Span | None:
+        end = min(hi, self._wall()) if ring_first is None else min(hi, ring_first)
         if end <= lo:
             return None  # the ring covers the view
         return Span(lo, end, max(1, round(width * (end - lo) / (hi - lo))))
@@ -178,11 +198,17 @@ class BackFill(QObject):
         start_us, end_us = math.floor(span.lo * 1e6), math.ceil(span.hi * 1e6)
         machine, tags = self.machine, sorted(keys)
 
-        def question(conn: psycopg.Connection[Any]) -> dict[str, Series]:
-            return fetch_many(conn, machine, tags, start_us, end_us, span.width_px)
+        def question(conn: psycopg.Connection[Any]) -> dict[str, Drawn]:
+            # On the query thread: the answer comes ready to draw.
+            answer = fetch_many(conn, machine, tags, start_us, end_us, span.width_px)
+            return {
+                key: for_drawing(series, start_us, end_us, span.width_px)
+                for key, series in answer.items()
+            }
 
         ticket = self.queries.ask(TOPIC, question)
         self._asked = (ticket, span, keys)
+        self._asked_rest = self._quiet_at
         self.mark.show()
         self.mark.raise_()
 
@@ -201,11 +227,12 @@ class BackFill(QObject):
             return
         self.last_error = ""
         self.covered, self._covered_keys = span, keys
-        self._data = {key: (s.t_us / 1e6, s.values) for key, s in answer.result.items()}
+        self._data = dict(answer.result)  # ready to draw (made on the query thread)
         self._cut(self._ring.first_time)
 
     def _cut(self, ring_first: float | None) -> None:
-        """Keep only the history before the ring's oldest row, and draw it."""
+        """Keep only the history before the ring's oldest row (a view of each curve),
+        and queue the curves for drawing, the shown ones first."""
         self._cut_at = ring_first
         if ring_first is not None:
             for key, (t, v) in self._data.items():
@@ -213,20 +240,36 @@ class BackFill(QObject):
                 self._data[key] = (t[:end], v[:end])
         self._undrawn = sorted(self._data, key=lambda k: k not in self._shown)
         self.mark.show()
-        self._draw_some()
 
     def _draw_some(self) -> None:
-        """Hand curves to their items until the frame's budget is spent (one at least),
-        each carried on to the ring's first row when the two are one poll apart."""
+        """Hand curves to their items, ``POINTS_PER_TURN`` points at most (one curve at
+        least), each carried on to the ring's first row when the two are one poll
+        apart, with its path built; then fit their plots' Y, so that the next paint is
+        the only one, and only draws."""
         ring_first = self._cut_at
-        begun = time.perf_counter()
-        while self._undrawn and time.perf_counter() - begun < DRAW_BUDGET_S:
+        handed = 0
+        fit: dict[int, pg.ViewBox] = {}
+        while self._undrawn:
+            t, v = self._data.get(self._undrawn[0], _NOTHING)
+            if handed and handed + len(t) > POINTS_PER_TURN:
+                break
             key = self._undrawn.pop(0)
-            t, v = self._data.get(key, (np.empty(0), np.empty(0)))
             if ring_first is not None and len(t) and ring_first - t[-1] <= self.seam_gap_s:
                 first = self._ring.column(self._columns[key])[0]
                 t, v = np.append(t, ring_first), np.append(v, first)
-            self.items[key].setData(t, v)
+            item = self.items[key]
+            item.setData(t, v)
+            handed += max(1, len(t))
+            if item.isVisible():
+                # The path the next paint would build, built here, within the budget:
+                # that paint only draws.
+                item.curve.getPath()
+                vb = item.getViewBox()
+                fit[id(vb)] = vb
+        for vb in fit.values():
+            # As the trends do for the live curves: a range changed while painting asks
+            # for a second paint, doubling the frame's cost.
+            vb.updateAutoRange()
         if not self._undrawn and self._asked is None:
             self.mark.hide()
 
