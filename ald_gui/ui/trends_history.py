@@ -10,14 +10,15 @@ without overlap; when they are one poll apart the history's line is carried on t
 ring's first row, so they meet without a seam either.
 
 The GUI thread's share is a few cheap steps whatever the answer's size. Deciding
-whether to ask is a few comparisons per frame. The question runs on the engine's query
+whether to ask is a few comparisons per tick. The question runs on the engine's query
 thread (``HistoryQueries``), and so does everything an answer needs before it can be
 drawn: decoding, times in seconds, and the reduction to at most two points per pixel
 column (``trends_history_peaks``). Taking the answer in swaps the prepared arrays in and
 cuts them at the ring's start (a binary search and a view per curve). The curves are
-then handed to their items a few per frame, at most ``POINTS_PER_TURN`` points in all
-(one curve at least): the setData, the Y fit and the path pyqtgraph builds at the next
-paint all grow with the points handed over, so a frame's share is bounded by
+then handed to their items a few at a time, ``DRAW_PAUSE_MS`` apart (the event loop
+paints and takes input in between), at most ``POINTS_PER_TURN`` points each time (one
+curve at least): the setData, the Y fit and the path, built then rather than in the
+paint, all grow with the points handed over, so each step's share is bounded by
 construction, not by a quiet machine. While a question is out or an answer is being
 drawn, a "loading history" mark shows.
 """
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 import psycopg
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ald_gui.engine.history_queries import HistoryAnswer, HistoryQueries
@@ -42,7 +43,7 @@ from ald_gui.ui.ring import Ring
 from ald_gui.ui.trends_curves import Curve
 from ald_gui.ui.trends_history_peaks import for_drawing
 
-__all__ = ["DELAY_S", "POINTS_PER_TURN", "BackFill", "Span"]
+__all__ = ["DELAY_S", "DRAW_PAUSE_MS", "POINTS_PER_TURN", "BackFill", "Span"]
 
 Drawn = tuple[np.ndarray, np.ndarray]  # times (s since the epoch) and values, float64
 _NOTHING: Drawn = (np.empty(0), np.empty(0))
@@ -51,11 +52,14 @@ DELAY_S = 0.3  # after the last pan or zoom, before history is asked for
 TOPIC = "trends"
 MARGIN = 0.25  # of the window, fetched beyond each side of it: a small pan needs nothing
 SLACK_COLUMNS = 4  # missing history narrower than this many pixel columns is not asked
-# Points an answer's curves may hand the plots per frame (one curve at least, and a
+# Points an answer's curves may hand the plots at a time (one curve at least, and a
 # curve holds at most three points per pixel column). setData, Y fit and path together
 # took about 0.5 µs of GUI-thread CPU a point on the 2-core machine under load (3-5 ms
-# a frame for 6,000 points): far from a frame's 16 ms.
+# for 6,000 points): far from a frame's 16 ms.
 POINTS_PER_TURN = 8_000
+# Between two such hand-overs the event loop paints and takes input: about a frame. The
+# trends' own tick may be half a second (a long window), too slow to pace them.
+DRAW_PAUSE_MS = 15
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class Span:
 class BackFill(QObject):
     """History items for ``curves``, each extending its live PlotDataItem in
     ``live_items`` (fed from ``ring``), fed by ``queries`` for ``machine``. The trends
-    call ``check`` every frame, ``moved`` on every pan or zoom, ``show`` when the shown
+    call ``check`` every tick, ``moved`` on every pan or zoom, ``show`` when the shown
     curves change, ``apply_look`` after a look change. ``seam_gap_s``: the largest gap
     between history and ring still joined by a line (longer gaps are outages).
     ``clock`` times the rest after a move; ``wall`` is now (s since the epoch), where
@@ -127,6 +131,10 @@ class BackFill(QObject):
         self.mark.adjustSize()
         self.mark.move(96, 6)
         self.mark.hide()
+        self._drawing = QTimer(self)
+        self._drawing.setSingleShot(True)
+        self._drawing.setInterval(DRAW_PAUSE_MS)
+        self._drawing.timeout.connect(self._draw_some)
         queries.answered.connect(self._answered)
         self.apply_look()
 
@@ -156,13 +164,11 @@ class BackFill(QObject):
             item.setTransform(live.transform())
 
     def check(self, lo: float, hi: float, ring_first: float | None, width_px: int) -> None:
-        """Called every frame with the view's time range, the ring's oldest row (None:
+        """Called every tick with the view's time range, the ring's oldest row (None:
         empty) and the plot's width: ask for the history this view lacks, once the view
         has rested ``DELAY_S``."""
         if ring_first is not None and self._cut_at is None and self._data:
             self._cut(ring_first)  # the ring began after the answer came: no overlap
-        if self._undrawn:
-            self._draw_some()
         want = self._wanted(lo, hi, ring_first, max(1, width_px))
         if want is None or not self._shown or self._clock() < self._quiet_at:
             return
@@ -223,7 +229,7 @@ class BackFill(QObject):
         if answer.error or not isinstance(answer.result, dict):
             self.mark.hide()
             self.last_error = answer.error
-            self.moved()  # try again once the view rests again, not every frame
+            self.moved()  # try again once the view rests again, not every tick
             return
         self.last_error = ""
         self.covered, self._covered_keys = span, keys
@@ -240,7 +246,9 @@ class BackFill(QObject):
                 self._data[key] = (t[:end], v[:end])
         self._undrawn = sorted(self._data, key=lambda k: k not in self._shown)
         self.mark.show()
+        self._drawing.start()
 
+    @Slot()
     def _draw_some(self) -> None:
         """Hand curves to their items, ``POINTS_PER_TURN`` points at most (one curve at
         least), each carried on to the ring's first row when the two are one poll
@@ -270,7 +278,9 @@ class BackFill(QObject):
             # As the trends do for the live curves: a range changed while painting asks
             # for a second paint.
             vb.updateAutoRange()
-        if not self._undrawn and self._asked is None:
+        if self._undrawn:
+            self._drawing.start()
+        elif self._asked is None:
             self.mark.hide()
 
 
