@@ -111,7 +111,7 @@ def test_panning_past_the_ring_loads_history_that_meets_the_ring_without_duplica
     assert not view.backfill.loading and view.backfill.covered is None
     # Pan left past the ring: asked only after the view rested (at most two rows per
     # pixel column, so they are drawn as fetched).
-    lo, hi = t[-held - 1500] / 1e6, ring_first + 30
+    lo, hi = t[-held - 1000] / 1e6, ring_first + 30
     view.stack.set_x_range(lo, hi)
     view.backfill.moved()
     view.refresh()
@@ -130,6 +130,7 @@ def test_panning_past_the_ring_loads_history_that_meets_the_ring_without_duplica
     assert (drawn_t[-1], drawn_v[-1]) == (ring_first, v[-held])
     # Raw rows here (few enough per pixel): the values are the database's.
     inside = (t / 1e6 >= ht[0]) & (t / 1e6 < ring_first)
+    assert inside.sum() <= 2 * view.backfill.covered.width_px
     np.testing.assert_array_equal(hv, v[inside])
 
 
