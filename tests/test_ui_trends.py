@@ -448,8 +448,8 @@ def test_run_start_and_end_are_marked_on_every_plot(view: TrendView) -> None:
         for gp, line in zip(view.stack.plots, mark.lines, strict=True):
             assert line in gp.vb.addedItems or line.parentItem() is gp.vb.childGroup
             assert line.value() == mark.at_s and line.angle == 90
-        # Text on the top plot only.
-        assert [line.label.isVisible() for line in mark.lines] == [True, False, False, False]
+        # Named once, in the band above the plots (test_ui_trends_legend: where).
+        assert mark.label.parentItem() is view.marks.band and mark.label.text() == mark.text
 
 
 def test_marks_older_than_the_history_are_removed(qtbot: QtBot) -> None:

@@ -1,5 +1,6 @@
 """The trends' legends: a column right of each plot that covers no data and no live
-edge, whose entries (sample or name) hide and show their curves where the eye sees it.
+edge, whose entries (sample or name) hide and show their curves where the eye sees it;
+and the run marks' names, in a band above the plots.
 
 The reference reactor's tags in a real TrendView, shown offscreen; what is checked is
 where things land in the scene and what the canvas paints.
@@ -8,6 +9,7 @@ where things land in the scene and what the canvas paints.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 
 import numpy as np
@@ -18,7 +20,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.load import load_config
-from ald_gui.domain.stream import Batch
+from ald_gui.domain.stream import Batch, Run, RunEnded, RunStarted, RunStatus
 from ald_gui.ui.trends import TrendView
 from ald_gui.ui.trends_plots import GroupPlot
 
@@ -185,3 +187,41 @@ def test_a_click_beside_the_entries_does_nothing(view: TrendView, qtbot: QtBot) 
     before = view.state()
     qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=canvas.mapFromScene(beside))
     assert view.state() == before
+
+
+def _run(started_s: float, n: int = 1) -> Run:
+    return Run(uuid.UUID(int=(0xABCDEF10 + n) << 96), "ald-1", "alice", int(started_s * 1e6))
+
+
+def test_run_names_sit_in_a_band_above_the_plots(view: TrendView) -> None:
+    assert not view.marks.band.isVisible()  # no mark, no band
+    now = time.time()
+    first, second = _run(now - 100, 1), _run(now - 46, 2)
+    view.mark_run(RunStarted(1, first))  # held, but outside the one-minute window
+    view.mark_run(RunEnded(2, first.id, int((now - 50) * 1e6), RunStatus.ABORTED))
+    view.mark_run(RunStarted(3, second))  # 4 s after the end: the names would overlap
+    view.mark_run(RunEnded(4, second.id, int((now - 1) * 1e6), RunStatus.COMPLETED))
+    view.set_window(60)
+    settle(view)
+    band = view.marks.band.sceneBoundingRect()
+    boxes = [gp.vb.sceneBoundingRect() for gp in view.stack.shown()]
+    assert view.marks.band.isVisible() and band.bottom() <= min(b.top() for b in boxes)
+    start, end, again, done = view.marks.marks
+    assert not start.label.isVisible()  # outside the window
+    assert not end.label.isVisible()  # under the newer name
+    vb = view.stack.shown()[0].vb
+    for mark in (again, done):
+        rect = mark.label.sceneBoundingRect()
+        assert mark.label.isVisible() and band.contains(rect)
+        assert not any(rect.intersects(b) for b in boxes)  # over no curve
+        x = vb.mapViewToScene(QPointF(mark.at_s, 0)).x()
+        if mark is done:  # at the live edge: left of its line, inside the plot's width
+            assert rect.right() <= x and rect.left() >= boxes[0].left()
+        else:
+            assert rect.left() >= x
+    assert not again.label.sceneBoundingRect().intersects(done.label.sceneBoundingRect())
+    view.set_window(600)  # all four in 150 px: the newest name shown, none overlapping
+    settle(view)
+    rects = [m.label.sceneBoundingRect() for m in view.marks.marks if m.label.isVisible()]
+    assert done.label.isVisible() and len(rects) < 4
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
