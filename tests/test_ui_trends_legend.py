@@ -8,6 +8,7 @@ where things land in the scene and what the canvas paints.
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Iterator
@@ -225,3 +226,22 @@ def test_run_names_sit_in_a_band_above_the_plots(view: TrendView) -> None:
     rects = [m.label.sceneBoundingRect() for m in view.marks.marks if m.label.isVisible()]
     assert done.label.isVisible() and len(rects) < 4
     assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
+
+
+def test_state_traces_keep_clear_of_the_plot_edges_and_of_each_other(view: TrendView) -> None:
+    settle(view)
+    state = view.stack.shown()[-1]
+    vb = state.vb.sceneBoundingRect()
+    drawn = [item for item in state.items if item.isVisible()]
+    assert len(drawn) == 8  # six valves, the pump and a heater's power
+    spans = []
+    for item in drawn:
+        _, y = item.getData()
+        assert y is not None and set(np.unique(y[np.isfinite(y)])) == {0.0, 1.0}
+        trace = item.curve.mapRectToScene(item.curve.boundingRect())  # its 0 and 1, on screen
+        assert trace.height() >= 8  # a step between 0 and 1, drawn
+        spans.append((trace.top(), trace.bottom()))
+        assert trace.top() - vb.top() >= 2 and vb.bottom() - trace.bottom() >= 2
+    spans.sort()
+    gaps = [lower[0] - upper[1] for upper, lower in itertools.pairwise(spans)]
+    assert min(gaps) >= 2  # air between the lanes: a 1 never touches the next lane's 0
