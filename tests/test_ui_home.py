@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from ald_gui.config.load import ConfigError, load_config
@@ -16,8 +17,11 @@ from ald_gui.config.overview import spot_ids
 from ald_gui.domain.accounts import Actor, Role
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
+from ald_gui.ui.banner_words import Condition, Weight
 from ald_gui.ui.live_look import Kind
 from ald_gui.ui.main_window import CloseChoice, MainWindow
+from ald_gui.ui.process_panel import ProcessPanel
+from ald_gui.ui.theme import apply_theme
 from tests.fixtures.plc import quick
 
 V1 = "valve_1.valve_state"
@@ -158,11 +162,15 @@ def test_a_run_with_the_plc_lost_is_no_calm_running_the_banner_says_so_in_words(
     assert "wafer 17" in window.panel.detail.text() and window.panel.note.text() == ""
     assert banner.property("runState") == "running" and "LOST" not in banner.text()
 
+    calm = banner.geometry()
     simulator.stall()
     qtbot.waitUntil(lambda: "PLC LOST" in banner.text(), timeout=5000)
     assert banner.text().startswith("RUNNING")
     assert banner.property("runState") == "trouble"
-    assert "No data from the PLC since" in window.panel.detail.text()
+    assert "No data from the PLC since" in window.panel.detail.full_text()
+    # Both lines shown whole, in the room the banner had all along: nothing moved.
+    assert QLabel.sizeHint(banner).height() <= banner.height()
+    assert banner.geometry() == calm
 
     simulator.clear_faults()
     qtbot.waitUntil(lambda: "PLC LOST" not in banner.text(), timeout=5000)
@@ -220,3 +228,41 @@ def test_the_key_values_are_pinned_across_the_top_large_enough_to_read_from_two_
         assert tile.value.sizeHint().width() <= tile.value.width() + 2, tile.row.tag.key
     simulator.stall()
     qtbot.waitUntil(lambda: tiles[0].look.caption == "STALE", timeout=5000)
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_the_state_banner_shows_both_lines_at_every_state_and_never_moves(
+    theme: str, qtbot: QtBot
+) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, theme)  # the theme's 22 pt banner font
+    column = QWidget()
+    panel = ProcessPanel(column, confirm=lambda *_: True)
+    qtbot.addWidget(column)
+    column.resize(560, 400)
+    panel.resize(560, 400)
+    column.show()
+    qtbot.waitExposed(column)
+    lost = Condition("PLC LOST", "No data from the PLC since 17:12:42.", Weight.TROUBLE)
+    away = Condition(
+        "DATABASE AWAY",
+        "The database does not answer; the spool keeps every sample " * 4,
+        Weight.TROUBLE,
+    )
+    shown = []
+    for ready, conditions in ((False, []), (True, []), (True, [lost]), (True, [lost, away])):
+        panel.set_ready(ready)
+        panel.show_conditions(conditions)
+        qtbot.waitUntil(lambda: not panel.layout().geometry().isEmpty())
+        for label in (panel.banner, panel.detail):
+            needed = QLabel.heightForWidth(label, label.width())
+            needed = needed if label.wordWrap() else QLabel.sizeHint(label).height()
+            assert needed <= label.height(), (label.objectName(), label.text())
+        shown.append((panel.banner.geometry(), panel.detail.geometry()))
+        assert panel.banner.full_text().count("\n") == (1 if conditions else 0)
+    assert len(set(shown)) == 1  # the same room at every state: nothing is laid out again
+    # Two conditions: both on the second line, the long detail cut to its two lines with
+    # the whole of it in the tooltip.
+    assert panel.banner.text() == "IDLE\nPLC LOST · DATABASE AWAY" == panel.banner.full_text()
+    assert panel.detail.text().endswith("…") and panel.detail.toolTip() == panel.detail.full_text()

@@ -60,6 +60,7 @@ SETTING_SCALE = 1.2  # setpoints, settings and switches
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _CHANGING = (Column.VALUE, Column.SETPOINT, Column.STATUS)
+_COLUMNS = len(Column)
 _D = Qt.ItemDataRole
 
 
@@ -98,11 +99,26 @@ class ParameterModel(QAbstractItemModel):
     # -- structure -----------------------------------------------------------------
 
     def index(self, row: int, column: int, parent: Index = _ROOT) -> QModelIndex:
-        if not self.hasIndex(row, column, parent):
+        # The bounds checked here, not by hasIndex: that would call rowCount and
+        # columnCount back in Python, and the view asks for every painted cell.
+        if not 0 <= column < _COLUMNS or row < 0:
             return QModelIndex()
         if not parent.isValid():
+            if row >= len(self.sheet.components):
+                return QModelIndex()
             return self.createIndex(row, column, 0)
-        return self.createIndex(row, column, parent.row() + 1)
+        group = parent.row()
+        if parent.internalId() != 0 or row >= len(self.sheet.components[group].rows):
+            return QModelIndex()
+        return self.createIndex(row, column, group + 1)
+
+    def sibling(self, row: int, column: int, index: Index) -> QModelIndex:
+        # The view asks for each painted row's other cells: one call, not index + parent.
+        if not index.isValid() or not 0 <= column < _COLUMNS:
+            return QModelIndex()
+        if row == index.row():
+            return self.createIndex(row, column, index.internalId())
+        return super().sibling(row, column, index)
 
     def parent(self, child: Index = _ROOT) -> QModelIndex:  # type: ignore[override]
         if not child.isValid() or child.internalId() == 0:
@@ -117,7 +133,7 @@ class ParameterModel(QAbstractItemModel):
         return 0
 
     def columnCount(self, parent: Index = _ROOT) -> int:
-        return len(Column)
+        return _COLUMNS
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = _D.DisplayRole

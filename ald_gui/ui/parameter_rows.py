@@ -327,13 +327,16 @@ class ParameterSheet:
             if note is not None and now - note.at > _NOTE_SHOWN_S.get(note.kind, math.inf):
                 row.note = None
             status = self.status(row, now)
+            noted = row.note is not None or (row.setpoint is not None and row.setpoint.note)
             shown = Display(
                 self.value_text(row),
                 self.setpoint_text(row),
                 status.text,
                 status.level,
                 status.stale,
-                self.status(row, now, notes=False).level,
+                # Without a note the reading's own level is the status's: not worked
+                # out twice for every row (every row changes when the PLC is lost).
+                self.status(row, now, notes=False).level if noted else status.level,
             )
             if shown != row.shown:
                 row.shown = shown

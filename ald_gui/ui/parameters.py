@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from ald_gui.domain.accounts import CONSOLE, Actor, Permission
@@ -86,20 +86,16 @@ class ParameterTable(QWidget):
         super().__init__(parent)
         self.sheet = ParameterSheet(tags, poll_interval_s=poll_interval_s, clock=clock)
         self.model = ParameterModel(self.sheet, self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setDynamicSortFilter(False)  # names never change; values do, often
-        self.proxy.setRecursiveFilteringEnabled(True)
-        self.proxy.setAutoAcceptChildRows(True)
-        self.proxy.setFilterRole(Role.FILTER)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter: parameter, component or key")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._filter)
         self.view = ParameterView()
-        self.view.setModel(self.proxy)
+        # The model itself, no filter proxy: a proxy maps every painted cell back to
+        # the model through a Python index() call, a third of a full repaint's work
+        # when every value turns stale at once. The filter hides rows instead.
+        self.view.setModel(self.model)
         self.view.delegate.entered.connect(self._entered)
         self.view.font_changed.connect(self.model.set_base_font)
         self.model.set_base_font(self.view.font())
@@ -230,8 +226,30 @@ class ParameterTable(QWidget):
         return str(self.model.index_for(key, Column.VALUE).data())
 
     def _filter(self, text: str) -> None:
-        self.proxy.setFilterFixedString(text.strip())
+        """Show the tags whose component, name or key holds ``text`` (any case); a
+        component's name keeps all its tags."""
+        needle = text.strip().casefold()
+        for group, component in enumerate(self.sheet.components):
+            parent = self.model.index(group, 0)
+            whole = needle in component.name.casefold()
+            kept = 0
+            for position in range(len(component.rows)):
+                searched = self.model.index(position, 0, parent).data(Role.FILTER)
+                keep = whole or needle in str(searched).casefold()
+                self.view.setRowHidden(position, parent, not keep)
+                kept += keep
+            self.view.setRowHidden(group, QModelIndex(), kept == 0)
         self.view.expandAll()
+
+    def shown_keys(self) -> list[str]:
+        """The keys of the tags the filter leaves in view, in the table's order."""
+        return [
+            row.tag.key
+            for group, component in enumerate(self.sheet.components)
+            if not self.view.isRowHidden(group, QModelIndex())
+            for position, row in enumerate(component.rows)
+            if not self.view.isRowHidden(position, self.model.index(group, 0))
+        ]
 
     def _say(self, text: str, kind: str) -> None:
         self.message.setText(text)
