@@ -235,8 +235,7 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[list[float], object]:
 def plan_of(conn: psycopg.Connection[Any], reduction: Reduction, pid: int) -> str:
     """The scans under ``reduction``'s query of one curve, from EXPLAIN."""
     query, args = reduction_query(reduction, pid)
-    select = query.as_string(conn).split("COPY (", 1)[1].rsplit(") TO STDOUT", 1)[0]
-    lines = [r[0] for r in conn.execute("EXPLAIN " + select, args).fetchall()]
+    lines = [r[0] for r in conn.execute(sql.SQL("EXPLAIN ") + query, args).fetchall()]
     scans = [ln.strip().removeprefix("->").strip() for ln in lines if "Scan" in ln]
     return f"{reduction.table}: " + "; ".join(dict.fromkeys(s.split("  (")[0] for s in scans))
 
@@ -447,8 +446,9 @@ def from_rows(conn: psycopg.Connection[Any], pids: list[int], start_us: int, end
     )
     answered = 0
     for pid in pids:
-        with conn.cursor() as cur, cur.copy(*reduction_query(reduction, pid)) as copy:
-            answered += sum(len(block) for block in copy)
+        with conn.cursor(binary=True) as cur:
+            row = cur.execute(*reduction_query(reduction, pid)).fetchone()
+        answered += len(row[0] or b"") if row else 0
     return answered
 
 

@@ -13,12 +13,13 @@ most four points per column whatever the span holds.
 Pixel columns: the span ``[start_us, end_us)`` is cut into columns ``column_us(span,
 width)`` microseconds wide, column ``j`` covering ``[start_us + j·w, start_us + (j+1)·w)``
 (the last one may reach past ``end_us``, and there are at most ``width_px`` of them).
-Where the schema has rollups (per second, per minute) and a column holds whole buckets
-of one, the columns are aligned on its buckets and read from it (``history_m4``): the
-series' ``columns`` says which grid and source answered.
-Times are integer microseconds since the epoch (the stream clock); rows come over binary
-COPY, which hands timestamptz over as integers, so no microsecond is lost and no Python
-object is made per row.
+Where the schema has rollups (per second, ten seconds, minute) and a column holds whole
+buckets of one, the columns are aligned on its buckets and read from it (``history_m4``):
+the series' ``columns`` says which grid and source answered.
+Times are integer microseconds since the epoch (the stream clock); raw rows come over
+binary COPY, a reduction as one bytea of the same binary fields, both of which hand
+timestamptz over as integers, so no microsecond is lost and no Python object is made
+per row.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def fetch_many(
                 continue
         if reduction is None:
             reduction = plan_reduction(conn, start_us, end_us, width_px)
-        t_us, values = _points(conn, *reduction_query(reduction, ids[key]))
+        t_us, values = _reduced_points(conn, *reduction_query(reduction, ids[key]))
         answer[key] = Series(key, t_us, values, reduced=True, columns=reduction)
     return answer
 
@@ -209,6 +210,23 @@ def _points(
     body = np.frombuffer(data, dtype=_POINT, offset=_HEADER, count=_count(len(data)))
     t_us = body["t"].astype(np.int64) + _PG_EPOCH_US
     return t_us, body["v"].astype(np.float64)
+
+
+# One point of a reduction's answer (history_m4.reduction_query).
+_REDUCED_POINT = np.dtype([("t", ">i8"), ("v", ">f8")])
+
+
+def _reduced_points(
+    conn: psycopg.Connection[Any], query: sql.Composed, args: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run a reduction's statement: times (int64 µs since the epoch) and values."""
+    with conn.cursor(binary=True) as cur:
+        row = cur.execute(query, args).fetchone()
+    data = bytes(row[0]) if row and row[0] is not None else b""
+    if len(data) % _REDUCED_POINT.itemsize:
+        raise psycopg.DataError(f"unexpected reduced answer of {len(data)} bytes")
+    body = np.frombuffer(data, dtype=_REDUCED_POINT)
+    return body["t"].astype(np.int64) + _PG_EPOCH_US, body["v"].astype(np.float64)
 
 
 def _count(size: int) -> int:

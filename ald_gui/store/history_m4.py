@@ -75,7 +75,6 @@ def plan_reduction(
 # value (ties: a flat signal has every row at its minimum, and only one is wanted). The
 # four points of a column may coincide (a single row, the first being the lowest).
 _FROM_ROWS = """
-COPY (
     WITH r AS MATERIALIZED (
         SELECT sampled_at AS t, value AS v,
                date_bin(%(column)s * interval '1 microsecond', sampled_at, %(origin)s) AS b
@@ -91,18 +90,17 @@ COPY (
         FROM r JOIN a USING (b)
         GROUP BY a.b, a.f, a.l, a.lo, a.hi
     )
-    SELECT DISTINCT p.t, p.v
-    FROM c CROSS JOIN LATERAL (VALUES (c.f, c.fv), (c.l, c.lv), (c.tlo, c.lo), (c.thi, c.hi))
-        AS p (t, v)
-    ORDER BY p.t
-) TO STDOUT (FORMAT binary)
+    SELECT {answer} FROM (
+        SELECT DISTINCT p.t, p.v
+        FROM c CROSS JOIN LATERAL (VALUES (c.f, c.fv), (c.l, c.lv), (c.tlo, c.lo), (c.thi, c.hi))
+            AS p (t, v)
+    ) AS points
 """
 
 # From a rollup: the same, over buckets. A column's lowest (highest) value goes at the
 # first (last) sample's time when that is the one, else a third (two thirds) into the
 # part of its bucket between the column's first and last sample, so the two never meet.
 _FROM_ROLLUP = """
-COPY (
     WITH r AS MATERIALIZED (
         SELECT bucket, min, max, first_at, first_value, last_at, last_value,
                date_bin(%(column)s * interval '1 microsecond', bucket, %(origin)s) AS b
@@ -125,23 +123,31 @@ COPY (
                greatest(bhi, f) AS hi_from, least(bhi + w.bucket, l) AS hi_to
         FROM c, (SELECT %(bucket)s * interval '1 microsecond' AS bucket) w
     )
-    SELECT DISTINCT p.t, p.v
-    FROM inside CROSS JOIN LATERAL (VALUES
-        (f, fv),
-        (l, lv),
-        (CASE WHEN lo = fv THEN f WHEN lo = lv THEN l
-              ELSE lo_from + (lo_to - lo_from) / 3 END, lo),
-        (CASE WHEN hi = fv THEN f WHEN hi = lv THEN l
-              ELSE hi_from + (hi_to - hi_from) * 2 / 3 END, hi)
-    ) AS p (t, v)
-    ORDER BY p.t
-) TO STDOUT (FORMAT binary)
+    SELECT {answer} FROM (
+        SELECT DISTINCT p.t, p.v
+        FROM inside CROSS JOIN LATERAL (VALUES
+            (f, fv),
+            (l, lv),
+            (CASE WHEN lo = fv THEN f WHEN lo = lv THEN l
+                  ELSE lo_from + (lo_to - lo_from) / 3 END, lo),
+            (CASE WHEN hi = fv THEN f WHEN hi = lv THEN l
+                  ELSE hi_from + (hi_to - hi_from) * 2 / 3 END, hi)
+        ) AS p (t, v)
+    ) AS points
 """
+
+# The answer: every point in time order as one bytea, each the binary form of its time
+# and value (8 + 8 bytes, big-endian: what binary COPY sends per field), read straight
+# into numpy. A binary COPY sent the same points as a row each, which cost the client
+# as much CPU again as the reduction cost the server (0.1 s for 16 curves of 5,760).
+_ANSWER = "string_agg(timestamptz_send(t) || float8send(v), ''::bytea ORDER BY t)"
 
 
 def reduction_query(reduction: Reduction, parameter_id: int) -> tuple[sql.Composed, dict[str, Any]]:
-    """The binary COPY statement of ``reduction`` for one tag, and its parameters: it
-    answers (timestamptz, float8) rows in time order."""
+    """The statement of ``reduction`` for one tag, and its parameters. It answers one
+    row of one bytea: the points in time order, 16 bytes each (the timestamptz as
+    microseconds since 2000-01-01 UTC, int64, then the float8, both big-endian); NULL
+    when the span has none."""
     args: dict[str, Any] = {
         "id": parameter_id,
         "origin": db_timestamp(reduction.origin_us),
@@ -149,6 +155,8 @@ def reduction_query(reduction: Reduction, parameter_id: int) -> tuple[sql.Compos
         "column": reduction.column_us,
         "bucket": reduction.bucket_us,
     }
+    answer = sql.SQL(_ANSWER)
     if not reduction.bucket_us:
-        return sql.SQL(_FROM_ROWS).format(), args
-    return sql.SQL(_FROM_ROLLUP).format(table=sql.Identifier(reduction.table)), args
+        return sql.SQL(_FROM_ROWS).format(answer=answer), args
+    table = sql.Identifier(reduction.table)
+    return sql.SQL(_FROM_ROLLUP).format(table=table, answer=answer), args
