@@ -139,7 +139,7 @@ _FROM_ROLLUP = """
 # The answer: every point in time order as one bytea, each the binary form of its time
 # and value (8 + 8 bytes, big-endian: what binary COPY sends per field), read straight
 # into numpy. A binary COPY sent the same points as a row each, which cost the client
-# as much CPU again as the reduction cost the server (0.1 s for 16 curves of 5,760).
+# a third of the server's CPU again (94 ms against 246 ms, 16 curves of 5,760 points).
 _ANSWER = "string_agg(timestamptz_send(t) || float8send(v), ''::bytea ORDER BY t)"
 
 

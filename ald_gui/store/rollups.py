@@ -213,7 +213,7 @@ def series(
     read from ``resolution`` (default: ``resolution_for``; the seconds if the span is
     short). A bucket belongs to the share its start falls in, so the edges are exact
     to the rollup's width. Uses one index range of the rollup (partition pruning on
-    the seconds)."""
+    the seconds and the ten seconds)."""
     chosen = resolution or resolution_for(start, end, points) or Resolution.SECOND
     # A share is a whole number of buckets, so no bucket is split between two points.
     buckets = max(1, math.ceil((end - start) / chosen.width / points))
