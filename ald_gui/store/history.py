@@ -160,7 +160,7 @@ SELECT p FROM unnest(%(ids)s::int4[]) AS p
 WHERE (SELECT count(*) FROM (
            SELECT FROM parameter_value_history
            WHERE parameter_id = p AND sampled_at >= %(start)s AND sampled_at < %(end)s
-           LIMIT %(limit)s + 1) AS span) <= %(limit)s
+           LIMIT %(limit)s::int8 + 1) AS span) <= %(limit)s::int8
 """
 
 
