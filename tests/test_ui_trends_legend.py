@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -245,3 +245,41 @@ def test_state_traces_keep_clear_of_the_plot_edges_and_of_each_other(view: Trend
     spans.sort()
     gaps = [lower[0] - upper[1] for upper, lower in itertools.pairwise(spans)]
     assert min(gaps) >= 2  # air between the lanes: a 1 never touches the next lane's 0
+
+
+class _Paints(QObject):
+    """Counts the paint events of the widget it filters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def test_a_paused_view_paints_once_per_update_and_then_rests(view: TrendView, qtbot: QtBot) -> None:
+    # Narrow enough that the legend columns take room from the plots: each fit of a
+    # legend once widened it by 2 px, which narrowed its plot, which fitted it again.
+    view.resize(1000, 700)
+    view.pause()
+    viewport = view.stack.canvas.viewport()
+    paints = _Paints()
+    viewport.installEventFilter(paints)
+    settle(view)
+    viewport.update()
+    qtbot.waitUntil(lambda: paints.count >= 1, timeout=5000)
+    for _turn in range(10):  # drain what that paint posted: a quiet turn ends it
+        before = paints.count
+        QApplication.processEvents()
+        if paints.count == before:
+            break
+    widths = [gp.legend.column.width() for gp in view.stack.shown()]
+    before = paints.count
+    for _turn in range(20):
+        QApplication.processEvents()
+    assert paints.count == before, "the idle trends kept repainting"
+    assert [gp.legend.column.width() for gp in view.stack.shown()] == widths
+    viewport.removeEventFilter(paints)

@@ -48,9 +48,14 @@ class LegendStrip(pg.LegendItem):  # type: ignore[misc]  # pyqtgraph has no type
         self.sigSampleClicked.connect(lambda _item: self.shade())
 
     def updateSize(self) -> None:
-        super().updateSize()  # which puts it at 0, 0
-        self.setPos(_INDENT, 0)
-        self.column.setFixedWidth(_INDENT + self.width() + 2)
+        # As large as its layout asks, not pyqtgraph's sum of the entries' present
+        # widths + 3 px each: that is 2 px a column more than the layout needs, the
+        # names stretch into it, and the next sum is wider still. The column then
+        # narrowed the plot, whose new geometry fitted the legend again: a layout
+        # pass and a repaint on every event-loop turn, with no new data.
+        size = self.effectiveSizeHint(Qt.SizeHint.PreferredSize)
+        self.setGeometry(_INDENT, 0, size.width(), size.height())
+        self.column.setFixedWidth(_INDENT + size.width() + 2)
 
     def addItem(self, item: pg.PlotDataItem, name: str) -> None:
         super().addItem(item, name)
