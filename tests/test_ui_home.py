@@ -3,6 +3,7 @@ and the state banner's words, with the real engine, simulator and database (offs
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from ald_gui.config.load import ConfigError, load_config
 from ald_gui.config.models import AppConfig
 from ald_gui.config.overview import spot_ids
 from ald_gui.domain.accounts import Actor, Role
+from ald_gui.domain.recipe_progress import ExecutorState, LoopPosition, RecipeProgress
+from ald_gui.domain.stream import now_us
 from ald_gui.engine.engine import Engine
 from ald_gui.sim.server import Simulator
 from ald_gui.ui.banner_words import Condition, Weight
@@ -266,3 +269,43 @@ def test_the_state_banner_shows_both_lines_at_every_state_and_never_moves(
     # the whole of it in the tooltip.
     assert panel.banner.text() == "IDLE\nPLC LOST · DATABASE AWAY" == panel.banner.full_text()
     assert panel.detail.text().endswith("…") and panel.detail.toolTip() == panel.detail.full_text()
+
+
+def test_no_recipe_message_widens_the_window_past_1600_px(
+    console: tuple[MainWindow, list[tuple[str, str]]], qtbot: QtBot
+) -> None:
+    window, _ = console
+    window.resize(1600, 1000)
+    message = ("the PLC is lost (PLC 127.0.0.1:41433 unreachable (no answer)); " * 6)[:300]
+    loops = (LoopPosition("steps[6]", 5, 200), LoopPosition("steps[6].loop.steps[0]", 3, 10))
+    shown = [
+        (theme, state)
+        for theme in ("light", "dark")
+        for state in (ExecutorState.SUSPENDED, ExecutorState.RUNNING, ExecutorState.FAILED)
+    ]
+    for theme, state in shown:
+        window.set_theme(theme)  # the theme's fonts and sizes
+        window.recipe_run.show_progress(
+            RecipeProgress(
+                at_us=now_us(),
+                run_id=uuid.uuid4(),
+                recipe="Al2O3/ZnO laminate (supercycle), 200 cycles",
+                state=state,
+                step_path="steps[6].loop.steps[0].loop.steps[2]",
+                step_kind="pulse",
+                loops=loops,
+                elapsed_s=18.0,
+                estimated_total_s=36_000.0,
+                message=message,
+            )
+        )
+        qtbot.waitUntil(lambda: window.recipe_run.isVisible())
+        assert window.minimumSizeHint().width() <= 1600, (theme, state)
+        assert window.width() == 1600
+    # The message is cut to its two lines and said whole in the tooltip.
+    window.recipe_run.show_progress(
+        RecipeProgress(now_us(), uuid.uuid4(), "r", ExecutorState.SUSPENDED, message=message)
+    )
+    note = window.recipe_run.note
+    assert note.full_text() == message and note.toolTip() == message
+    assert note.text().endswith("…") and len(note.text()) < len(message)

@@ -81,20 +81,28 @@ class AlarmHistory(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
 
-        filters = QHBoxLayout()
-        for label, widget in (
-            ("From", self.since),
-            ("to", self.until),
-            ("", self.priority),
-            ("", self.tag),
-            ("", self.run),
+        # Two rows, and the tag list as narrow as 20 characters: the filters must not
+        # make the window wider than 1600 px (it shares the column with the table).
+        self.tag.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.tag.setMinimumContentsLength(20)
+        times, which = QHBoxLayout(), QHBoxLayout()
+        for row, label, widget in (
+            (times, "From", self.since),
+            (times, "to", self.until),
+            (which, "", self.priority),
+            (which, "", self.tag),
+            (which, "", self.run),
         ):
             if label:
-                filters.addWidget(QLabel(label))
-            filters.addWidget(widget)
-        filters.addWidget(self.search)
+                row.addWidget(QLabel(label))
+            row.addWidget(widget)
+        times.addStretch(1)
+        times.addWidget(self.search)
         layout = QVBoxLayout(self)
-        layout.addLayout(filters)
+        layout.addLayout(times)
+        layout.addLayout(which)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
         reader.answered.connect(self._show)

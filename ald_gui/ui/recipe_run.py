@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -32,6 +32,7 @@ from ald_gui.domain.recipe import Recipe, Step
 from ald_gui.domain.recipe_progress import ExecutorState, RecipeProgress
 from ald_gui.domain.recipe_timeline import tree
 from ald_gui.domain.stream import RunEnded, RunStarted
+from ald_gui.ui.lines import Lines
 from ald_gui.ui.permission_gate import gate
 from ald_gui.ui.recipe_bar import TimelineBar, segments_of
 from ald_gui.ui.recipe_words import duration_text, step_text
@@ -113,13 +114,16 @@ class RecipeRunPanel(QWidget):
         self._active = False  # a run with a recipe is under way
         self._actor: Actor | None = CONSOLE  # who may pause and abort (permission_gate)
 
-        self.title = named(QLabel(), "recipeTitle")
-        # Wrapped: a final state carries its reason, which must not widen the window.
+        # No text here widens the window: the name, the state (a final one carries its
+        # reason) and the step wrap; the executor's message and the times are cut to
+        # their room, whole in the tooltip (ald_gui.ui.lines).
+        self.title = named(QLabel(wordWrap=True), "recipeTitle")
         self.state = named(QLabel(wordWrap=True), "recipeState")
-        self.note = named(QLabel(wordWrap=True), "recipeNote")  # the executor's message
+        self.note = named(Lines(2, wrap=True), "recipeNote")  # the executor's message
         self.step = named(QLabel(wordWrap=True), "recipeStep")
         self.cycles = named(QLabel(), "recipeCycles")
-        self.times = named(QLabel(), "recipeTimes")
+        self.times = named(Lines(1), "recipeTimes")
+        self.times.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.bar = TimelineBar()
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume")
@@ -140,7 +144,7 @@ class RecipeRunPanel(QWidget):
         layout.addWidget(self.step)
         row = QHBoxLayout()
         row.addWidget(self.cycles, 1)
-        row.addWidget(self.times)
+        row.addWidget(self.times, 2)
         layout.addLayout(row)
         layout.addWidget(self.bar)
 
