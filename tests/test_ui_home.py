@@ -309,3 +309,34 @@ def test_no_recipe_message_widens_the_window_past_1600_px(
     note = window.recipe_run.note
     assert note.full_text() == message and note.toolTip() == message
     assert note.text().endswith("…") and len(note.text()) < len(message)
+
+
+def test_a_viewer_sees_at_once_that_the_overview_cannot_be_operated_from_this_account(
+    console: tuple[MainWindow, list[tuple[str, str]]], simulator: Simulator, qtbot: QtBot
+) -> None:
+    window, asked = console
+    overview = window.overview
+    assert overview is not None
+    valve, setpoint = overview.spots[V1], overview.spots[CHAMBER_SET]
+    hand = Qt.CursorShape.PointingHandCursor
+    assert valve.operable and valve.cursor().shape() == hand  # alice, an operator
+    qtbot.waitUntil(lambda: valve.look.on is False, timeout=5000)
+
+    window.accounts.show_actor(Actor("vera", Role.VIEWER))  # the account changes
+    for spot, needed in ((valve, "toggle"), (setpoint, "setpoint")):
+        assert not spot.operable and spot.cursor().shape() != hand
+        assert "vera (viewer)" in spot.toolTip() and needed in spot.toolTip().lower()
+    view = overview.view
+    centre = view.mapFromScene(valve.rect.center())
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert asked == []  # no confirmation that could only end in a refusal
+    assert "vera (viewer)" in overview.message.text()
+    overview._ask = lambda *_: pytest.fail("a viewer is not asked for a value")
+    overview._clicked(setpoint)
+    assert asked == [] and simulator.model.value(V1) is False
+    # Read-only tags stay as they were: no hand, for anyone.
+    assert not overview.spots[PRESSURE].operable
+
+    window.accounts.show_actor(Actor("alice", Role.OPERATOR))
+    assert valve.operable and valve.cursor().shape() == hand
+    assert "click to change" in valve.toolTip()

@@ -230,6 +230,8 @@ class MainWindow(QMainWindow):
             self.alarms.banner,
             self.runs,
         )
+        if self.overview is not None:
+            self.accounts.gate(self.overview)
 
     # -- persistence ---------------------------------------------------------------
 

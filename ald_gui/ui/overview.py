@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ald_gui.domain.accounts import Actor
 from ald_gui.domain.alarms import AlarmBoard, Priority
 from ald_gui.domain.tags import Tag
 from ald_gui.plc.errors import WriteRefused
@@ -35,7 +36,8 @@ from ald_gui.ui.alarm_marks import marks
 from ald_gui.ui.live_look import Kind, kind_of, look_of, words
 from ald_gui.ui.overview_spots import Spot
 from ald_gui.ui.parameter_rows import ParameterSheet, with_unit
-from ald_gui.ui.parameters import parse_entry
+from ald_gui.ui.parameters import parse_entry, write_permission
+from ald_gui.ui.permission_gate import allowed, refusal_text
 from ald_gui.ui.process_panel import Confirm
 
 REFRESH_MS = 250  # what the eye needs; nothing is drawn while the Overview is hidden
@@ -170,8 +172,20 @@ class ReactorOverview(QWidget):
 
     # -- changes the operator asks for --------------------------------------------------
 
+    def set_actor(self, actor: Actor | None) -> None:
+        """The account at the window: the valves and setpoints it may not change show
+        no hand and say why (the table's permission gate, ald_gui.ui.permission_gate)."""
+        for spot in self.spots.values():
+            if spot.clickable:
+                permission = write_permission(spot.tag)
+                may = allowed(actor, permission)
+                spot.set_refusal("" if may else refusal_text(actor, permission))
+
     def _clicked(self, spot: Spot) -> None:
         tag = spot.tag
+        if spot.refusal:  # no dialog that could only end in the engine's refusal
+            self._say(f"Not changed: {spot.refusal}.")
+            return
         if spot.kind is Kind.VALUE:
             self._ask_number(tag)
             return

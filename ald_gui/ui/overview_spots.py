@@ -36,11 +36,24 @@ class Spot(QGraphicsItem):
         self.rect = rect
         self.clickable = clickable
         self.look = Look()
-        if clickable:
+        self.refusal = ""  # why the account at the window may not change it ("": it may)
+        self.set_refusal("")
+
+    @property
+    def operable(self) -> bool:
+        """A click changes it: it can be written, and by the account at the window."""
+        return self.clickable and not self.refusal
+
+    def set_refusal(self, refusal: str) -> None:
+        """The account at the window lacks the permission (``refusal`` says which), or
+        holds it (""): no hand cursor and the reason in the tooltip, or both back."""
+        self.refusal = refusal
+        if self.operable:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
-            self.setToolTip(f"{tag.key}: click to change (asks first)")
+            self.setToolTip(f"{self.tag.key}: click to change (asks first)")
         else:
-            self.setToolTip(tag.key)
+            self.unsetCursor()
+            self.setToolTip(f"{self.tag.key}: {refusal}" if self.clickable else self.tag.key)
 
     def draw(self, look: Look) -> bool:
         """Draw ``look`` from now on; True if it changed (and a repaint was asked)."""
