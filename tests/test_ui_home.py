@@ -148,7 +148,7 @@ def test_without_a_picture_the_window_shows_the_trends_as_before(
     window = MainWindow(Engine(config, data_dir=tmp_path / "d"), settings=settings)
     qtbot.addWidget(window)
     assert window.overview is None
-    assert window.trends.parent() is window.centralWidget()
+    assert window.centralWidget() is window.trends
 
 
 def test_a_run_with_the_plc_lost_is_no_calm_running_the_banner_says_so_in_words(
@@ -207,7 +207,7 @@ def test_the_view_menu_brings_back_every_closed_dock_and_resets_the_layout(
     window.reset_layout()
     assert all(d.isVisible() for d in window.docks)
     area = window.dockWidgetArea(window.docks[1])
-    assert area == Qt.DockWidgetArea.RightDockWidgetArea
+    assert area == Qt.DockWidgetArea.LeftDockWidgetArea  # under the process column
     window.close()
 
 

@@ -1,5 +1,6 @@
-"""The console window: process panel, recipe run and trends in the middle, the parameter
-table, the recipes and the event log in docks, the health strip along the bottom.
+"""The console window: the home screen (Overview and Trends) in the middle, the process
+column (alarm banner, run, recipe) and the docks (parameters, recipes, alarms, event log)
+in a column at the left, the key values across the top, the health strip along the bottom.
 
 The window only paints and reacts. It is wired to the engine by signals; every PLC and
 database operation happens in the engine's threads.
@@ -15,11 +16,8 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
     QMainWindow,
     QTabWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ald_gui.domain.accounts import PermissionDenied
@@ -51,6 +49,15 @@ from ald_gui.ui.signature_dialog import AskSignature
 from ald_gui.ui.theme import apply_theme, available_themes
 from ald_gui.ui.trends import TrendView
 from ald_gui.ui.window_accounts import WindowAccounts
+from ald_gui.ui.window_layout import (
+    LAYOUT_VERSION,
+    LEFT,
+    dock,
+    fixed_dock,
+    process_column,
+    size_column,
+    tabified,
+)
 
 
 class MainWindow(QMainWindow):
@@ -97,11 +104,6 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
         self.accounts = WindowAccounts(self, engine, idle_ms=idle_ms, ask_signature=ask_signature)
 
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(self.alarms.banner)  # where the eye is
-        layout.addWidget(self.panel)
-        layout.addWidget(self.recipe_run)
         self.overview = (
             ReactorOverview(self.parameters.sheet, Path(config.overview.picture), confirm=confirm)
             if config.overview.picture
@@ -112,53 +114,41 @@ class MainWindow(QMainWindow):
             self.screens.setDocumentMode(True)
             self.screens.addTab(self.overview, "Overview")
             self.screens.addTab(self.trends, "Trends")
-            layout.addWidget(self.screens, 1)
+            self.setCentralWidget(self.screens)
         else:
-            layout.addWidget(self.trends, 1)
-        self.setCentralWidget(central)
-        parameters = self._dock(
-            "Parameters", self.parameters, Qt.DockWidgetArea.RightDockWidgetArea
-        )
-        recipes = self._dock("Recipes", self.recipes, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.tabifyDockWidget(parameters, recipes)
-        # The alarm list and the log share the right column with the values, so the
-        # home screen (the Overview or the trends) has the window's height; the alarm
-        # banner above it says what is active and acknowledges it.
-        events = self._dock("Event log", self.events, Qt.DockWidgetArea.RightDockWidgetArea)
-        alarms = self._dock("Alarms", self.alarms.tabs, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.tabifyDockWidget(recipes, alarms)
-        self.tabifyDockWidget(alarms, events)
-        parameters.raise_()
+            self.setCentralWidget(self.trends)
+        # The arrangement and why: window_layout.py.
+        column = process_column(self.alarms.banner, self.panel, self.recipe_run)
+        self.process = fixed_dock(self, column)  # where the eye is
+        parameters = dock(self, "Parameters", self.parameters, LEFT)
+        recipes = dock(self, "Recipes", self.recipes, LEFT, scrolled=True)
+        events = dock(self, "Event log", self.events, LEFT, scrolled=True)
+        alarms = dock(self, "Alarms", self.alarms.tabs, LEFT, scrolled=True)
+        tabified(self, self.process, [parameters, recipes, alarms, events])
         self.docks = [parameters, recipes, events, alarms]
         # Pinned across the whole width, above everything: read from two metres.
         self.key_values = KeyValues(self.parameters.sheet, config.overview.key_values)
         if self.key_values.tiles:
-            top = self._dock("Key values", self.key_values, Qt.DockWidgetArea.TopDockWidgetArea)
+            top = dock(self, "Key values", self.key_values, Qt.DockWidgetArea.TopDockWidgetArea)
             self.docks.insert(0, top)
         # First start: 1600 x 1000 (the size the key values' legibility is measured at);
         # later starts restore whatever the operator arranged.
         self.resize(1600, 1000)
         self.statusBar().addPermanentWidget(self.accounts.bar)
         self.statusBar().addPermanentWidget(self.health, 1)
-        self._first_layout = self.saveState()  # what View ▸ Reset layout goes back to
+        size_column(self, self.process, parameters)
+        self._first_layout = self.saveState(LAYOUT_VERSION)  # what View ▸ Reset layout goes back to
         self._build_menu()
         self._wire()
         self._restore()
 
     # -- construction --------------------------------------------------------------
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
-
     def _build_menu(self) -> None:
         view = self.menuBar().addMenu("&View")
         # Every dock can be closed; here each one comes back (a tick shows it is open).
-        for dock in self.docks:
-            view.addAction(dock.toggleViewAction())
+        for d in self.docks:
+            view.addAction(d.toggleViewAction())
         reset = QAction("Reset layout", self)
         reset.setToolTip("Every dock back where it was at the first start")
         reset.triggered.connect(self.reset_layout)
@@ -242,7 +232,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         state = s.value("window/state")
         if isinstance(state, QByteArray):
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)  # an older arrangement's: refused
         trends = s.value("trends/state")
         if isinstance(trends, dict):
             self.trends.restore(trends)
@@ -252,7 +242,7 @@ class MainWindow(QMainWindow):
     def _save(self) -> None:
         s = self._settings
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
+        s.setValue("window/state", self.saveState(LAYOUT_VERSION))
         s.setValue("trends/state", self.trends.state())
         s.setValue("operator/last", self.panel.operator.text())
         s.setValue("look/theme", self._theme)
@@ -260,9 +250,9 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         """Every dock shown and back where it was at the first start."""
-        self.restoreState(self._first_layout)
-        for dock in self.docks:
-            dock.show()
+        self.restoreState(self._first_layout, LAYOUT_VERSION)
+        for d in [self.process, *self.docks]:
+            d.show()
         if self.overview is not None:
             self.screens.setCurrentWidget(self.overview)
 
