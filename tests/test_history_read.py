@@ -26,6 +26,13 @@ from ald_gui.store.history import (
     fetch_raw,
     fetch_series,
 )
+from ald_gui.store.history_buckets import (
+    MAX_BUCKETS_PER_COLUMN,
+    bucket_query,
+    merge_buckets,
+    served,
+)
+from ald_gui.store.history_m4 import Reduction, reduction_query
 from ald_gui.store.roles import Group
 from ald_gui.store.server import EmbeddedServer
 
@@ -295,3 +302,43 @@ def test_a_span_of_columns_of_ten_seconds_or_more_is_read_from_the_ten_seconds(
     lo = data.draw(st.integers(int(t[0]) - column, int(t[0])))
     series = _check_reduction(history_db, reader, t, _values(data, n), lo, lo + span, width)
     assert series.columns is not None and series.columns.table == "history_rollup_10s"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=_ONE_DATABASE)
+@given(
+    data=st.data(),
+    width=st.integers(min_value=1, max_value=120),
+    per_column=st.integers(min_value=1, max_value=MAX_BUCKETS_PER_COLUMN),
+    table=st.sampled_from(["history_rollup_1s", "history_rollup_10s"]),
+)
+def test_buckets_merged_here_answer_what_the_statement_in_sql_answers(
+    history_db, reader, data, width, per_column, table
+):
+    """Where a column holds few buckets they are merged on the client (store.
+    history_buckets): the same points as the rollup statement of history_m4, NaN and
+    the infinities included (PostgreSQL's order: NaN above every number)."""
+    if history_db.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
+        pytest.skip("the schema has no rollups here")
+    bucket = ROLLUPS[table] // timedelta(microseconds=1)
+    n = data.draw(st.integers(1, 2_000))
+    steps = data.draw(st.lists(st.integers(1, 3 * bucket // 2), min_size=n, max_size=n))
+    t = T0 + np.cumsum(np.asarray(steps, dtype=np.int64))
+    special = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1.0])
+    mixed = data.draw(st.lists(st.one_of(special, st.floats(-1e6, 1e6)), min_size=n, max_size=n))
+    key = f"h{uuid.uuid4().hex[:12]}"
+    pid = add_tag(history_db, MACHINE, key)
+    add_rows(history_db, pid, t, np.asarray(mixed, dtype=np.float64))
+    origin = int(t[0]) - int(t[0]) % bucket
+    grid = Reduction(table, bucket, origin, per_column * bucket,
+                     origin + width * per_column * bucket)  # fmt: skip
+    assert served(grid)
+    query, args = reduction_query(grid, pid)
+    row = reader.cursor(binary=True).execute(query, args).fetchone()
+    in_sql = np.frombuffer(
+        bytes(row[0]) if row and row[0] else b"", dtype=[("t", ">i8"), ("v", ">f8")]
+    )
+    query, args = bucket_query(grid, pid)
+    row = reader.cursor(binary=True).execute(query, args).fetchone()
+    t_here, v_here = merge_buckets(grid, bytes(row[0]) if row and row[0] else b"")
+    np.testing.assert_array_equal(t_here, in_sql["t"].astype(np.int64) + 946_684_800_000_000)
+    np.testing.assert_array_equal(v_here, in_sql["v"].astype(np.float64))

@@ -14,8 +14,10 @@ Pixel columns: the span ``[start_us, end_us)`` is cut into columns ``column_us(s
 width)`` microseconds wide, column ``j`` covering ``[start_us + j·w, start_us + (j+1)·w)``
 (the last one may reach past ``end_us``, and there are at most ``width_px`` of them).
 Where the schema has rollups (per second, ten seconds, minute) and a column holds whole
-buckets of one, the columns are aligned on its buckets and read from it (``history_m4``):
-the series' ``columns`` says which grid and source answered.
+buckets of one, the columns are aligned on its buckets and read from it (``history_m4``);
+while a column holds at most ten buckets, the buckets themselves are sent and merged into
+their columns here (``history_buckets``: the same points, for a fraction of the server's
+work). The series' ``columns`` says which grid and source answered.
 Times are integer microseconds since the epoch (the stream clock); raw rows come over
 binary COPY, a reduction as one bytea of the same binary fields, both of which hand
 timestamptz over as integers, so no microsecond is lost and no Python object is made
@@ -33,6 +35,7 @@ import psycopg
 from psycopg import sql
 
 from ald_gui.store.db import db_timestamp
+from ald_gui.store.history_buckets import bucket_query, merge_buckets, served
 from ald_gui.store.history_m4 import Reduction, plan_reduction, reduction_query
 
 __all__ = [
@@ -147,7 +150,12 @@ def fetch_many(
                 continue
         if reduction is None:
             reduction = plan_reduction(conn, start_us, end_us, width_px)
-        t_us, values = _reduced_points(conn, *reduction_query(reduction, ids[key]))
+        if served(reduction):
+            t_us, values = merge_buckets(
+                reduction, _one_bytea(conn, *bucket_query(reduction, ids[key]))
+            )
+        else:
+            t_us, values = _reduced_points(conn, *reduction_query(reduction, ids[key]))
         answer[key] = Series(key, t_us, values, reduced=True, columns=reduction)
     return answer
 
@@ -216,13 +224,18 @@ def _points(
 _REDUCED_POINT = np.dtype([("t", ">i8"), ("v", ">f8")])
 
 
+def _one_bytea(conn: psycopg.Connection[Any], query: sql.Composed, args: dict[str, Any]) -> bytes:
+    """Run a statement answering one row of one bytea (NULL: empty)."""
+    with conn.cursor(binary=True) as cur:
+        row = cur.execute(query, args).fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
 def _reduced_points(
     conn: psycopg.Connection[Any], query: sql.Composed, args: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run a reduction's statement: times (int64 µs since the epoch) and values."""
-    with conn.cursor(binary=True) as cur:
-        row = cur.execute(query, args).fetchone()
-    data = bytes(row[0]) if row and row[0] is not None else b""
+    data = _one_bytea(conn, query, args)
     if len(data) % _REDUCED_POINT.itemsize:
         raise psycopg.DataError(f"unexpected reduced answer of {len(data)} bytes")
     body = np.frombuffer(data, dtype=_REDUCED_POINT)
