@@ -63,6 +63,7 @@ from ald_gui.config.models import AppConfig
 from ald_gui.domain.tags import DataType
 from ald_gui.store import roles
 from ald_gui.store.history import Series, column_us, fetch_many, fetch_raw
+from ald_gui.store.history_buckets import bucket_query, served
 from ald_gui.store.history_m4 import Reduction, plan_reduction, reduction_query
 from ald_gui.store.parameters import sync_parameters
 from ald_gui.store.roles import Group
@@ -233,8 +234,9 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[list[float], object]:
 
 
 def plan_of(conn: psycopg.Connection[Any], reduction: Reduction, pid: int) -> str:
-    """The scans under ``reduction``'s query of one curve, from EXPLAIN."""
-    query, args = reduction_query(reduction, pid)
+    """The scans under the query ``fetch_many`` runs for ``reduction`` on one curve
+    (the buckets merged in the client, or the statement grouping them), from EXPLAIN."""
+    query, args = (bucket_query if served(reduction) else reduction_query)(reduction, pid)
     lines = [r[0] for r in conn.execute(sql.SQL("EXPLAIN ") + query, args).fetchall()]
     scans = [ln.strip().removeprefix("->").strip() for ln in lines if "Scan" in ln]
     return f"{reduction.table}: " + "; ".join(dict.fromkeys(s.split("  (")[0] for s in scans))
