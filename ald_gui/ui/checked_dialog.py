@@ -78,18 +78,23 @@ class CheckedDialog(QDialog):
         self.message.setText("Checking…")
         self._waiting = self._call.run(self.call())
 
-    @Slot(object)
-    def _answered(self, result: object) -> None:
+    def _done_waiting(self) -> None:
+        # The call has ended: OK again at once, not only when its queued busy(False)
+        # arrives (a refusal shown with OK still greyed ignored the next press).
         self._call.wait()
         self._waiting = False
+        self.buttons.setEnabled(True)
+
+    @Slot(object)
+    def _answered(self, result: object) -> None:
+        self._done_waiting()
         self.answer = result
         self.message.setText("")
         self.accept()
 
     @Slot(object)
     def _refused(self, error: Exception) -> None:
-        self._call.wait()
-        self._waiting = False
+        self._done_waiting()
         self.message.setText(self.refusal_words(error))
         self.refused(error)
 

@@ -115,6 +115,9 @@ class UsersWindow(QDialog):
     def _show(self, accounts: Sequence[Account]) -> None:
         """A reading's answer, or a change's: the list read again after it."""
         self._call.wait()
+        # The call has ended: its buttons come back with the answer, not only when the
+        # queued busy(False) arrives (a click in between was ignored).
+        self._busy_now = False
         chosen = self.selected()
         self.accounts = list(accounts)
         now = datetime.now().astimezone()
@@ -130,7 +133,9 @@ class UsersWindow(QDialog):
     @Slot(object)
     def _failed(self, error: Exception) -> None:
         self._call.wait()
+        self._busy_now = False
         self.message.setText(f"Not done: {error}")
+        self._enable()
 
     def rows(self) -> list[list[str]]:
         """The table's text, row by row, as on screen."""
