@@ -126,7 +126,10 @@ class GroupPlot:
                 item.setTransform(QTransform(1, 0, 0, LANE_HEIGHT, 0, lane))
                 label.setPos(label.pos().x(), lane + LANE_HEIGHT / 2)
             label.setVisible(curve.key in visible)
-        self.vb.setYRange(-0.15, max(1, len(visible)) - 0.15, padding=0)
+        # As much air above the top lane and below the bottom one as between two lanes
+        # (1 - LANE_HEIGHT), so no trace sits on the plot's edge.
+        air = 1 - LANE_HEIGHT
+        self.vb.setYRange(-air, max(1, len(visible)) - 1 + LANE_HEIGHT + air, padding=0)
         self._place_lane_labels()
 
     def _place_lane_labels(self) -> None:
