@@ -12,7 +12,7 @@ ring's first row, so they meet without a seam either.
 The GUI thread's share is a few cheap steps whatever the answer's size. Deciding
 whether to ask is a few comparisons per tick. The question runs on the engine's query
 thread (``HistoryQueries``), and so does everything an answer needs before it can be
-drawn: decoding, times in seconds, and the reduction to at most two points per pixel
+drawn: decoding, times in seconds, and the reduction to about two points per pixel
 column (``trends_history_peaks``). Taking the answer in swaps the prepared arrays in and
 cuts them at the ring's start (a binary search and a view per curve). The curves are
 then handed to their items a few at a time, ``DRAW_PAUSE_MS`` apart (the event loop
@@ -53,9 +53,9 @@ TOPIC = "trends"
 MARGIN = 0.25  # of the window, fetched beyond each side of it: a small pan needs nothing
 SLACK_COLUMNS = 4  # missing history narrower than this many pixel columns is not asked
 # Points an answer's curves may hand the plots at a time (one curve at least, and a
-# curve holds at most three points per pixel column). setData, Y fit and path together
-# took about 0.5 µs of GUI-thread CPU a point on the 2-core machine under load (3-5 ms
-# for 6,000 points): far from a frame's 16 ms.
+# curve holds about two points per pixel column, three where it holds a NaN). setData,
+# Y fit and path together took about 0.5 µs of GUI-thread CPU a point on the 2-core
+# machine under load (3-5 ms for 6,000 points): far from a frame's 16 ms.
 POINTS_PER_TURN = 8_000
 # Between two such hand-overs the event loop paints and takes input: about a frame. The
 # trends' own tick may be half a second (a long window), too slow to pace them.

@@ -1,13 +1,14 @@
-"""What the back-fill draws of a history answer: at most two points per pixel column,
+"""What the back-fill draws of a history answer: about two points per pixel column,
 made on the query thread, so the GUI thread only hands ready arrays to the plot.
 
 The historian answers a span with its raw rows (up to four per pixel column) or with
 the M4 reduction (up to four points per column: first, last, lowest, highest). Drawn
 as a line, two points per column cover the same pixels: the column's lowest and
 highest value, the one nearer its first sample first, at the times of its first and
-last sample, and a third, NaN, where the column holds a NaN (``connect="finite"`` breaks
-the line there) -- what ``ring_peaks`` hands the live curves, so history and ring look
-alike and cost a frame alike. Pure numpy, no Qt: it runs off the GUI thread.
+last sample, and a third, NaN, at the column's last time where it holds a NaN
+(``connect="finite"`` breaks the line at the column's end) -- what ``ring_peaks`` hands
+the live curves, so history and ring look alike and cost a frame alike. Pure numpy, no
+Qt: it runs off the GUI thread.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def for_drawing(
     takes it: times in seconds since the epoch and values, float64, in time order. As
     fetched when it holds at most two points per pixel column, else ``column_peaks`` on
     the columns it was reduced on (the raw span's own columns for raw rows). So at
-    most three points per pixel column whatever the span. Raises ValueError like
-    ``column_us`` for an empty span or a width below one pixel."""
+    most two points per pixel column on average whatever the span (three in a column
+    that holds a NaN); an answer drawn as fetched may crowd one busy column. Raises
+    ValueError like ``column_us`` for an empty span or a width below one pixel."""
     if len(series) <= POINTS_PER_COLUMN * width_px:
         return series.t_us / 1e6, series.values
     if series.columns is not None:

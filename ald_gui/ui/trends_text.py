@@ -104,13 +104,13 @@ def parse_state(
             value = math.nan
         if MIN_WINDOW_S <= value <= MAX_WINDOW_S:
             window_s = value
-    log = state.get("log_pressure")
-    if isinstance(log, str) and log.strip().lower() in ("true", "false"):
-        log = log.strip().lower() == "true"
+    log_pressure = state.get("log_pressure")
+    if isinstance(log_pressure, str) and log_pressure.strip().lower() in ("true", "false"):
+        log_pressure = log_pressure.strip().lower() == "true"
     return SavedState(
         visible,
         window_s,
-        log if isinstance(log, bool) else None,
+        log_pressure if isinstance(log_pressure, bool) else None,
         _y_ranges(state.get("y_ranges"), plots),
     )
 

@@ -131,12 +131,13 @@ class YRanges:
         unit = group_id if group_id != gp.group.title else ""
         dialog = YRangeDialog(gp.group.title, unit, lo, hi, gp.vb.getViewWidget())
         dialog.accepted.connect(lambda: self.set(group_id, dialog.chosen()))
-        dialog.finished.connect(self._closed)
+        dialog.finished.connect(lambda: self._closed(dialog))
         self.dialog = dialog
         dialog.open()
         return dialog
 
-    def _closed(self) -> None:
-        if self.dialog is not None:
-            self.dialog.deleteLater()
+    def _closed(self, dialog: YRangeDialog) -> None:
+        # The dialog that closed, not whichever is the newest.
+        dialog.deleteLater()
+        if self.dialog is dialog:
             self.dialog = None
